@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* probe/: a live Python process, read from outside. Never prints or exits. */
+#ifndef FTPROF_PROBE_H
+#define FTPROF_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ftprof/error.h"
+#include "ftprof/sample.h"
+
+struct ftp_probe; /* opaque */
+
+struct ftp_probe_opts {
+	bool blocking;       /* stop every thread while a round is read */
+	bool thread_names;   /* resolve threading names (one dict walk per round) */
+	unsigned max_depth;  /* frames kept per thread; 0 = default (4096) */
+	bool task_state;     /* read each thread's /proc state and system call
+				(a few microseconds per thread and round) */
+};
+
+/* What the probe found in the target. Lent until ftp_probe_destroy(). */
+struct ftp_target_info {
+	pid_t pid;
+	uint32_t version;     /* PY_VERSION_HEX */
+	char version_str[32]; /* "3.13.0" */
+	bool free_threaded;
+	bool gil_enabled;     /* false on a free-threaded build running without it */
+	bool debug_offsets;   /* layout read from the target's _Py_DebugOffsets */
+	char executable[4096]; /* /proc/PID/exe */
+	char cmdline[1024];    /* /proc/PID/cmdline, arguments joined by spaces */
+	char library[4096];    /* the ELF file holding _PyRuntime */
+	uint64_t runtime_addr; /* &_PyRuntime in the target */
+};
+
+/* Attaches to pid: finds the interpreter and its layout and checks the layout
+ * against the live process. Does not stop the target. Returns 0 and stores a
+ * probe the caller must ftp_probe_destroy(), or a negative FTP_E_* with err
+ * filled: -FTP_E_NOPROC, -FTP_E_PERM, -FTP_E_NOTPYTHON, -FTP_E_UNSUPPORTED,
+ * -FTP_E_LAYOUT, -FTP_E_EXITED, -FTP_E_NOMEM. */
+int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
+		     struct ftp_error *err);
+void ftp_probe_destroy(struct ftp_probe *probe); /* NULL ok; detaches if stopped */
+
+const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *probe);
+
+/* Reads one round: every Python thread of every interpreter, calling fn for
+ * each. In blocking mode the target is stopped for the round and always
+ * resumed before returning. Returns 0, the callback's nonzero value, or a
+ * negative FTP_E_* (-FTP_E_EXITED when the target is gone). Threads that could
+ * not be read consistently are reported with FTP_SAMPLE_TORN and counted. */
+int ftp_probe_sample(struct ftp_probe *probe, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
+
+/* Counters since creation. */
+struct ftp_probe_stats {
+	uint64_t rounds;
+	uint64_t samples;
+	uint64_t torn;
+	uint64_t reads; /* process_vm_readv calls */
+};
+void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* What the probe reports for one thread at one instant. */
+#ifndef FTPROF_SAMPLE_H
+#define FTPROF_SAMPLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* What a thread is doing, as far as ftprof can tell. */
+#define FTP_STATES(X)                                                           \
+	X(UNKNOWN, "unknown")                                                   \
+	X(RUNNING, "running")  /* on a CPU (or runnable), running Python */      \
+	X(NATIVE, "native")    /* on a CPU, thread state detached: C code */     \
+	X(LOCK, "lock")        /* blocked on a futex: a lock or condition */     \
+	X(GIL, "gil")          /* GIL builds: waiting to take the GIL */         \
+	X(IO, "io")            /* blocked in another system call */              \
+	X(SLEEP, "sleep")      /* in a sleep system call */                      \
+	X(STW, "stw")          /* suspended by a stop-the-world pause */         \
+	X(GC, "gc")            /* running the garbage collector */               \
+	X(IDLE, "idle")        /* not runnable, reason unknown */
+
+#define FTP_STATE_ENUM(name, str) FTP_STATE_##name,
+enum ftp_state { FTP_STATES(FTP_STATE_ENUM) FTP_STATE_COUNT };
+#undef FTP_STATE_ENUM
+
+/* Name of a state ("running", ...); "unknown" for out-of-range values. */
+const char *ftp_state_name(enum ftp_state state);
+
+/* A code object as decoded once and cached by the probe. Strings are UTF-8
+ * as the target holds them (not escaped), never NULL ("" when unreadable). */
+struct ftp_code {
+	uint64_t addr;        /* address of the code object in the target */
+	const char *name;     /* co_name */
+	const char *qualname; /* co_qualname (3.11+), else co_name */
+	const char *filename; /* co_filename */
+	int firstlineno;
+};
+
+#define FTP_FRAME_NATIVE (1u << 0) /* a native frame: ip, symbol, object */
+#define FTP_FRAME_ENTRY (1u << 1)  /* this Python frame was entered from C */
+
+struct ftp_frame {
+	unsigned flags;
+	const struct ftp_code *code; /* Python frames */
+	int line;                    /* -1 when unknown */
+	uint64_t ip;                 /* native frames */
+	const char *symbol;          /* native frames: NULL if unknown */
+	uint64_t offset;
+	const char *object;          /* native frames: file name of the mapping */
+};
+
+#define FTP_SAMPLE_TORN (1u << 0)      /* the frame chain changed while read */
+#define FTP_SAMPLE_TRUNCATED (1u << 1) /* deeper than the probe's limit */
+#define FTP_SAMPLE_NO_STACK (1u << 2)  /* the thread has no Python frame */
+
+/* One thread at one instant. Everything pointed to is lent by the probe: the
+ * struct and frames until the callback returns, ftp_code and strings until
+ * ftp_probe_destroy(). */
+struct ftp_sample {
+	uint64_t time_ns; /* CLOCK_MONOTONIC */
+	pid_t pid;
+	pid_t tid;          /* native thread id; 0 if unknown */
+	uint64_t thread_id; /* threading.get_ident() */
+	const char *name;   /* threading name, NULL if unknown */
+	bool is_main;       /* the interpreter's main thread */
+	enum ftp_state state;
+	char os_state;      /* state letter of /proc/PID/task/TID/stat, 0 if unread */
+	int holds_gil;      /* 1, 0, or -1 where the build has no GIL or it is unknown */
+	unsigned flags;     /* FTP_SAMPLE_* */
+	unsigned nframes;
+	const struct ftp_frame *frames; /* innermost first */
+};
+
+/* Called for every thread of a round. Return 0 to go on, nonzero to stop the
+ * round; that value is returned by ftp_probe_sample(). */
+typedef int ftp_sample_fn(const struct ftp_sample *sample, void *arg);
+
+#endif

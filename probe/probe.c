@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* The probe handle: attach to a process, sample rounds, report counters. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe_int.h"
+
+#define DEFAULT_DEPTH 4096
+
+void ftp_probe_destroy(struct ftp_probe *p)
+{
+	if (!p)
+		return;
+	probe_stopper_release(&p->stopper);
+	probe_names_release(p);
+	probe_code_cache_release(&p->codes);
+	probe_mem_release(&p->mem);
+	ftp_elf_destroy(p->elf);
+	free(p->frames);
+	free(p->tasks);
+	free(p);
+}
+
+int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
+		     struct ftp_error *err)
+{
+	int ret = probe_proc_check(pid, err);
+	if (ret < 0)
+		return ret;
+	struct ftp_probe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "attaching to pid %d", (int)pid);
+	p->pid = pid;
+	p->pthread_tid_off = -1;
+	if (opts)
+		p->opts = *opts;
+	p->max_depth = p->opts.max_depth ? p->opts.max_depth : DEFAULT_DEPTH;
+	p->info.pid = pid;
+	p->frames = calloc(p->max_depth, sizeof(*p->frames));
+	if (!p->frames) {
+		ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "attaching to pid %d", (int)pid);
+		goto fail;
+	}
+	ret = probe_mem_init(&p->mem, pid, err);
+	if (ret < 0)
+		goto fail;
+	ret = probe_proc_exe(pid, p->info.executable, sizeof(p->info.executable), err);
+	if (ret < 0)
+		goto fail;
+	probe_proc_cmdline(pid, p->info.cmdline, sizeof(p->info.cmdline));
+	ret = probe_runtime_find(p, err);
+	if (ret < 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	if (ret == -FTP_E_READ || ret == -FTP_E_NOTPYTHON) {
+		/* The process may have gone while we looked. */
+		struct ftp_error gone;
+		if (probe_proc_check(pid, &gone) < 0)
+			ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d exited while being examined",
+					    (int)pid);
+	}
+	ftp_probe_destroy(p);
+	return ret;
+}
+
+const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *p)
+{
+	return &p->info;
+}
+
+void ftp_probe_stats(const struct ftp_probe *p, struct ftp_probe_stats *out)
+{
+	*out = p->stats;
+	out->reads = p->mem.reads;
+}
+
+/* Refreshes p->tasks: every task of the target, with its /proc state when
+ * asked for. */
+static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
+{
+	pid_t *tids = NULL;
+	long n = probe_tasks(p->pid, &tids, err);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > p->tasks_cap) {
+		struct task_info *t = realloc(p->tasks, (size_t)n * sizeof(*t));
+		if (!t) {
+			free(tids);
+			return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing threads of pid %d",
+					     (int)p->pid);
+		}
+		p->tasks = t;
+		p->tasks_cap = (size_t)n;
+	}
+	for (long i = 0; i < n; i++) {
+		struct task_info *t = &p->tasks[i];
+		memset(t, 0, sizeof(*t));
+		t->tid = tids[i];
+		if (p->opts.task_state) {
+			t->state = probe_task_state(p->pid, t->tid);
+			if (t->state == 'S' || t->state == 'D')
+				t->in_syscall = probe_task_syscall(p->pid, t->tid, &t->sys_nr, &t->sys_arg0);
+		}
+	}
+	p->ntasks = (size_t)n;
+	free(tids);
+	return 0;
+}
+
+int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
+{
+	int ret = read_tasks(p, err);
+	if (ret < 0)
+		return ret;
+	if (p->opts.blocking) {
+		ret = probe_stop(&p->stopper, p->pid, err);
+		if (ret < 0)
+			return ret;
+	}
+	probe_mem_new_round(&p->mem);
+	ret = probe_walk(p, fn, arg, err);
+	if (p->opts.blocking)
+		probe_resume(&p->stopper);
+	p->stats.rounds++;
+	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
+		ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);
+	return ret;
+}
+
+#define FTP_STATE_STR(name, str) str,
+static const char *const state_names[] = { FTP_STATES(FTP_STATE_STR) };
+#undef FTP_STATE_STR
+
+const char *ftp_state_name(enum ftp_state state)
+{
+	return (unsigned)state < FTP_STATE_COUNT ? state_names[state] : "unknown";
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* probe/ internals shared between its files. Not part of any interface. */
+#ifndef FTPROF_PROBE_INT_H
+#define FTPROF_PROBE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ftprof/error.h"
+#include "ftprof/probe.h"
+#include "ftprof/sample.h"
+#include "ftprof/symbols.h"
+
+/* ---- proc.c: /proc/PID ---------------------------------------------- */
+
+struct probe_map {
+	uint64_t start, end, offset;
+	char perms[5];
+	char *path; /* NULL for anonymous mappings */
+};
+
+struct probe_maps {
+	struct probe_map *v;
+	size_t n;
+};
+
+/* Checks that pid exists and can be read: -FTP_E_NOPROC, -FTP_E_PERM. */
+int probe_proc_check(pid_t pid, struct ftp_error *err);
+int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err);
+/* The command line, arguments joined by spaces; "" when unreadable. */
+void probe_proc_cmdline(pid_t pid, char *buf, size_t len);
+int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err);
+void probe_maps_release(struct probe_maps *maps);
+
+/* Task ids of pid into *tids (malloc'd, caller frees). Returns the count or a
+ * negative FTP_E_*. */
+long probe_tasks(pid_t pid, pid_t **tids, struct ftp_error *err);
+
+/* State letter of /proc/PID/task/TID/stat, or 0 when it cannot be read. */
+char probe_task_state(pid_t pid, pid_t tid);
+
+/* The system call a blocked task is in and its first argument, from
+ * /proc/PID/task/TID/syscall. Returns false when it is running or unknown. */
+bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
+
+/* ---- mem.c: reading target memory ----------------------------------- */
+
+#define PROBE_BLOCK 4096
+#define PROBE_NBLOCKS 64
+
+struct probe_mem {
+	pid_t pid;
+	uint64_t round; /* cached blocks are valid within one round */
+	uint64_t reads; /* process_vm_readv calls */
+	struct {
+		uint64_t addr; /* block-aligned; 0 = empty */
+		uint64_t round;
+		unsigned char data[PROBE_BLOCK];
+	} *blocks; /* PROBE_NBLOCKS */
+};
+
+int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
+void probe_mem_release(struct probe_mem *mem);
+/* Starts a new round: what was cached before is stale. */
+void probe_mem_new_round(struct probe_mem *mem);
+/* Reads len bytes at addr, through the round's block cache. Returns 0 or
+ * -FTP_E_READ (bad address), -FTP_E_EXITED, -FTP_E_PERM; err may be NULL. */
+int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
+/* The same, bypassing the cache. */
+int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len,
+			  struct ftp_error *err);
+int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
+
+/* ---- stopper.c: ptrace stop of every thread ------------------------- */
+
+struct probe_stopper {
+	pid_t pid;
+	pid_t *tids;
+	int *pending_sig; /* signal to re-inject at detach */
+	size_t n, cap;
+};
+
+/* Seizes and interrupts every task of pid; on failure everything seized is
+ * released. Returns 0 or a negative FTP_E_*. */
+int probe_stop(struct probe_stopper *st, pid_t pid, struct ftp_error *err);
+/* Detaches every seized task. Never fails; safe on a zeroed stopper. */
+void probe_resume(struct probe_stopper *st);
+void probe_stopper_release(struct probe_stopper *st);
+
+/* ---- pyobj.c: Python objects --------------------------------------- */
+
+struct code_entry; /* cache entry, see pyobj.c */
+
+struct code_cache {
+	struct code_entry **slots;
+	size_t nslots, count;
+};
+
+/* Reads a str object at addr into out as UTF-8 (unescaped, NUL-terminated,
+ * truncated to out_len). Returns 0 or a negative FTP_E_*. */
+int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len);
+
+/* Looks up or decodes the code object at addr. Returns NULL when addr is not
+ * a readable code object (counted as torn by the caller). */
+const struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr);
+const struct ftp_code *probe_code_pub(const struct code_entry *e);
+/* Line of the instruction at byte offset `offset`, -1 if unknown. */
+int probe_code_line(const struct code_entry *e, const struct ftp_layout *L, int64_t offset);
+/* Number of bytecode bytes of the code object. */
+uint64_t probe_code_nbytes(const struct code_entry *e);
+void probe_code_cache_release(struct code_cache *cache);
+
+/* ---- names.c: threading names --------------------------------------- */
+
+/* Refreshes the map from thread_id to threading's thread name. Failures leave
+ * the names unknown; never fatal. */
+void probe_names_refresh(struct ftp_probe *p, uint64_t interp);
+/* Name of thread_id or NULL. Lent until the next refresh. */
+const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id);
+void probe_names_release(struct ftp_probe *p);
+
+/* ---- walker.c -------------------------------------------------------- */
+
+int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
+
+/* ---- runtime.c: finding the interpreter ------------------------------ */
+
+/* Finds _PyRuntime, the version and the layout; fills p->info, p->L, type
+ * addresses. */
+int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err);
+
+/* ---- the probe ------------------------------------------------------- */
+
+struct thread_name {
+	uint64_t thread_id;
+	char name[128];
+};
+
+/* What /proc said about a task at the start of the round. */
+struct task_info {
+	pid_t tid;
+	char state;     /* stat's letter, 0 when not read */
+	bool in_syscall;
+	long sys_nr;
+	uint64_t sys_arg0;
+};
+
+struct ftp_probe {
+	pid_t pid;
+	struct ftp_probe_opts opts;
+	struct ftp_target_info info;
+	struct ftp_layout L;
+	struct probe_mem mem;
+	struct ftp_elf *elf; /* the ELF holding _PyRuntime */
+	uint64_t bias;
+	uint64_t runtime;   /* &_PyRuntime */
+	uint64_t code_type; /* &PyCode_Type */
+	uint64_t str_type;  /* &PyUnicode_Type */
+	uint64_t bytes_type;
+	uint64_t dict_type;
+	int pthread_tid_off; /* <= 3.10: offset of the tid in glibc's struct pthread; -1 unknown */
+	struct code_cache codes;
+	struct ftp_frame *frames; /* max_depth */
+	unsigned max_depth;
+	struct thread_name *names;
+	size_t nnames;
+	struct task_info *tasks; /* the round's task list */
+	size_t ntasks, tasks_cap;
+	struct probe_stopper stopper;
+	struct ftp_probe_stats stats;
+};
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* What /proc tells about a process: existence, executable, maps, tasks. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "probe_int.h"
+
+int probe_proc_check(pid_t pid, struct ftp_error *err)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (pid <= 0 || stat(path, &st) < 0)
+		return ftp_error_set(err, FTP_E_NOPROC, 0, "no process with pid %d", (int)pid);
+	return 0;
+}
+
+int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, len - 1);
+	if (n < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return probe_proc_check(pid, err) < 0
+				       ? -FTP_E_NOPROC
+				       : ftp_error_set(err, FTP_E_NOTPYTHON, 0,
+						       "process %d has no executable (a kernel thread or a zombie)",
+						       (int)pid);
+		return ftp_error_set(err, e == EACCES || e == EPERM ? FTP_E_PERM : FTP_E_IO, e,
+				     "readlink(%s)", path);
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+void probe_maps_release(struct probe_maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		free(maps->v[i].path);
+	free(maps->v);
+	maps->v = NULL;
+	maps->n = 0;
+}
+
+int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps->v = NULL;
+	maps->n = 0;
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		if (e == ENOENT)
+			return ftp_error_set(err, FTP_E_NOPROC, 0, "no process with pid %d", (int)pid);
+		return ftp_error_set(err, e == EACCES || e == EPERM ? FTP_E_PERM : FTP_E_IO, e, "open(%s)",
+				     path);
+	}
+	size_t cap = 0;
+	char *line = NULL;
+	size_t line_cap = 0;
+	int ret = 0;
+	while (getline(&line, &line_cap, f) > 0) {
+		unsigned long long start, end, off;
+		char perms[5];
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &off, &name_at) < 4)
+			continue;
+		if (maps->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct probe_map *v = realloc(maps->v, cap * sizeof(*v));
+			if (!v) {
+				ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "reading %s", path);
+				break;
+			}
+			maps->v = v;
+		}
+		struct probe_map *m = &maps->v[maps->n];
+		m->start = start;
+		m->end = end;
+		m->offset = off;
+		memcpy(m->perms, perms, sizeof(perms));
+		m->path = NULL;
+		char *name = line + name_at;
+		name[strcspn(name, "\n")] = '\0';
+		if (name_at && name[0] == '/') {
+			m->path = strdup(name);
+			if (!m->path) {
+				ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "reading %s", path);
+				break;
+			}
+		}
+		maps->n++;
+	}
+	free(line);
+	fclose(f);
+	if (ret == 0 && maps->n == 0)
+		ret = ftp_error_set(err, FTP_E_NOPROC, 0, "process %d has no memory mappings (it has exited)",
+				    (int)pid);
+	if (ret < 0)
+		probe_maps_release(maps);
+	return ret;
+}
+
+long probe_tasks(pid_t pid, pid_t **tids, struct ftp_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		int e = errno;
+		return ftp_error_set(err, e == ENOENT ? FTP_E_EXITED : FTP_E_IO, e, "opendir(%s)", path);
+	}
+	size_t n = 0, cap = 64;
+	pid_t *v = malloc(cap * sizeof(*v));
+	if (!v) {
+		closedir(d);
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing %s", path);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long t = strtol(de->d_name, &end, 10);
+		if (*end || t <= 0)
+			continue;
+		if (n == cap) {
+			pid_t *nv = realloc(v, 2 * cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing %s", path);
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[n++] = (pid_t)t;
+	}
+	closedir(d);
+	*tids = v;
+	return (long)n;
+}
+
+char probe_task_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may contain ')' : the state follows the last one. */
+	char *paren = strrchr(buf, ')');
+	if (!paren || paren[1] != ' ' || !paren[2])
+		return 0;
+	return paren[2];
+}
+
+bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	char *end;
+	long v = strtol(buf, &end, 10);
+	if (end == buf || v < 0) /* "running" or -1 (not in a system call) */
+		return false;
+	*nr = v;
+	*arg0 = strtoull(end, NULL, 16);
+	return true;
+}
+
+void probe_proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}

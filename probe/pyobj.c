@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading Python objects from the target: str, bytes, and cached code objects. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe_int.h"
+
+#define MAX_STR_CHARS 1024         /* names longer than this are cut */
+#define MAX_LINETABLE (1u << 20)   /* no real line table is near 1 MiB */
+#define MAX_HEADER 1024            /* bytes of an object header read at once */
+
+struct code_entry {
+	struct ftp_code pub;
+	uint64_t name_ptr, filename_ptr, linetable_ptr; /* identity, for revalidation */
+	uint64_t round; /* last round the entry was checked against the target */
+	uint64_t nbytes;
+	uint8_t *linetable;
+	size_t linetable_len;
+	struct code_entry *retired; /* replaced entries, kept until destroy */
+	char *strings;
+};
+
+static uint64_t rd64(const unsigned char *buf, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static uint32_t rd32(const unsigned char *buf, uint32_t off)
+{
+	uint32_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len)
+{
+	const struct ftp_layout *L = &p->L;
+	unsigned char hdr[128];
+	out[0] = '\0';
+	uint32_t need = L->unicode.compact_size + 8;
+	if (!addr || (addr & 7) || need > sizeof(hdr))
+		return -FTP_E_TORN;
+	int ret = probe_mem_read(&p->mem, addr, hdr, need, NULL);
+	if (ret < 0)
+		return ret;
+	if (p->str_type && rd64(hdr, L->object.ob_type) != p->str_type)
+		return -FTP_E_TORN;
+	uint32_t state = rd32(hdr, L->unicode.state);
+	int64_t length = (int64_t)rd64(hdr, L->unicode.length);
+	unsigned kind = (state >> L->unicode.kind_shift) & 7;
+	bool compact = (state >> L->unicode.compact_bit) & 1;
+	bool ascii = (state >> L->unicode.ascii_bit) & 1;
+	if (length < 0 || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1))
+		return -FTP_E_TORN;
+	uint64_t data;
+	if (compact)
+		data = addr + (ascii ? L->unicode.ascii_size : L->unicode.compact_size);
+	else
+		data = rd64(hdr, L->unicode.compact_size); /* data.any of PyUnicodeObject */
+	size_t count = (size_t)length < MAX_STR_CHARS ? (size_t)length : MAX_STR_CHARS;
+	unsigned char chars[MAX_STR_CHARS * 4];
+	ret = probe_mem_read(&p->mem, data, chars, count * kind, NULL);
+	if (ret < 0)
+		return ret;
+	return ftp_pystr_to_utf8(kind, chars, count * kind, count, out, out_len) < 0 ? -FTP_E_TORN : 0;
+}
+
+/* A bytes object's contents, malloc'd into *out. */
+static int read_bytes(struct ftp_probe *p, uint64_t addr, uint8_t **out, size_t *len)
+{
+	const struct ftp_layout *L = &p->L;
+	unsigned char hdr[64];
+	if (!addr || (addr & 7) || L->bytes.ob_sval > sizeof(hdr))
+		return -FTP_E_TORN;
+	int ret = probe_mem_read(&p->mem, addr, hdr, L->bytes.ob_sval, NULL);
+	if (ret < 0)
+		return ret;
+	if (p->bytes_type && rd64(hdr, L->object.ob_type) != p->bytes_type)
+		return -FTP_E_TORN;
+	int64_t n = (int64_t)rd64(hdr, L->object.var_size);
+	if (n < 0 || n > MAX_LINETABLE)
+		return -FTP_E_TORN;
+	uint8_t *buf = malloc((size_t)n + 1);
+	if (!buf)
+		return -FTP_E_NOMEM;
+	ret = probe_mem_read(&p->mem, addr + L->bytes.ob_sval, buf, (size_t)n, NULL);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+static uint64_t hash_addr(uint64_t addr)
+{
+	addr >>= 3;
+	addr ^= addr >> 29;
+	addr *= 0xbf58476d1ce4e5b9ull;
+	return addr ^ (addr >> 32);
+}
+
+static void free_entry(struct code_entry *e)
+{
+	while (e) {
+		struct code_entry *next = e->retired;
+		free(e->linetable);
+		free(e->strings);
+		free(e);
+		e = next;
+	}
+}
+
+void probe_code_cache_release(struct code_cache *cache)
+{
+	for (size_t i = 0; i < cache->nslots; i++)
+		free_entry(cache->slots[i]);
+	free(cache->slots);
+	memset(cache, 0, sizeof(*cache));
+}
+
+static struct code_entry **slot_for(struct code_cache *c, uint64_t addr)
+{
+	size_t mask = c->nslots - 1;
+	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask)
+		if (!c->slots[i] || c->slots[i]->pub.addr == addr)
+			return &c->slots[i];
+}
+
+static int grow(struct code_cache *c)
+{
+	size_t n = c->nslots ? c->nslots * 2 : 1024;
+	struct code_cache bigger = { calloc(n, sizeof(*bigger.slots)), n, c->count };
+	if (!bigger.slots)
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < c->nslots; i++)
+		if (c->slots[i])
+			*slot_for(&bigger, c->slots[i]->pub.addr) = c->slots[i];
+	free(c->slots);
+	*c = bigger;
+	return 0;
+}
+
+static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsigned char *hdr)
+{
+	const struct ftp_layout *L = &p->L;
+	struct code_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	char name[MAX_STR_CHARS * 4], qualname[MAX_STR_CHARS * 4], filename[MAX_STR_CHARS * 4];
+	e->pub.addr = addr;
+	e->name_ptr = rd64(hdr, L->code.name);
+	e->filename_ptr = rd64(hdr, L->code.filename);
+	e->linetable_ptr = rd64(hdr, L->code.linetable);
+	e->pub.firstlineno = (int)rd32(hdr, L->code.firstlineno);
+	if (probe_read_str(p, e->name_ptr, name, sizeof(name)) < 0 ||
+	    probe_read_str(p, e->filename_ptr, filename, sizeof(filename)) < 0 ||
+	    read_bytes(p, e->linetable_ptr, &e->linetable, &e->linetable_len) < 0)
+		goto fail;
+	if (L->code.qualname == FTP_OFF_NONE ||
+	    probe_read_str(p, rd64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0)
+		memcpy(qualname, name, strlen(name) + 1);
+	if (L->frames == FTP_FRAMES_INTERP) {
+		/* 3.11+: the code object is a PyVarObject of 2-byte code units */
+		e->nbytes = rd64(hdr, L->object.var_size) * 2;
+	} else {
+		unsigned char bh[64];
+		uint64_t co_code = rd64(hdr, L->code.code);
+		if (L->object.var_size + 8 > sizeof(bh) ||
+		    probe_mem_read(&p->mem, co_code, bh, L->object.var_size + 8, NULL) < 0)
+			goto fail;
+		e->nbytes = rd64(bh, L->object.var_size);
+	}
+	size_t ln = strlen(name) + 1, lq = strlen(qualname) + 1, lf = strlen(filename) + 1;
+	e->strings = malloc(ln + lq + lf);
+	if (!e->strings)
+		goto fail;
+	memcpy(e->strings, name, ln);
+	memcpy(e->strings + ln, qualname, lq);
+	memcpy(e->strings + ln + lq, filename, lf);
+	e->pub.name = e->strings;
+	e->pub.qualname = e->strings + ln;
+	e->pub.filename = e->strings + ln + lq;
+	e->round = p->mem.round;
+	return e;
+fail:
+	free_entry(e);
+	return NULL;
+}
+
+const struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
+{
+	const struct ftp_layout *L = &p->L;
+	struct code_cache *c = &p->codes;
+	if (!addr || (addr & 7))
+		return NULL;
+	if ((c->count + 1) * 2 > c->nslots && grow(c) < 0)
+		return NULL;
+	struct code_entry **slot = slot_for(c, addr);
+	struct code_entry *old = *slot;
+	if (old && old->round == p->mem.round)
+		return old;
+	unsigned char hdr[MAX_HEADER];
+	uint32_t size = L->code.size < sizeof(hdr) ? L->code.size : sizeof(hdr);
+	if (probe_mem_read(&p->mem, addr, hdr, size, NULL) < 0)
+		return NULL;
+	if (p->code_type && rd64(hdr, L->object.ob_type) != p->code_type)
+		return NULL;
+	if (old && old->name_ptr == rd64(hdr, L->code.name) &&
+	    old->filename_ptr == rd64(hdr, L->code.filename) &&
+	    old->linetable_ptr == rd64(hdr, L->code.linetable) &&
+	    old->pub.firstlineno == (int)rd32(hdr, L->code.firstlineno)) {
+		old->round = p->mem.round;
+		return old;
+	}
+	struct code_entry *e = decode(p, addr, hdr);
+	if (!e)
+		return NULL;
+	e->retired = old; /* its strings stay valid: they are lent until destroy */
+	if (!old)
+		c->count++;
+	*slot = e;
+	return e;
+}
+
+const struct ftp_code *probe_code_pub(const struct code_entry *e)
+{
+	return &e->pub;
+}
+
+uint64_t probe_code_nbytes(const struct code_entry *e)
+{
+	return e->nbytes;
+}
+
+int probe_code_line(const struct code_entry *e, const struct ftp_layout *L, int64_t offset)
+{
+	if (offset < 0)
+		offset = 0; /* a frame that has not started: its first line */
+	if ((uint64_t)offset >= e->nbytes && e->nbytes)
+		return -1;
+	return ftp_linetable_line(L->lines, e->linetable, e->linetable_len, e->pub.firstlineno,
+				  (uint32_t)offset);
+}

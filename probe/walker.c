@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* The interpreter walker: runtime -> interpreters -> thread states -> frames. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "probe_int.h"
+
+#define MAX_INTERPRETERS 256
+#define MAX_THREADS 65536
+#define TSTATE_READ 2048 /* bytes of a thread state read at once */
+#define GIL_STRUCT_SPAN 256 /* struct _gil_runtime_state is smaller than this */
+
+static uint64_t rd64(const unsigned char *buf, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static int32_t rd32(const unsigned char *buf, uint32_t off)
+{
+	int32_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct gil_view {
+	uint64_t addr;   /* struct _gil_runtime_state, 0 if none */
+	bool enabled;
+	uint64_t holder; /* thread state holding it, 0 if free */
+};
+
+static void read_gil(struct ftp_probe *p, uint64_t interp, struct gil_view *g)
+{
+	const struct ftp_layout *L = &p->L;
+	memset(g, 0, sizeof(*g));
+	if (L->interp.ceval_gil != FTP_OFF_NONE) {
+		if (probe_mem_u64(&p->mem, interp + L->interp.ceval_gil, &g->addr) < 0)
+			g->addr = 0;
+	} else if (L->runtime.gil != FTP_OFF_NONE) {
+		g->addr = p->runtime + L->runtime.gil; /* <= 3.11: one GIL in the runtime */
+	}
+	if (!g->addr)
+		return;
+	unsigned char buf[GIL_STRUCT_SPAN];
+	if (probe_mem_read(&p->mem, g->addr, buf, sizeof(buf), NULL) < 0) {
+		g->addr = 0;
+		return;
+	}
+	/* A free-threaded build runs without its GIL unless PYTHON_GIL=1. */
+	g->enabled = L->gil.enabled == FTP_OFF_NONE || rd32(buf, L->gil.enabled) != 0;
+	if (g->enabled && rd32(buf, L->gil.locked))
+		g->holder = rd64(buf, L->gil.last_holder);
+}
+
+static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->ntasks; i++)
+		if (p->tasks[i].tid == tid)
+			return &p->tasks[i];
+	return NULL;
+}
+
+static bool is_io_syscall(long nr)
+{
+	switch (nr) {
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
+	case SYS_pwrite64: case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2: case SYS_accept:
+	case SYS_accept4: case SYS_connect: case SYS_recvfrom: case SYS_recvmsg: case SYS_sendto:
+	case SYS_sendmsg: case SYS_wait4: case SYS_waitid: case SYS_openat: case SYS_fsync:
+	case SYS_fdatasync: case SYS_io_uring_enter: case SYS_io_getevents: case SYS_pause:
+	case SYS_rt_sigtimedwait: case SYS_rt_sigsuspend: case SYS_flock: case SYS_fcntl:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum ftp_state classify(const struct task_info *t, const struct gil_view *g, int holds_gil)
+{
+	if (!t || !t->state)
+		return FTP_STATE_UNKNOWN;
+	switch (t->state) {
+	case 'R':
+		/* With a GIL, a runnable thread without it is in C code that
+		 * released it. */
+		return holds_gil == 0 ? FTP_STATE_NATIVE : FTP_STATE_RUNNING;
+	case 'S':
+	case 'D':
+		if (!t->in_syscall)
+			return FTP_STATE_IDLE;
+		if (t->sys_nr == SYS_futex) {
+			if (g->addr && g->enabled && t->sys_arg0 >= g->addr &&
+			    t->sys_arg0 < g->addr + GIL_STRUCT_SPAN)
+				return FTP_STATE_GIL;
+			return FTP_STATE_LOCK;
+		}
+		if (t->sys_nr == SYS_nanosleep || t->sys_nr == SYS_clock_nanosleep)
+			return FTP_STATE_SLEEP;
+		if (is_io_syscall(t->sys_nr))
+			return FTP_STATE_IO;
+		return FTP_STATE_IDLE;
+	default:
+		return FTP_STATE_IDLE;
+	}
+}
+
+/* <= 3.10 has no native thread id: find the tid inside glibc's struct
+ * pthread (thread_id is its address) at the offset where the main thread's
+ * holds the pid and every other thread's holds one of the process's tasks. */
+static void learn_pthread_tid(struct ftp_probe *p, uint64_t interp)
+{
+	enum { SPAN = 2048, MAX = 64 };
+	const struct ftp_layout *L = &p->L;
+	unsigned char (*buf)[SPAN] = malloc(MAX * sizeof(*buf));
+	if (!buf)
+		return;
+	size_t n = 0, main_i;
+	uint64_t tstate = 0, thread_id;
+	probe_mem_u64(&p->mem, interp + L->interp.threads_head, &tstate);
+	while (tstate && n < MAX) {
+		if (probe_mem_u64(&p->mem, tstate + L->tstate.thread_id, &thread_id) < 0 ||
+		    probe_mem_read_direct(&p->mem, thread_id, buf[n], SPAN, NULL) < 0 ||
+		    probe_mem_u64(&p->mem, tstate + L->tstate.next, &tstate) < 0)
+			break;
+		n++;
+	}
+	for (uint32_t off = 0; off + 4 <= SPAN; off += 4) {
+		main_i = n;
+		bool ok = true;
+		for (size_t i = 0; i < n && ok; i++) {
+			int32_t v = rd32(buf[i], off);
+			if (v == p->pid)
+				main_i = main_i == n ? i : n + 1; /* exactly one main */
+			else if (!find_task(p, v))
+				ok = false;
+		}
+		if (ok && main_i < n) {
+			p->pthread_tid_off = (int)off;
+			break;
+		}
+	}
+	free(buf);
+}
+
+/* Reads the Python frames of one thread into p->frames. */
+static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *s)
+{
+	const struct ftp_layout *L = &p->L;
+	unsigned char buf[256];
+	uint32_t need = L->frame.previous;
+	const uint32_t fields[] = { L->frame.code, L->frame.instr, L->frame.owner, L->frame.tlbc_index };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] != FTP_OFF_NONE && fields[i] > need)
+			need = fields[i];
+	need += 8;
+	if (need > sizeof(buf))
+		need = sizeof(buf);
+
+	unsigned depth = 0, seen = 0;
+	while (frame) {
+		if (++seen > p->max_depth * 4u + 64) {
+			s->flags |= FTP_SAMPLE_TORN; /* a cycle: the chain changed under us */
+			break;
+		}
+		if ((frame & 7) || probe_mem_read(&p->mem, frame, buf, need, NULL) < 0) {
+			s->flags |= FTP_SAMPLE_TORN;
+			break;
+		}
+		uint64_t next = rd64(buf, L->frame.previous);
+		if (L->frame.owner != FTP_OFF_NONE && buf[L->frame.owner] > 2) {
+			/* 3.12+: a C-stack or interpreter shim frame, not Python code */
+			frame = next;
+			continue;
+		}
+		uint64_t code_addr = rd64(buf, L->frame.code) & ~L->code_tag_mask;
+		const struct code_entry *code = probe_code_get(p, code_addr);
+		if (!code) {
+			s->flags |= FTP_SAMPLE_TORN;
+			break;
+		}
+		if (depth == p->max_depth) {
+			s->flags |= FTP_SAMPLE_TRUNCATED;
+			break;
+		}
+		int64_t offset;
+		if (L->instr == FTP_INSTR_POINTER) {
+			uint64_t base = code_addr + L->code.code;
+			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE) {
+				/* 3.14+ free-threaded: the thread may run its own copy
+				 * of the bytecode, co_tlbc->entries[tlbc_index]. */
+				int32_t idx = rd32(buf, L->frame.tlbc_index);
+				uint64_t arr = 0, size = 0, entry = 0;
+				if (idx > 0 && probe_mem_u64(&p->mem, code_addr + L->code.tlbc, &arr) == 0 &&
+				    probe_mem_u64(&p->mem, arr, &size) == 0 && (uint64_t)idx < size &&
+				    probe_mem_u64(&p->mem, arr + 8 + 8 * (uint64_t)idx, &entry) == 0 && entry)
+					base = entry;
+			}
+			offset = (int64_t)(rd64(buf, L->frame.instr) - base);
+		} else {
+			int32_t lasti = rd32(buf, L->frame.instr);
+			offset = L->instr == FTP_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
+		}
+		struct ftp_frame *f = &p->frames[depth++];
+		memset(f, 0, sizeof(*f));
+		f->code = probe_code_pub(code);
+		f->line = probe_code_line(code, L, offset);
+		if (L->frame.is_entry != FTP_OFF_NONE && buf[L->frame.is_entry])
+			f->flags |= FTP_FRAME_ENTRY;
+		frame = next;
+	}
+	s->nframes = depth;
+	s->frames = p->frames;
+}
+
+static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
+{
+	const struct ftp_layout *L = &p->L;
+	uint64_t frame = rd64(ts, L->tstate.frame);
+	if (L->tstate.cframe_current_frame != FTP_OFF_NONE && frame) {
+		/* 3.11-3.12: tstate->cframe->current_frame */
+		uint64_t cframe = frame;
+		if (probe_mem_u64(&p->mem, cframe + L->tstate.cframe_current_frame, &frame) < 0)
+			frame = 0;
+	}
+	return frame;
+}
+
+static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, void *arg)
+{
+	const struct ftp_layout *L = &p->L;
+	struct gil_view gil;
+	if (L->tstate.native_thread_id == FTP_OFF_NONE && p->pthread_tid_off < 0)
+		learn_pthread_tid(p, interp);
+	read_gil(p, interp, &gil);
+	p->info.gil_enabled = gil.addr && gil.enabled;
+	if (p->opts.thread_names)
+		probe_names_refresh(p, interp);
+	uint64_t main_ts = 0;
+	if (L->interp.threads_main != FTP_OFF_NONE)
+		probe_mem_u64(&p->mem, interp + L->interp.threads_main, &main_ts);
+
+	uint64_t tstate = 0;
+	if (probe_mem_u64(&p->mem, interp + L->interp.threads_head, &tstate) < 0)
+		return -FTP_E_TORN;
+	unsigned char ts[TSTATE_READ];
+	uint32_t ts_len = L->tstate.size < sizeof(ts) ? L->tstate.size : sizeof(ts);
+	for (unsigned n = 0; tstate && n < MAX_THREADS; n++) {
+		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
+		s.time_ns = now_ns();
+		if ((tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
+		    rd64(ts, L->tstate.interp) != interp) {
+			p->stats.torn++;
+			break; /* the list changed under us: the rest cannot be trusted */
+		}
+		s.thread_id = rd64(ts, L->tstate.thread_id);
+		if (L->tstate.native_thread_id != FTP_OFF_NONE) {
+			s.tid = (pid_t)rd64(ts, L->tstate.native_thread_id);
+		} else {
+			int32_t tid;
+			if (p->pthread_tid_off >= 0 &&
+			    probe_mem_read(&p->mem, s.thread_id + (uint64_t)p->pthread_tid_off, &tid,
+					   sizeof(tid), NULL) == 0)
+				s.tid = tid;
+		}
+		s.is_main = main_ts ? tstate == main_ts : s.tid == p->pid;
+		if (gil.addr && gil.enabled)
+			s.holds_gil = gil.holder == tstate;
+		const struct task_info *t = s.tid ? find_task(p, s.tid) : NULL;
+		s.os_state = t ? t->state : 0;
+		s.state = classify(t, &gil, s.holds_gil);
+		if (p->opts.thread_names)
+			s.name = probe_names_get(p, s.thread_id);
+		walk_frames(p, first_frame(p, ts), &s);
+		if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
+			s.flags |= FTP_SAMPLE_NO_STACK;
+		if (s.flags & FTP_SAMPLE_TORN)
+			p->stats.torn++;
+		p->stats.samples++;
+		int r = fn(&s, arg);
+		if (r)
+			return r;
+		tstate = rd64(ts, L->tstate.next);
+	}
+	return 0;
+}
+
+int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
+{
+	const struct ftp_layout *L = &p->L;
+	uint64_t interp = 0;
+	int ret = probe_mem_read(&p->mem, p->runtime + L->runtime.interpreters_head, &interp,
+				 sizeof(interp), err);
+	if (ret < 0)
+		return ret;
+	for (unsigned n = 0; interp && n < MAX_INTERPRETERS; n++) {
+		ret = walk_interp(p, interp, fn, arg);
+		if (ret > 0)
+			return ret;
+		if (probe_mem_u64(&p->mem, interp + L->interp.next, &interp) < 0)
+			break;
+	}
+	return 0;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* Turns a _Py_DebugOffsets blob (3.13+, the head of _PyRuntime) into a layout. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ftprof/symbols.h"
+
+/* Every field any known version exports, by sub-struct. The blob is a flat
+ * array of u64 after the 24-byte header; each minor has its own order. */
+enum dbg_field {
+	RT_SIZE, RT_FINALIZING, RT_INTERPRETERS_HEAD,
+	IS_SIZE, IS_ID, IS_NEXT, IS_THREADS_HEAD, IS_THREADS_MAIN, IS_GC, IS_IMPORTS_MODULES,
+	IS_SYSDICT, IS_BUILTINS, IS_CEVAL_GIL, IS_GIL_RUNTIME_STATE, IS_GIL_ENABLED, IS_GIL_LOCKED,
+	IS_GIL_HOLDER, IS_CODE_OBJECT_GENERATION, IS_TLBC_GENERATION,
+	TS_SIZE, TS_PREV, TS_NEXT, TS_INTERP, TS_CURRENT_FRAME, TS_BASE_FRAME,
+	TS_LAST_PROFILED_FRAME, TS_LAST_PROFILED_FRAME_SEQ, TS_THREAD_ID, TS_NATIVE_THREAD_ID,
+	TS_DATASTACK_CHUNK, TS_STATUS, TS_HOLDS_GIL, TS_GIL_REQUESTED, TS_CURRENT_EXCEPTION,
+	TS_EXC_STATE,
+	ERR_EXC_VALUE,
+	IF_SIZE, IF_PREVIOUS, IF_EXECUTABLE, IF_INSTR_PTR, IF_LOCALSPLUS, IF_OWNER, IF_STACKPOINTER,
+	IF_TLBC_INDEX,
+	CO_SIZE, CO_FILENAME, CO_NAME, CO_QUALNAME, CO_LINETABLE, CO_FIRSTLINENO, CO_ARGCOUNT,
+	CO_LOCALSPLUSNAMES, CO_LOCALSPLUSKINDS, CO_CODE_ADAPTIVE, CO_TLBC,
+	OB_SIZE, OB_TYPE,
+	TP_SIZE, TP_NAME, TP_REPR, TP_FLAGS, TP_BASICSIZE, TP_DICTOFFSET,
+	HT_SIZE, HT_CACHED_KEYS,
+	TU_SIZE, TU_OB_ITEM, TU_OB_SIZE,
+	LI_SIZE, LI_OB_ITEM, LI_OB_SIZE,
+	SE_SIZE, SE_USED, SE_TABLE, SE_MASK,
+	DI_SIZE, DI_MA_KEYS, DI_MA_VALUES,
+	FL_SIZE, FL_OB_FVAL,
+	LO_SIZE, LO_LV_TAG, LO_OB_DIGIT,
+	BY_SIZE, BY_OB_SIZE, BY_OB_SVAL,
+	UN_SIZE, UN_STATE, UN_LENGTH, UN_ASCII_SIZE, UN_COMPACT_SIZE,
+	GC_SIZE, GC_COLLECTING, GC_FRAME, GC_GEN_STATS_SIZE, GC_GEN_STATS,
+	GE_SIZE, GE_GI_NAME, GE_GI_IFRAME, GE_GI_FRAME_STATE,
+	LL_NEXT, LL_PREV,
+	DB_EVAL_BREAKER, DB_REMOTE_DEBUGGER_SUPPORT, DB_REMOTE_DEBUGGING_ENABLED,
+	DB_PENDING_CALL, DB_SCRIPT_PATH, DB_SCRIPT_PATH_SIZE,
+	DBG_NFIELDS
+};
+
+/* Include/internal/pycore_runtime.h, 3.13 */
+static const unsigned char fields_313[] = {
+	RT_SIZE, RT_FINALIZING, RT_INTERPRETERS_HEAD,
+	IS_SIZE, IS_ID, IS_NEXT, IS_THREADS_HEAD, IS_GC, IS_IMPORTS_MODULES, IS_SYSDICT,
+	IS_BUILTINS, IS_CEVAL_GIL, IS_GIL_RUNTIME_STATE, IS_GIL_ENABLED, IS_GIL_LOCKED,
+	IS_GIL_HOLDER,
+	TS_SIZE, TS_PREV, TS_NEXT, TS_INTERP, TS_CURRENT_FRAME, TS_THREAD_ID, TS_NATIVE_THREAD_ID,
+	TS_DATASTACK_CHUNK, TS_STATUS,
+	IF_SIZE, IF_PREVIOUS, IF_EXECUTABLE, IF_INSTR_PTR, IF_LOCALSPLUS, IF_OWNER,
+	CO_SIZE, CO_FILENAME, CO_NAME, CO_QUALNAME, CO_LINETABLE, CO_FIRSTLINENO, CO_ARGCOUNT,
+	CO_LOCALSPLUSNAMES, CO_LOCALSPLUSKINDS, CO_CODE_ADAPTIVE,
+	OB_SIZE, OB_TYPE,
+	TP_SIZE, TP_NAME, TP_REPR, TP_FLAGS,
+	TU_SIZE, TU_OB_ITEM, TU_OB_SIZE,
+	LI_SIZE, LI_OB_ITEM, LI_OB_SIZE,
+	DI_SIZE, DI_MA_KEYS, DI_MA_VALUES,
+	FL_SIZE, FL_OB_FVAL,
+	LO_SIZE, LO_LV_TAG, LO_OB_DIGIT,
+	BY_SIZE, BY_OB_SIZE, BY_OB_SVAL,
+	UN_SIZE, UN_STATE, UN_LENGTH, UN_ASCII_SIZE,
+	GC_SIZE, GC_COLLECTING,
+};
+
+/* Include/internal/pycore_debug_offsets.h, 3.14 */
+static const unsigned char fields_314[] = {
+	RT_SIZE, RT_FINALIZING, RT_INTERPRETERS_HEAD,
+	IS_SIZE, IS_ID, IS_NEXT, IS_THREADS_HEAD, IS_THREADS_MAIN, IS_GC, IS_IMPORTS_MODULES,
+	IS_SYSDICT, IS_BUILTINS, IS_CEVAL_GIL, IS_GIL_RUNTIME_STATE, IS_GIL_ENABLED,
+	IS_GIL_LOCKED, IS_GIL_HOLDER, IS_CODE_OBJECT_GENERATION, IS_TLBC_GENERATION,
+	TS_SIZE, TS_PREV, TS_NEXT, TS_INTERP, TS_CURRENT_FRAME, TS_THREAD_ID, TS_NATIVE_THREAD_ID,
+	TS_DATASTACK_CHUNK, TS_STATUS,
+	IF_SIZE, IF_PREVIOUS, IF_EXECUTABLE, IF_INSTR_PTR, IF_LOCALSPLUS, IF_OWNER,
+	IF_STACKPOINTER, IF_TLBC_INDEX,
+	CO_SIZE, CO_FILENAME, CO_NAME, CO_QUALNAME, CO_LINETABLE, CO_FIRSTLINENO, CO_ARGCOUNT,
+	CO_LOCALSPLUSNAMES, CO_LOCALSPLUSKINDS, CO_CODE_ADAPTIVE, CO_TLBC,
+	OB_SIZE, OB_TYPE,
+	TP_SIZE, TP_NAME, TP_REPR, TP_FLAGS,
+	TU_SIZE, TU_OB_ITEM, TU_OB_SIZE,
+	LI_SIZE, LI_OB_ITEM, LI_OB_SIZE,
+	SE_SIZE, SE_USED, SE_TABLE, SE_MASK,
+	DI_SIZE, DI_MA_KEYS, DI_MA_VALUES,
+	FL_SIZE, FL_OB_FVAL,
+	LO_SIZE, LO_LV_TAG, LO_OB_DIGIT,
+	BY_SIZE, BY_OB_SIZE, BY_OB_SVAL,
+	UN_SIZE, UN_STATE, UN_LENGTH, UN_ASCII_SIZE,
+	GC_SIZE, GC_COLLECTING,
+	GE_SIZE, GE_GI_NAME, GE_GI_IFRAME, GE_GI_FRAME_STATE,
+	LL_NEXT, LL_PREV,
+	DB_EVAL_BREAKER, DB_REMOTE_DEBUGGER_SUPPORT, DB_REMOTE_DEBUGGING_ENABLED,
+	DB_PENDING_CALL, DB_SCRIPT_PATH, DB_SCRIPT_PATH_SIZE,
+};
+
+/* Include/internal/pycore_debug_offsets.h, 3.15 */
+static const unsigned char fields_315[] = {
+	RT_SIZE, RT_FINALIZING, RT_INTERPRETERS_HEAD,
+	IS_SIZE, IS_ID, IS_NEXT, IS_THREADS_HEAD, IS_THREADS_MAIN, IS_GC, IS_IMPORTS_MODULES,
+	IS_SYSDICT, IS_BUILTINS, IS_CEVAL_GIL, IS_GIL_RUNTIME_STATE, IS_GIL_ENABLED,
+	IS_GIL_LOCKED, IS_GIL_HOLDER, IS_CODE_OBJECT_GENERATION, IS_TLBC_GENERATION,
+	TS_SIZE, TS_PREV, TS_NEXT, TS_INTERP, TS_CURRENT_FRAME, TS_BASE_FRAME,
+	TS_LAST_PROFILED_FRAME, TS_LAST_PROFILED_FRAME_SEQ, TS_THREAD_ID, TS_NATIVE_THREAD_ID,
+	TS_DATASTACK_CHUNK, TS_STATUS, TS_HOLDS_GIL, TS_GIL_REQUESTED, TS_CURRENT_EXCEPTION,
+	TS_EXC_STATE,
+	ERR_EXC_VALUE,
+	IF_SIZE, IF_PREVIOUS, IF_EXECUTABLE, IF_INSTR_PTR, IF_LOCALSPLUS, IF_OWNER,
+	IF_STACKPOINTER, IF_TLBC_INDEX,
+	CO_SIZE, CO_FILENAME, CO_NAME, CO_QUALNAME, CO_LINETABLE, CO_FIRSTLINENO, CO_ARGCOUNT,
+	CO_LOCALSPLUSNAMES, CO_LOCALSPLUSKINDS, CO_CODE_ADAPTIVE, CO_TLBC,
+	OB_SIZE, OB_TYPE,
+	TP_SIZE, TP_NAME, TP_REPR, TP_FLAGS, TP_BASICSIZE, TP_DICTOFFSET,
+	HT_SIZE, HT_CACHED_KEYS,
+	TU_SIZE, TU_OB_ITEM, TU_OB_SIZE,
+	LI_SIZE, LI_OB_ITEM, LI_OB_SIZE,
+	SE_SIZE, SE_USED, SE_TABLE, SE_MASK,
+	DI_SIZE, DI_MA_KEYS, DI_MA_VALUES,
+	FL_SIZE, FL_OB_FVAL,
+	LO_SIZE, LO_LV_TAG, LO_OB_DIGIT,
+	BY_SIZE, BY_OB_SIZE, BY_OB_SVAL,
+	UN_SIZE, UN_STATE, UN_LENGTH, UN_ASCII_SIZE, UN_COMPACT_SIZE,
+	GC_SIZE, GC_COLLECTING, GC_FRAME, GC_GEN_STATS_SIZE, GC_GEN_STATS,
+	GE_SIZE, GE_GI_NAME, GE_GI_IFRAME, GE_GI_FRAME_STATE,
+	LL_NEXT, LL_PREV,
+	DB_EVAL_BREAKER, DB_REMOTE_DEBUGGER_SUPPORT, DB_REMOTE_DEBUGGING_ENABLED,
+	DB_PENDING_CALL, DB_SCRIPT_PATH, DB_SCRIPT_PATH_SIZE,
+};
+
+struct field_list {
+	unsigned minor;
+	const unsigned char *fields;
+	size_t n;
+};
+
+static const struct field_list lists[] = {
+	{ 13, fields_313, sizeof(fields_313) },
+	{ 14, fields_314, sizeof(fields_314) },
+	{ 15, fields_315, sizeof(fields_315) },
+};
+
+#define HEADER_SIZE 24
+#define MAX_STRUCT (1u << 20) /* no struct ftprof reads is anywhere near 1 MiB */
+#define NONE UINT64_MAX
+
+/* An offset inside a struct of `size` bytes with room for `width` bytes. */
+static int inside(uint64_t off, uint64_t size, unsigned width)
+{
+	return off != NONE && size != NONE && width <= size && off <= size - width;
+}
+
+static uint32_t off32(uint64_t v)
+{
+	return v == NONE ? FTP_OFF_NONE : (uint32_t)v;
+}
+
+struct check {
+	enum dbg_field field, size;
+	unsigned width;
+	const char *name;
+};
+
+/* Fields the walker depends on: each must lie inside its struct. */
+static const struct check checks[] = {
+	{ RT_INTERPRETERS_HEAD, RT_SIZE, 8, "runtime_state.interpreters_head" },
+	{ IS_NEXT, IS_SIZE, 8, "interpreter_state.next" },
+	{ IS_THREADS_HEAD, IS_SIZE, 8, "interpreter_state.threads_head" },
+	{ IS_CEVAL_GIL, IS_SIZE, 8, "interpreter_state.ceval_gil" },
+	{ IS_IMPORTS_MODULES, IS_SIZE, 8, "interpreter_state.imports_modules" },
+	{ IS_GC, IS_SIZE, 8, "interpreter_state.gc" },
+	{ TS_NEXT, TS_SIZE, 8, "thread_state.next" },
+	{ TS_INTERP, TS_SIZE, 8, "thread_state.interp" },
+	{ TS_CURRENT_FRAME, TS_SIZE, 8, "thread_state.current_frame" },
+	{ TS_THREAD_ID, TS_SIZE, 8, "thread_state.thread_id" },
+	{ TS_NATIVE_THREAD_ID, TS_SIZE, 8, "thread_state.native_thread_id" },
+	{ IF_PREVIOUS, IF_SIZE, 8, "interpreter_frame.previous" },
+	{ IF_EXECUTABLE, IF_SIZE, 8, "interpreter_frame.executable" },
+	{ IF_INSTR_PTR, IF_SIZE, 8, "interpreter_frame.instr_ptr" },
+	{ IF_OWNER, IF_SIZE, 1, "interpreter_frame.owner" },
+	{ CO_FILENAME, CO_SIZE, 8, "code_object.filename" },
+	{ CO_NAME, CO_SIZE, 8, "code_object.name" },
+	{ CO_QUALNAME, CO_SIZE, 8, "code_object.qualname" },
+	{ CO_LINETABLE, CO_SIZE, 8, "code_object.linetable" },
+	{ CO_FIRSTLINENO, CO_SIZE, 4, "code_object.firstlineno" },
+	{ CO_CODE_ADAPTIVE, CO_SIZE, 0, "code_object.co_code_adaptive" },
+	{ OB_TYPE, OB_SIZE, 8, "pyobject.ob_type" },
+	{ TP_NAME, TP_SIZE, 8, "type_object.tp_name" },
+	{ TP_FLAGS, TP_SIZE, 8, "type_object.tp_flags" },
+	{ TU_OB_ITEM, TU_SIZE, 0, "tuple_object.ob_item" },
+	{ LI_OB_ITEM, LI_SIZE, 8, "list_object.ob_item" },
+	{ DI_MA_KEYS, DI_SIZE, 8, "dict_object.ma_keys" },
+	{ BY_OB_SVAL, BY_SIZE, 0, "bytes_object.ob_sval" },
+	{ UN_STATE, UN_SIZE, 4, "unicode_object.state" },
+	{ UN_LENGTH, UN_SIZE, 8, "unicode_object.length" },
+	{ GC_COLLECTING, GC_SIZE, 4, "gc.collecting" },
+};
+
+int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len,
+				  struct ftp_error *err)
+{
+	const unsigned char *p = blob;
+	if (len < HEADER_SIZE || memcmp(p, "xdebugpy", 8) != 0)
+		return ftp_error_set(err, FTP_E_NOTPYTHON, 0, "no _Py_DebugOffsets cookie");
+	uint64_t version, ft;
+	memcpy(&version, p + 8, 8);
+	memcpy(&ft, p + 16, 8);
+	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
+	char vbuf[32];
+	ftp_version_str((uint32_t)version, vbuf, sizeof(vbuf));
+	if (major != 3 || minor < 13 || version >> 32 || ft > 1)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
+				     "_Py_DebugOffsets: implausible version 0x%llx, free_threaded %llu",
+				     (unsigned long long)version, (unsigned long long)ft);
+
+	/* A minor newer than the newest known one: try the newest field list;
+	 * the bounds checks below and the caller's live validation decide. */
+	const struct field_list *list = &lists[sizeof(lists) / sizeof(lists[0]) - 1];
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (lists[i].minor == minor)
+			list = &lists[i];
+	if (len < HEADER_SIZE + list->n * 8)
+		return ftp_error_set(err, FTP_E_CORRUPT, 0, "_Py_DebugOffsets of %s: %zu bytes, need %zu",
+				     vbuf, len, (size_t)HEADER_SIZE + list->n * 8);
+
+	uint64_t v[DBG_NFIELDS];
+	for (size_t i = 0; i < DBG_NFIELDS; i++)
+		v[i] = NONE;
+	for (size_t i = 0; i < list->n; i++)
+		memcpy(&v[list->fields[i]], p + HEADER_SIZE + i * 8, 8);
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct check *c = &checks[i];
+		if (v[c->size] == NONE || v[c->size] > MAX_STRUCT || !inside(v[c->field], v[c->size], c->width))
+			return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
+					     "_Py_DebugOffsets of %s: %s (%llu) outside its struct (%llu bytes)",
+					     vbuf, c->name, (unsigned long long)v[c->field],
+					     (unsigned long long)v[c->size]);
+	}
+	if (!inside(v[IS_GIL_HOLDER], v[IS_SIZE], 8) || !inside(v[IS_GIL_LOCKED], v[IS_SIZE], 4) ||
+	    v[IS_GIL_HOLDER] < v[IS_GIL_RUNTIME_STATE] || v[IS_GIL_LOCKED] < v[IS_GIL_RUNTIME_STATE])
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "_Py_DebugOffsets of %s: bad GIL offsets",
+				     vbuf);
+
+	memset(out, 0xff, sizeof(*out)); /* every offset FTP_OFF_NONE */
+	out->version = (uint32_t)version;
+	out->free_threaded = ft == 1;
+	out->from_debug_offsets = true;
+	out->frames = FTP_FRAMES_INTERP;
+	out->lines = FTP_LINES_LOCATIONS;
+	out->instr = FTP_INSTR_POINTER;
+
+	out->runtime.size = off32(v[RT_SIZE]);
+	out->runtime.interpreters_head = off32(v[RT_INTERPRETERS_HEAD]);
+
+	out->interp.size = off32(v[IS_SIZE]);
+	out->interp.next = off32(v[IS_NEXT]);
+	out->interp.id = off32(v[IS_ID]);
+	out->interp.threads_head = off32(v[IS_THREADS_HEAD]);
+	out->interp.threads_main = off32(v[IS_THREADS_MAIN]);
+	out->interp.modules = off32(v[IS_IMPORTS_MODULES]);
+	out->interp.ceval_gil = off32(v[IS_CEVAL_GIL]);
+	out->interp.gc = off32(v[IS_GC]);
+	/* gil_runtime_state_enabled is relative to _gil already, and only
+	 * meaningful in free-threaded builds (it reads 0 in both). */
+	out->gil.enabled = out->free_threaded ? off32(v[IS_GIL_ENABLED]) : FTP_OFF_NONE;
+	out->gil.last_holder = off32(v[IS_GIL_HOLDER] - v[IS_GIL_RUNTIME_STATE]);
+	out->gil.locked = off32(v[IS_GIL_LOCKED] - v[IS_GIL_RUNTIME_STATE]);
+	out->gc_collecting = off32(v[GC_COLLECTING]);
+
+	out->tstate.size = off32(v[TS_SIZE]);
+	out->tstate.prev = off32(v[TS_PREV]);
+	out->tstate.next = off32(v[TS_NEXT]);
+	out->tstate.interp = off32(v[TS_INTERP]);
+	out->tstate.frame = off32(v[TS_CURRENT_FRAME]);
+	out->tstate.thread_id = off32(v[TS_THREAD_ID]);
+	out->tstate.native_thread_id = off32(v[TS_NATIVE_THREAD_ID]);
+	out->tstate.datastack_chunk = off32(v[TS_DATASTACK_CHUNK]);
+	out->tstate.status = off32(v[TS_STATUS]);
+	out->tstate.holds_gil = off32(v[TS_HOLDS_GIL]);
+
+	out->frame.size = off32(v[IF_SIZE]);
+	out->frame.previous = off32(v[IF_PREVIOUS]);
+	out->frame.code = off32(v[IF_EXECUTABLE]);
+	out->frame.instr = off32(v[IF_INSTR_PTR]);
+	out->frame.owner = off32(v[IF_OWNER]);
+	/* 3.14+ free-threaded: per-thread bytecode copies, chosen by tlbc_index. */
+	if (out->free_threaded && minor >= 14) {
+		out->frame.tlbc_index = off32(v[IF_TLBC_INDEX]);
+		out->code.tlbc = off32(v[CO_TLBC]);
+	}
+	/* 3.14+: f_executable is a _PyStackRef; the low two bits are tags. */
+	out->code_tag_mask = minor >= 14 ? 3 : 0;
+
+	out->code.size = off32(v[CO_SIZE]);
+	out->code.filename = off32(v[CO_FILENAME]);
+	out->code.name = off32(v[CO_NAME]);
+	out->code.qualname = off32(v[CO_QUALNAME]);
+	out->code.linetable = off32(v[CO_LINETABLE]);
+	out->code.firstlineno = off32(v[CO_FIRSTLINENO]);
+	out->code.code = off32(v[CO_CODE_ADAPTIVE]);
+
+	out->object.ob_type = off32(v[OB_TYPE]);
+	out->object.tp_name = off32(v[TP_NAME]);
+	out->object.tp_flags = off32(v[TP_FLAGS]);
+	out->object.var_size = off32(v[TU_OB_SIZE]);
+	out->tuple.ob_item = off32(v[TU_OB_ITEM]);
+	out->list.ob_item = off32(v[LI_OB_ITEM]);
+	out->dict.ma_keys = off32(v[DI_MA_KEYS]);
+	out->dict.ma_values = off32(v[DI_MA_VALUES]);
+	out->bytes.ob_sval = off32(v[BY_OB_SVAL]);
+
+	out->unicode.length = off32(v[UN_LENGTH]);
+	out->unicode.state = off32(v[UN_STATE]);
+	out->unicode.ascii_size = off32(v[UN_ASCII_SIZE]);
+	/* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject;
+	 * 3.15 exports its size. */
+	out->unicode.compact_size = v[UN_COMPACT_SIZE] != NONE ? off32(v[UN_COMPACT_SIZE])
+							       : off32(v[UN_ASCII_SIZE] + 16);
+	/* 3.14+ free-threaded: `interned` became a whole byte of state. */
+	bool byte_interned = out->free_threaded && minor >= 14;
+	out->unicode.kind_shift = byte_interned ? 8 : 2;
+	out->unicode.compact_bit = byte_interned ? 11 : 5;
+	out->unicode.ascii_bit = byte_interned ? 12 : 6;
+	return 0;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* ELF files of interpreters: symbols, sections, load segments (libelf). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ftprof/symbols.h"
+
+struct func_sym {
+	uint64_t addr;
+	uint64_t size;
+	const char *name; /* points into the ELF string table */
+};
+
+struct ftp_elf {
+	int fd;
+	Elf *elf;
+	char *path;
+	GElf_Ehdr ehdr;
+	size_t shstrndx;
+	uint64_t base_vaddr;
+	struct func_sym *funcs; /* sorted by addr, built on first use */
+	size_t nfuncs;
+	bool funcs_built;
+};
+
+void ftp_elf_destroy(struct ftp_elf *elf)
+{
+	if (!elf)
+		return;
+	if (elf->elf)
+		elf_end(elf->elf);
+	if (elf->fd >= 0)
+		close(elf->fd);
+	free(elf->funcs);
+	free(elf->path);
+	free(elf);
+}
+
+/* elfutils 0.188 trusts some header fields; check the cheap ones first. */
+static int check_header(int fd, const char *path, struct ftp_error *err)
+{
+	unsigned char ident[EI_NIDENT];
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ftp_error_set(err, FTP_E_ELF, errno, "fstat(%s)", path);
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr))
+		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
+	if (pread(fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident))
+		return ftp_error_set(err, FTP_E_ELF, errno, "read(%s)", path);
+	if (memcmp(ident, ELFMAG, SELFMAG) != 0)
+		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
+	if (ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: not a 64-bit little-endian ELF file",
+				     path);
+	return 0;
+}
+
+int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err)
+{
+	struct ftp_elf *elf = calloc(1, sizeof(*elf));
+	if (!elf)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "opening %s", path);
+	elf->fd = -1;
+	int ret;
+	elf->path = strdup(path);
+	if (!elf->path) {
+		ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "opening %s", path);
+		goto fail;
+	}
+	elf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (elf->fd < 0) {
+		int e = errno;
+		ret = ftp_error_set(err, e == EACCES ? FTP_E_PERM : FTP_E_ELF, e, "open(%s)", path);
+		goto fail;
+	}
+	ret = check_header(elf->fd, path, err);
+	if (ret < 0)
+		goto fail;
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		ret = ftp_error_set(err, FTP_E_ELF, 0, "libelf: %s", elf_errmsg(-1));
+		goto fail;
+	}
+	elf->elf = elf_begin(elf->fd, ELF_C_READ_MMAP, NULL);
+	if (!elf->elf || elf_kind(elf->elf) != ELF_K_ELF || !gelf_getehdr(elf->elf, &elf->ehdr) ||
+	    elf_getshdrstrndx(elf->elf, &elf->shstrndx) != 0) {
+		ret = ftp_error_set(err, FTP_E_ELF, 0, "%s: %s", path, elf_errmsg(-1));
+		goto fail;
+	}
+	if (elf->ehdr.e_machine != EM_X86_64 && elf->ehdr.e_machine != EM_AARCH64) {
+		ret = ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: unsupported machine %u", path,
+				    elf->ehdr.e_machine);
+		goto fail;
+	}
+	size_t nphdr = 0;
+	if (elf_getphdrnum(elf->elf, &nphdr) != 0)
+		nphdr = 0;
+	uint64_t base = UINT64_MAX;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf->elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < base)
+			base = ph.p_vaddr;
+	}
+	elf->base_vaddr = base == UINT64_MAX ? 0 : base & ~(uint64_t)0xfff;
+	*out = elf;
+	return 0;
+fail:
+	ftp_elf_destroy(elf);
+	return ret;
+}
+
+const char *ftp_elf_path(const struct ftp_elf *elf)
+{
+	return elf->path;
+}
+
+uint64_t ftp_elf_base_vaddr(const struct ftp_elf *elf)
+{
+	return elf->base_vaddr;
+}
+
+bool ftp_elf_is_dyn(const struct ftp_elf *elf)
+{
+	return elf->ehdr.e_type == ET_DYN;
+}
+
+/* Calls fn for every symbol of sections of type `type`; stops when fn returns
+ * nonzero and returns that value. */
+typedef int sym_fn(const GElf_Sym *sym, const char *name, void *arg);
+
+static int each_symbol(const struct ftp_elf *elf, Elf64_Word type, sym_fn *fn, void *arg)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = data->d_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym))
+				break;
+			const char *name = elf_strptr(elf->elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			int r = fn(&sym, name, arg);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct lookup {
+	const char *name;
+	uint64_t addr, size;
+};
+
+static int match_name(const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct lookup *l = arg;
+	if (sym->st_shndx == SHN_UNDEF || strcmp(name, l->name) != 0)
+		return 0;
+	l->addr = sym->st_value;
+	l->size = sym->st_size;
+	return 1;
+}
+
+int ftp_elf_symbol(const struct ftp_elf *elf, const char *name, uint64_t *addr, uint64_t *size)
+{
+	struct lookup l = { .name = name };
+	if (!each_symbol(elf, SHT_DYNSYM, match_name, &l) && !each_symbol(elf, SHT_SYMTAB, match_name, &l))
+		return -FTP_E_NOTFOUND;
+	if (addr)
+		*addr = l.addr;
+	if (size)
+		*size = l.size;
+	return 0;
+}
+
+int ftp_elf_section(const struct ftp_elf *elf, const char *name, uint64_t *addr, uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *sname = elf_strptr(elf->elf, elf->shstrndx, sh.sh_name);
+		if (sname && strcmp(sname, name) == 0) {
+			if (addr)
+				*addr = sh.sh_addr;
+			if (size)
+				*size = sh.sh_size;
+			return 0;
+		}
+	}
+	return -FTP_E_NOTFOUND;
+}
+
+long ftp_elf_read(const struct ftp_elf *elf, uint64_t addr, void *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		if (addr < sh.sh_addr || addr - sh.sh_addr >= sh.sh_size)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf)
+			return -FTP_E_ELF;
+		uint64_t off = addr - sh.sh_addr;
+		if (off >= data->d_size)
+			return -FTP_E_NOTFOUND;
+		size_t n = data->d_size - off < len ? data->d_size - off : len;
+		memcpy(buf, (const char *)data->d_buf + off, n);
+		return (long)n;
+	}
+	return -FTP_E_NOTFOUND;
+}
+
+struct func_list {
+	struct func_sym *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static int collect_func(const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct func_list *l = arg;
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF || !sym->st_value)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct func_sym *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->nomem = true;
+			return 1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct func_sym){ sym->st_value, sym->st_size, name };
+	return 0;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct func_sym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->size < y->size) - (x->size > y->size); /* larger first */
+}
+
+int ftp_elf_addr_symbol(const struct ftp_elf *celf, uint64_t addr, const char **name, uint64_t *offset)
+{
+	struct ftp_elf *elf = (struct ftp_elf *)celf; /* the index is a cache */
+	if (!elf->funcs_built) {
+		struct func_list l = { 0 };
+		each_symbol(elf, SHT_SYMTAB, collect_func, &l);
+		if (!l.nomem)
+			each_symbol(elf, SHT_DYNSYM, collect_func, &l);
+		if (l.nomem) {
+			free(l.v);
+			return -FTP_E_NOMEM;
+		}
+		qsort(l.v, l.n, sizeof(*l.v), by_addr);
+		elf->funcs = l.v;
+		elf->nfuncs = l.n;
+		elf->funcs_built = true;
+	}
+	size_t lo = 0, hi = elf->nfuncs;
+	while (lo < hi) { /* first entry with addr > target */
+		size_t mid = lo + (hi - lo) / 2;
+		if (elf->funcs[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -FTP_E_NOTFOUND;
+	const struct func_sym *f = &elf->funcs[lo - 1];
+	/* Symbols of size 0 (hand-written assembly) cover up to the next one. */
+	if (f->size && addr - f->addr >= f->size)
+		return -FTP_E_NOTFOUND;
+	*name = f->name;
+	*offset = addr - f->addr;
+	return 0;
+}

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* Built-in interpreter layouts of CPython 3.8-3.12, which have no _Py_DebugOffsets. */
+#include "ftprof/symbols.h"
+
+/*
+ * The numbers come from the DWARF of release builds (3.8.18, 3.9.18, 3.10.13,
+ * 3.11.7, 3.12.1); the layouts are stable within a minor. tests/unit/
+ * test_layout_tables.c checks every one of them against that DWARF.
+ */
+
+/* 3.8: the GC state lives in _PyRuntimeState, not in the interpreter, so
+ * interp.gc is absent; gc_collecting is still the field's offset in
+ * struct _gc_runtime_state. */
+static const struct ftp_layout py38 = {
+	.frames = FTP_FRAMES_OBJECT,
+	.lines = FTP_LINES_LNOTAB,
+	.instr = FTP_INSTR_LASTI_BYTES,
+	.runtime = {
+		.size = 1464,
+		.interpreters_head = 32,
+		.gil = 1152,
+		.tstate_current = 1368,
+	},
+	.interp = {
+		.size = 2720,
+		.next = 0,
+		.id = 16,
+		.threads_head = 8, /* tstate_head */
+		.threads_main = FTP_OFF_NONE,
+		.modules = 56,
+		.ceval_gil = FTP_OFF_NONE,
+		.gc = FTP_OFF_NONE,
+	},
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gc_collecting = 200,
+	.tstate = {
+		.size = 264,
+		.prev = 0,
+		.next = 8,
+		.interp = 16,
+		.frame = 24,
+		.cframe_current_frame = FTP_OFF_NONE,
+		.thread_id = 176,
+		.native_thread_id = FTP_OFF_NONE,
+		.datastack_chunk = FTP_OFF_NONE,
+		.status = FTP_OFF_NONE,
+		.holds_gil = FTP_OFF_NONE,
+	},
+	.frame = {
+		.size = 368,
+		.previous = 24, /* f_back */
+		.code = 32,
+		.instr = 104, /* f_lasti */
+		.owner = FTP_OFF_NONE,
+		.is_entry = FTP_OFF_NONE,
+		.tlbc_index = FTP_OFF_NONE,
+	},
+	.code_tag_mask = 0,
+	.code = {
+		.size = 176,
+		.filename = 104,
+		.name = 112,
+		.qualname = FTP_OFF_NONE,
+		.linetable = 120, /* co_lnotab */
+		.firstlineno = 40,
+		.code = 48, /* co_code */
+		.tlbc = FTP_OFF_NONE,
+	},
+	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.tuple = { .ob_item = 24 },
+	.list = { .ob_item = 24 },
+	.dict = { .ma_keys = 32, .ma_values = 40 },
+	.bytes = { .ob_sval = 32 },
+	.unicode = {
+		.length = 16,
+		.state = 32,
+		.ascii_size = 48,
+		.compact_size = 72,
+		.kind_shift = 2,
+		.compact_bit = 5,
+		.ascii_bit = 6,
+	},
+};
+
+static const struct ftp_layout py39 = {
+	.frames = FTP_FRAMES_OBJECT,
+	.lines = FTP_LINES_LNOTAB,
+	.instr = FTP_INSTR_LASTI_BYTES,
+	.runtime = {
+		.size = 656,
+		.interpreters_head = 32,
+		.gil = 352,
+		.tstate_current = 568,
+	},
+	.interp = {
+		.size = 5656,
+		.next = 0,
+		.id = 24,
+		.threads_head = 8, /* tstate_head */
+		.threads_main = FTP_OFF_NONE,
+		.modules = 856,
+		.ceval_gil = FTP_OFF_NONE,
+		.gc = 616,
+	},
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gc_collecting = 200,
+	.tstate = {
+		.size = 264,
+		.prev = 0,
+		.next = 8,
+		.interp = 16,
+		.frame = 24,
+		.cframe_current_frame = FTP_OFF_NONE,
+		.thread_id = 176,
+		.native_thread_id = FTP_OFF_NONE,
+		.datastack_chunk = FTP_OFF_NONE,
+		.status = FTP_OFF_NONE,
+		.holds_gil = FTP_OFF_NONE,
+	},
+	.frame = {
+		.size = 368,
+		.previous = 24, /* f_back */
+		.code = 32,
+		.instr = 104, /* f_lasti */
+		.owner = FTP_OFF_NONE,
+		.is_entry = FTP_OFF_NONE,
+		.tlbc_index = FTP_OFF_NONE,
+	},
+	.code_tag_mask = 0,
+	.code = {
+		.size = 176,
+		.filename = 104,
+		.name = 112,
+		.qualname = FTP_OFF_NONE,
+		.linetable = 120, /* co_lnotab */
+		.firstlineno = 40,
+		.code = 48, /* co_code */
+		.tlbc = FTP_OFF_NONE,
+	},
+	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.tuple = { .ob_item = 24 },
+	.list = { .ob_item = 24 },
+	.dict = { .ma_keys = 32, .ma_values = 40 },
+	.bytes = { .ob_sval = 32 },
+	.unicode = {
+		.length = 16,
+		.state = 32,
+		.ascii_size = 48,
+		.compact_size = 72,
+		.kind_shift = 2,
+		.compact_bit = 5,
+		.ascii_bit = 6,
+	},
+};
+
+/* 3.10: tstate->cframe exists but holds no frame pointer; tstate->frame is
+ * still the PyFrameObject chain. f_lasti counts 2-byte code units. */
+static const struct ftp_layout py310 = {
+	.frames = FTP_FRAMES_OBJECT,
+	.lines = FTP_LINES_310,
+	.instr = FTP_INSTR_LASTI_UNITS,
+	.runtime = {
+		.size = 672,
+		.interpreters_head = 32,
+		.gil = 352,
+		.tstate_current = 568,
+	},
+	.interp = {
+		.size = 113528,
+		.next = 0,
+		.id = 24,
+		.threads_head = 8, /* tstate_head */
+		.threads_main = FTP_OFF_NONE,
+		.modules = 856,
+		.ceval_gil = FTP_OFF_NONE,
+		.gc = 616,
+	},
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gc_collecting = 200,
+	.tstate = {
+		.size = 280,
+		.prev = 0,
+		.next = 8,
+		.interp = 16,
+		.frame = 24,
+		.cframe_current_frame = FTP_OFF_NONE,
+		.thread_id = 176,
+		.native_thread_id = FTP_OFF_NONE,
+		.datastack_chunk = FTP_OFF_NONE,
+		.status = FTP_OFF_NONE,
+		.holds_gil = FTP_OFF_NONE,
+	},
+	.frame = {
+		.size = 360,
+		.previous = 24, /* f_back */
+		.code = 32,
+		.instr = 96, /* f_lasti */
+		.owner = FTP_OFF_NONE,
+		.is_entry = FTP_OFF_NONE,
+		.tlbc_index = FTP_OFF_NONE,
+	},
+	.code_tag_mask = 0,
+	.code = {
+		.size = 176,
+		.filename = 104,
+		.name = 112,
+		.qualname = FTP_OFF_NONE,
+		.linetable = 120, /* co_linetable */
+		.firstlineno = 40,
+		.code = 48, /* co_code */
+		.tlbc = FTP_OFF_NONE,
+	},
+	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.tuple = { .ob_item = 24 },
+	.list = { .ob_item = 24 },
+	.dict = { .ma_keys = 32, .ma_values = 40 },
+	.bytes = { .ob_sval = 32 },
+	.unicode = {
+		.length = 16,
+		.state = 32,
+		.ascii_size = 48,
+		.compact_size = 72,
+		.kind_shift = 2,
+		.compact_bit = 5,
+		.ascii_bit = 6,
+	},
+};
+
+static const struct ftp_layout py311 = {
+	.frames = FTP_FRAMES_INTERP,
+	.lines = FTP_LINES_LOCATIONS,
+	.instr = FTP_INSTR_POINTER,
+	.runtime = {
+		.size = 166688,
+		.interpreters_head = 40,
+		.gil = 360,
+		.tstate_current = 576,
+	},
+	.interp = {
+		.size = 107752,
+		.next = 0,
+		.id = 48,
+		.threads_head = 16,
+		.threads_main = FTP_OFF_NONE,
+		.modules = 888,
+		.ceval_gil = FTP_OFF_NONE,
+		.gc = 648,
+	},
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gc_collecting = 200,
+	.tstate = {
+		.size = 360,
+		.prev = 0,
+		.next = 8,
+		.interp = 16,
+		.frame = 56, /* cframe */
+		.cframe_current_frame = 8,
+		.thread_id = 152,
+		.native_thread_id = 160,
+		.datastack_chunk = 296,
+		.status = FTP_OFF_NONE,
+		.holds_gil = FTP_OFF_NONE,
+	},
+	.frame = {
+		.size = 80,
+		.previous = 48,
+		.code = 32,
+		.instr = 56, /* prev_instr */
+		.owner = 69,
+		.is_entry = 68,
+		.tlbc_index = FTP_OFF_NONE,
+	},
+	.code_tag_mask = 0,
+	.code = {
+		.size = 192,
+		.filename = 112,
+		.name = 120,
+		.qualname = 128,
+		.linetable = 136,
+		.firstlineno = 72,
+		.code = 184, /* co_code_adaptive */
+		.tlbc = FTP_OFF_NONE,
+	},
+	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.tuple = { .ob_item = 24 },
+	.list = { .ob_item = 24 },
+	.dict = { .ma_keys = 32, .ma_values = 40 },
+	.bytes = { .ob_sval = 32 },
+	.unicode = {
+		.length = 16,
+		.state = 32,
+		.ascii_size = 48,
+		.compact_size = 72,
+		.kind_shift = 2,
+		.compact_bit = 5,
+		.ascii_bit = 6,
+	},
+};
+
+/* 3.12: the GIL moved into the interpreter (reached through the pointer
+ * ceval.gil) and gilstate.tstate_current is gone. PyThreadState has a
+ * _status bit-field word, but without the holds_gil bit of 3.13, so status
+ * stays absent. PyASCIIObject lost wstr. */
+static const struct ftp_layout py312 = {
+	.frames = FTP_FRAMES_INTERP,
+	.lines = FTP_LINES_LOCATIONS,
+	.instr = FTP_INSTR_POINTER,
+	.runtime = {
+		.size = 459944,
+		.interpreters_head = 40,
+		.gil = FTP_OFF_NONE,
+		.tstate_current = FTP_OFF_NONE,
+	},
+	.interp = {
+		.size = 383552,
+		.next = 0,
+		.id = 8,
+		.threads_head = 72,
+		.threads_main = FTP_OFF_NONE,
+		.modules = 944, /* imports.modules */
+		.ceval_gil = 384,
+		.gc = 112,
+	},
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gc_collecting = 200,
+	.tstate = {
+		.size = 288,
+		.prev = 0,
+		.next = 8,
+		.interp = 16,
+		.frame = 56, /* cframe */
+		.cframe_current_frame = 0,
+		.thread_id = 136,
+		.native_thread_id = 144,
+		.datastack_chunk = 232,
+		.status = FTP_OFF_NONE,
+		.holds_gil = FTP_OFF_NONE,
+	},
+	.frame = {
+		.size = 80,
+		.previous = 8,
+		.code = 0,
+		.instr = 56, /* prev_instr */
+		.owner = 70,
+		.is_entry = FTP_OFF_NONE,
+		.tlbc_index = FTP_OFF_NONE,
+	},
+	.code_tag_mask = 0,
+	.code = {
+		.size = 200,
+		.filename = 112,
+		.name = 120,
+		.qualname = 128,
+		.linetable = 136,
+		.firstlineno = 68,
+		.code = 192, /* co_code_adaptive */
+		.tlbc = FTP_OFF_NONE,
+	},
+	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.tuple = { .ob_item = 24 },
+	.list = { .ob_item = 24 },
+	.dict = { .ma_keys = 32, .ma_values = 40 },
+	.bytes = { .ob_sval = 32 },
+	.unicode = {
+		.length = 16,
+		.state = 32,
+		.ascii_size = 40,
+		.compact_size = 56,
+		.kind_shift = 2,
+		.compact_bit = 5,
+		.ascii_bit = 6,
+	},
+};
+
+int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded,
+		       struct ftp_error *err)
+{
+	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
+	char vbuf[32];
+	if (!out)
+		return ftp_error_set(err, FTP_E_INVAL, 0, "ftp_layout_builtin: no output");
+	if (free_threaded)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
+				     "free-threaded Python %s has no built-in layout",
+				     ftp_version_str(version, vbuf, sizeof(vbuf)));
+	const struct ftp_layout *table = NULL;
+	if (major == 3) {
+		switch (minor) {
+		case 8: table = &py38; break;
+		case 9: table = &py39; break;
+		case 10: table = &py310; break;
+		case 11: table = &py311; break;
+		case 12: table = &py312; break;
+		default: break;
+		}
+	}
+	if (!table)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
+				     "Python %s has no built-in layout (3.8 to 3.12 only)",
+				     ftp_version_str(version, vbuf, sizeof(vbuf)));
+	*out = *table;
+	out->version = version;
+	out->free_threaded = false;
+	out->from_debug_offsets = false;
+	return 0;
+}

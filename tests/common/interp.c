@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* Reads `scripts/interpreters list` once and answers path queries. */
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "interp.h"
+
+const char *const test_interp_names[] = { "3.8",   "3.9",  "3.10", "3.11", "3.12",
+					  "3.13",  "3.13t", "3.14", "3.15", NULL };
+
+#define MAX_INTERP 32
+
+static struct {
+	char name[16];
+	char path[PATH_MAX];
+} table[MAX_INTERP];
+static int ntable = -1;
+
+static void load(void)
+{
+	ntable = 0;
+	FILE *f = popen(FTPROF_SOURCE_DIR "/scripts/interpreters list 2>/dev/null", "r");
+	if (!f)
+		return;
+	char line[PATH_MAX + 64];
+	while (ntable < MAX_INTERP && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		char *end = strchr(tab + 1, '\t');
+		if (end)
+			*end = '\0';
+		snprintf(table[ntable].name, sizeof(table[ntable].name), "%s", line);
+		snprintf(table[ntable].path, sizeof(table[ntable].path), "%s", tab + 1);
+		ntable++;
+	}
+	pclose(f);
+}
+
+const char *test_interp_path(const char *name)
+{
+	if (ntable < 0)
+		load();
+	for (int i = 0; i < ntable; i++)
+		if (strcmp(table[i].name, name) == 0 && access(table[i].path, X_OK) == 0)
+			return table[i].path;
+	return NULL;
+}
+
+const char *test_interp_libpython(const char *name)
+{
+	static char buf[PATH_MAX];
+	const char *exe = test_interp_path(name);
+	if (!exe)
+		return NULL;
+	char pattern[PATH_MAX];
+	snprintf(pattern, sizeof(pattern), "%s", exe);
+	char *slash = strrchr(pattern, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	size_t used = strlen(pattern);
+	snprintf(pattern + used, sizeof(pattern) - used, "/../lib/libpython%s.so.1.0", name);
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return NULL;
+	char *real = realpath(g.gl_pathv[0], buf);
+	globfree(&g);
+	return real;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* ftprof dump: one snapshot of every Python thread of a process. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+
+static const char usage[] =
+	"usage: ftprof dump [--json] [--nonblocking] [--native] [-p] PID\n"
+	"\n"
+	"Prints every Python thread of PID with its state and stack, innermost frame first.\n"
+	"\n"
+	"  -j, --json          one JSON document (see ftprof(1) and docs/dump-json.md)\n"
+	"  -n, --nonblocking   do not stop the target while reading it (may show torn stacks)\n"
+	"      --native        interleave native frames (not implemented yet)\n"
+	"  -p, --pid PID       the process to dump (or give PID as the argument)\n"
+	"  -h, --help          show this help\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void free_dump(struct dump *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->threads[i].frames);
+		free(d->threads[i].name);
+	}
+	free(d->threads);
+}
+
+static int collect(const struct ftp_sample *s, void *arg)
+{
+	struct dump *d = arg;
+	struct dump_thread *t = realloc(d->threads, (d->n + 1) * sizeof(*t));
+	if (!t)
+		return -FTP_E_NOMEM;
+	d->threads = t;
+	t = &d->threads[d->n];
+	memset(t, 0, sizeof(*t));
+	t->s = *s;
+	if (s->nframes) {
+		t->frames = malloc(s->nframes * sizeof(*t->frames));
+		if (!t->frames)
+			return -FTP_E_NOMEM;
+		memcpy(t->frames, s->frames, s->nframes * sizeof(*t->frames));
+	}
+	if (s->name && !(t->name = strdup(s->name))) {
+		free(t->frames);
+		return -FTP_E_NOMEM;
+	}
+	t->s.frames = t->frames;
+	t->s.name = t->name;
+	if (s->flags & FTP_SAMPLE_TORN)
+		d->torn++;
+	d->n++;
+	return 0;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "nonblocking", no_argument, NULL, 'n' },
+		{ "native", no_argument, NULL, 'N' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, blocking = true;
+	const char *pid_arg = NULL;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+jnp:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			blocking = false;
+			break;
+		case 'N':
+			ui_error("dump", "--native is not supported yet");
+			return EXIT_USAGE;
+		case 'p':
+			pid_arg = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return ui_finish_output("dump", EXIT_OK);
+		default:
+			if (optopt)
+				ui_error("dump", "unknown option '-%c' (see 'ftprof dump --help')", optopt);
+			else
+				ui_error("dump", "unknown option '%s' (see 'ftprof dump --help')",
+					 argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!pid_arg && optind < argc)
+		pid_arg = argv[optind++];
+	if (!pid_arg) {
+		ui_error("dump", "no process given (usage: ftprof dump [--json] PID)");
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		ui_error("dump", "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	pid_t pid;
+	if (!ui_parse_pid("dump", pid_arg, &pid))
+		return EXIT_USAGE;
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	struct ftp_error err = { 0 };
+	struct ftp_probe *probe;
+	struct ftp_probe_opts opts = { .blocking = blocking, .thread_names = true, .task_state = true };
+	int ret = ftp_probe_create(&probe, pid, &opts, &err);
+	if (ret < 0) {
+		ui_error("dump", "%s", err.msg);
+		return ui_exit_code(ret);
+	}
+	struct dump d = { .info = ftp_probe_info(probe) };
+	ret = ftp_probe_sample(probe, collect, &d, &err);
+	int code = EXIT_OK;
+	if (ret < 0 && d.n == 0) {
+		if (ret == -FTP_E_NOMEM)
+			ui_error("dump", "out of memory");
+		else
+			ui_error("dump", "%s", err.msg);
+		code = ui_exit_code(ret);
+	} else if (interrupted && d.n == 0) {
+		code = EXIT_INTERRUPTED;
+	} else {
+		if (json)
+			dump_print_json(stdout, &d);
+		else
+			dump_print_text(stdout, &d);
+		if (ret < 0 || d.torn) {
+			ui_error("dump", "%s", ret < 0 ? err.msg : "some stacks changed while they were read");
+			code = EXIT_PARTIAL;
+		}
+		code = ui_finish_output("dump", code);
+	}
+	free_dump(&d);
+	ftp_probe_destroy(probe);
+	return code;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/ internals: commands, output helpers. */
+#ifndef FTPROF_UI_H
+#define FTPROF_UI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "ftprof/probe.h"
+
+/* Exit codes, documented in docs/ftprof.1. */
+enum {
+	EXIT_OK = 0,
+	EXIT_PARTIAL = 1,   /* some threads or samples could not be read */
+	EXIT_FATAL = 2,     /* nothing useful: no process, not Python, no permission */
+	EXIT_USAGE = 64,    /* bad command line */
+	EXIT_INTERRUPTED = 130,
+};
+
+/* Commands: each parses its own options; argv[0] is the command name. */
+int cmd_dump(int argc, char **argv);
+
+/* Writes s to f with everything that could act on a terminal escaped:
+ * control characters (C0, DEL, C1) as \xNN / \u{NN}, bytes that are not
+ * valid UTF-8 as \xNN. Valid printable UTF-8 passes through unchanged. */
+void ui_put_escaped(FILE *f, const char *s);
+
+/* Writes s as a JSON string literal (with quotes): control characters as
+ * \u00NN, invalid UTF-8 bytes as U+FFFD. NULL is written as null. */
+void ui_put_json_str(FILE *f, const char *s);
+
+/* Parses a PID argument. Returns false (and prints the usage error) when s
+ * is not a positive decimal number. */
+bool ui_parse_pid(const char *cmd, const char *s, pid_t *out);
+
+/* Prints "ftprof CMD: MESSAGE" to stderr. */
+void ui_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit code for a failed probe call. */
+int ui_exit_code(int err);
+
+/* Checks stdout for a write error (full disk, closed pipe) after output. */
+int ui_finish_output(const char *cmd, int code);
+
+/* A thread as collected for the dump printer: a copy that outlives the
+ * probe's callback. */
+struct dump_thread {
+	struct ftp_sample s; /* frames and name point into this struct's copies */
+	struct ftp_frame *frames;
+	char *name;
+};
+
+struct dump {
+	const struct ftp_target_info *info;
+	struct dump_thread *threads;
+	size_t n;
+	unsigned torn;
+};
+
+void dump_print_text(FILE *f, const struct dump *d);
+void dump_print_json(FILE *f, const struct dump *d);
+
+#endif
