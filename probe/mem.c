@@ -36,7 +36,7 @@ static int read_error(struct probe_mem *mem, int e, uint64_t addr, size_t len, s
 		return ftp_error_set(err, FTP_E_EXITED, 0, "process_vm_readv(pid %d): target process has exited",
 				     (int)mem->pid);
 	case EPERM:
-		return ftp_error_set(err, FTP_E_PERM, e, "process_vm_readv(pid %d)", (int)mem->pid);
+		return probe_perm_error(mem->pid, err);
 	default:
 		return ftp_error_set(err, FTP_E_READ, e, "process_vm_readv(pid %d, 0x%llx, %zu)",
 				     (int)mem->pid, (unsigned long long)addr, len);

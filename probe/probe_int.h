@@ -28,6 +28,8 @@ struct probe_maps {
 
 /* Checks that pid exists and can be read: -FTP_E_NOPROC, -FTP_E_PERM. */
 int probe_proc_check(pid_t pid, struct ftp_error *err);
+/* Fills err with the message for a process we may not read, with advice. */
+int probe_perm_error(pid_t pid, struct ftp_error *err);
 int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err);
 /* The command line, arguments joined by spaces; "" when unreadable. */
 void probe_proc_cmdline(pid_t pid, char *buf, size_t len);

@@ -21,6 +21,15 @@ int probe_proc_check(pid_t pid, struct ftp_error *err)
 	return 0;
 }
 
+int probe_perm_error(pid_t pid, struct ftp_error *err)
+{
+	return ftp_error_set(err, FTP_E_PERM, 0,
+			     "no permission to read process %d (another user's, or ptrace is restricted): "
+			     "run ftprof as root or as the process's user, or grant it CAP_SYS_PTRACE "
+			     "(see kernel.yama.ptrace_scope)",
+			     (int)pid);
+}
+
 int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err)
 {
 	char path[64];
@@ -34,8 +43,9 @@ int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err)
 				       : ftp_error_set(err, FTP_E_NOTPYTHON, 0,
 						       "process %d has no executable (a kernel thread or a zombie)",
 						       (int)pid);
-		return ftp_error_set(err, e == EACCES || e == EPERM ? FTP_E_PERM : FTP_E_IO, e,
-				     "readlink(%s)", path);
+		if (e == EACCES || e == EPERM)
+			return probe_perm_error(pid, err);
+		return ftp_error_set(err, FTP_E_IO, e, "readlink(%s)", path);
 	}
 	buf[n] = '\0';
 	return 0;

@@ -36,8 +36,10 @@ static void load(void)
 		char *end = strchr(tab + 1, '\t');
 		if (end)
 			*end = '\0';
-		snprintf(table[ntable].name, sizeof(table[ntable].name), "%s", line);
-		snprintf(table[ntable].path, sizeof(table[ntable].path), "%s", tab + 1);
+		if (strlen(line) >= sizeof(table[ntable].name) || strlen(tab + 1) >= sizeof(table[ntable].path))
+			continue;
+		memcpy(table[ntable].name, line, strlen(line) + 1);
+		memcpy(table[ntable].path, tab + 1, strlen(tab + 1) + 1);
 		ntable++;
 	}
 	pclose(f);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* ftprof dump against live interpreters of every supported version. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "interp.h"
+#include "target.h"
+
+struct version_param {
+	char name[8];
+};
+
+static struct version_param versions[] = {
+	{ "3.8" }, { "3.9" }, { "3.10" }, { "3.11" }, { "3.12" },
+	{ "3.13" }, { "3.13t" }, { "3.14" }, { "3.15" },
+};
+
+ParameterizedTestParameters(dump, parked_threads)
+{
+	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+}
+
+/* Asks the interpreter itself for its version and build. */
+static void interp_facts(const char *interp, char *version, size_t len, int *free_threaded)
+{
+	struct test_run r;
+	const char *argv[] = { interp, "-c",
+			       "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3], "
+			       "1 if sysconfig.get_config_var('Py_GIL_DISABLED') else 0)",
+			       NULL };
+	cr_assert_eq(test_run(&r, argv, 60), 0);
+	cr_assert_eq(r.status, 0, "%s -c failed: %s", interp, r.err);
+	char v[32];
+	cr_assert_eq(sscanf(r.out, "%31s %d", v, free_threaded), 2, "unexpected output %s", r.out);
+	snprintf(version, len, "%s", v);
+	test_run_free(&r);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot write %s", path);
+	fputs(data, f);
+	fclose(f);
+}
+
+/* No task of pid is left in a stopped or traced state. */
+static void assert_not_stopped(pid_t pid)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "cat /proc/%d/task/*/stat | awk '{print $3}' | grep -c '[tT]'", (int)pid);
+	FILE *f = popen(cmd, "r");
+	int stopped = -1;
+	cr_assert(f && fscanf(f, "%d", &stopped) == 1);
+	pclose(f);
+	cr_assert_eq(stopped, 0, "%d threads of %d left stopped", stopped, (int)pid);
+}
+
+/* Dumps the target in text and JSON and runs the checker; retries while
+ * the main thread may still be on its way to its parking place. */
+static void dump_and_check(const char *interp, struct test_target *t, const char *mode)
+{
+	char version[32], json_path[] = "/tmp/ftprof-dump-XXXXXX", text_path[] = "/tmp/ftprof-text-XXXXXX";
+	int free_threaded;
+	interp_facts(interp, version, sizeof(version), &free_threaded);
+	close(mkstemp(json_path));
+	close(mkstemp(text_path));
+	char pid[16], ft[4];
+	snprintf(pid, sizeof(pid), "%d", (int)t->pid);
+	snprintf(ft, sizeof(ft), "%d", free_threaded);
+	char source[4096];
+	snprintf(source, sizeof(source), "%s", test_source_path("tests/targets/parked.py"));
+	char checker[4096];
+	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_dump.py"));
+
+	struct test_run check = { 0 };
+	for (int attempt = 0; attempt < 20; attempt++) {
+		struct test_run r;
+		const char *json_args[] = { "dump", "--json", mode, pid, NULL };
+		const char *text_args[] = { "dump", mode, pid, NULL };
+		if (!*mode) {
+			json_args[2] = pid;
+			json_args[3] = NULL;
+			text_args[1] = pid;
+			text_args[2] = NULL;
+		}
+		cr_assert_eq(test_run_ftprof(&r, json_args), 0);
+		cr_assert_eq(r.status, 0, "ftprof dump --json %s exited %d: %s", mode, r.status, r.err);
+		write_file(json_path, r.out);
+		test_run_free(&r);
+		cr_assert_eq(test_run_ftprof(&r, text_args), 0);
+		cr_assert_eq(r.status, 0, "ftprof dump %s exited %d: %s", mode, r.status, r.err);
+		write_file(text_path, r.out);
+		test_run_free(&r);
+		assert_not_stopped(t->pid);
+
+		const char *argv[] = { "/usr/bin/python3", checker, "--source", source, "--json", json_path,
+				       "--text", text_path, "--pid", pid, "--version", version,
+				       "--free-threaded", ft, "--executable", interp, NULL };
+		test_run_free(&check);
+		cr_assert_eq(test_run(&check, argv, 60), 0);
+		if (check.status == 0)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_expect_eq(check.status, 0, "Python %s, dump %s: %s%s", version, mode, check.out, check.err);
+	test_run_free(&check);
+	unlink(json_path);
+	unlink(text_path);
+}
+
+ParameterizedTest(struct version_param *v, dump, parked_threads, .timeout = 300)
+{
+	const char *interp = test_interp_path(v->name);
+	if (!interp)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
+			     v->name);
+	struct test_target t;
+	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", NULL };
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
+		     "Python %s target did not start", v->name);
+	dump_and_check(interp, &t, "");
+	dump_and_check(interp, &t, "--nonblocking");
+	test_target_stop(&t);
+}
