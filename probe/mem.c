@@ -33,24 +33,23 @@ static int read_error(struct probe_mem *mem, int e, uint64_t addr, size_t len, s
 {
 	switch (e) {
 	case ESRCH:
-		return ftp_error_set(err, FTP_E_EXITED, 0, "process_vm_readv(pid %d): target process has exited",
-				     (int)mem->pid);
+		return ftp_error_set(err, FTP_E_EXITED, 0,
+		                     "process_vm_readv(pid %d): target process has exited", (int)mem->pid);
 	case EPERM:
 		return probe_perm_error(mem->pid, err);
 	default:
 		return ftp_error_set(err, FTP_E_READ, e, "process_vm_readv(pid %d, 0x%llx, %zu)",
-				     (int)mem->pid, (unsigned long long)addr, len);
+		                     (int)mem->pid, (unsigned long long)addr, len);
 	}
 }
 
-int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len,
-			  struct ftp_error *err)
+int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)
 {
 	if (len == 0)
 		return 0;
 	if (addr == 0 || addr + len < addr)
 		return ftp_error_set(err, FTP_E_READ, 0, "reading %zu bytes at 0x%llx", len,
-				     (unsigned long long)addr);
+		                     (unsigned long long)addr);
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	mem->reads++;

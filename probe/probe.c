@@ -23,7 +23,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 }
 
 int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
-		     struct ftp_error *err)
+                     struct ftp_error *err)
 {
 	int ret = probe_proc_check(pid, err);
 	if (ret < 0)
@@ -60,7 +60,7 @@ fail:
 		struct ftp_error gone;
 		if (probe_proc_check(pid, &gone) < 0)
 			ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d exited while being examined",
-					    (int)pid);
+			                    (int)pid);
 	}
 	ftp_probe_destroy(p);
 	return ret;
@@ -90,7 +90,7 @@ static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
 		if (!t) {
 			free(tids);
 			return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing threads of pid %d",
-					     (int)p->pid);
+			                     (int)p->pid);
 		}
 		p->tasks = t;
 		p->tasks_cap = (size_t)n;

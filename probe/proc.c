@@ -24,10 +24,10 @@ int probe_proc_check(pid_t pid, struct ftp_error *err)
 int probe_perm_error(pid_t pid, struct ftp_error *err)
 {
 	return ftp_error_set(err, FTP_E_PERM, 0,
-			     "no permission to read process %d (another user's, or ptrace is restricted): "
-			     "run ftprof as root or as the process's user, or grant it CAP_SYS_PTRACE "
-			     "(see kernel.yama.ptrace_scope)",
-			     (int)pid);
+	                     "no permission to read process %d (another user's, or ptrace is restricted): "
+	                     "run ftprof as root or as the process's user, or grant it CAP_SYS_PTRACE "
+	                     "(see kernel.yama.ptrace_scope)",
+	                     (int)pid);
 }
 
 int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err)
@@ -39,10 +39,11 @@ int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err)
 		int e = errno;
 		if (e == ENOENT)
 			return probe_proc_check(pid, err) < 0
-				       ? -FTP_E_NOPROC
-				       : ftp_error_set(err, FTP_E_NOTPYTHON, 0,
-						       "process %d has no executable (a kernel thread or a zombie)",
-						       (int)pid);
+			               ? -FTP_E_NOPROC
+			               : ftp_error_set(
+			                         err, FTP_E_NOTPYTHON, 0,
+			                         "process %d has no executable (a kernel thread or a zombie)",
+			                         (int)pid);
 		if (e == EACCES || e == EPERM)
 			return probe_perm_error(pid, err);
 		return ftp_error_set(err, FTP_E_IO, e, "readlink(%s)", path);
@@ -72,7 +73,7 @@ int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err)
 		if (e == ENOENT)
 			return ftp_error_set(err, FTP_E_NOPROC, 0, "no process with pid %d", (int)pid);
 		return ftp_error_set(err, e == EACCES || e == EPERM ? FTP_E_PERM : FTP_E_IO, e, "open(%s)",
-				     path);
+		                     path);
 	}
 	size_t cap = 0;
 	char *line = NULL;
@@ -114,7 +115,7 @@ int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err)
 	fclose(f);
 	if (ret == 0 && maps->n == 0)
 		ret = ftp_error_set(err, FTP_E_NOPROC, 0, "process %d has no memory mappings (it has exited)",
-				    (int)pid);
+		                    (int)pid);
 	if (ret < 0)
 		probe_maps_release(maps);
 	return ret;

@@ -6,9 +6,9 @@
 
 #include "probe_int.h"
 
-#define MAX_STR_CHARS 1024         /* names longer than this are cut */
-#define MAX_LINETABLE (1u << 20)   /* no real line table is near 1 MiB */
-#define MAX_HEADER 1024            /* bytes of an object header read at once */
+#define MAX_STR_CHARS 1024       /* names longer than this are cut */
+#define MAX_LINETABLE (1u << 20) /* no real line table is near 1 MiB */
+#define MAX_HEADER 1024          /* bytes of an object header read at once */
 
 struct code_entry {
 	struct ftp_code pub;
@@ -244,5 +244,5 @@ int probe_code_line(const struct code_entry *e, const struct ftp_layout *L, int6
 	if ((uint64_t)offset >= e->nbytes && e->nbytes)
 		return -1;
 	return ftp_linetable_line(L->lines, e->linetable, e->linetable_len, e->pub.firstlineno,
-				  (uint32_t)offset);
+	                          (uint32_t)offset);
 }

@@ -107,9 +107,9 @@ static int locate(struct ftp_probe *p, struct probe_maps *maps, struct ftp_error
 	}
 	const char *base = strrchr(exe, '/');
 	return ftp_error_set(err, FTP_E_NOTPYTHON, 0,
-			     "process %d (%s) is not a Python process: no _PyRuntime in its executable "
-			     "or a libpython",
-			     (int)p->pid, base ? base + 1 : exe);
+	                     "process %d (%s) is not a Python process: no _PyRuntime in its executable "
+	                     "or a libpython",
+	                     (int)p->pid, base ? base + 1 : exe);
 }
 
 static uint64_t type_addr(struct ftp_probe *p, const char *name)
@@ -150,10 +150,11 @@ static int find_layout(struct ftp_probe *p, struct ftp_error *err)
 			version = full;
 	}
 	if (!version)
-		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
-				     "%s: cannot tell the Python version (no _Py_DebugOffsets, no Py_Version, "
-				     "no version in the file name)",
-				     p->info.library);
+		return ftp_error_set(
+		        err, FTP_E_UNSUPPORTED, 0,
+		        "%s: cannot tell the Python version (no _Py_DebugOffsets, no Py_Version, "
+		        "no version in the file name)",
+		        p->info.library);
 	ret = ftp_layout_builtin(&p->L, version, false, err);
 	if (ret == 0 && !micro_known) {
 		ftp_version_str(version, p->info.version_str, sizeof(p->info.version_str));
@@ -170,18 +171,18 @@ static int validate(struct ftp_probe *p, struct ftp_error *err)
 	uint64_t interp = 0, tstate = 0, back = 0;
 	if (probe_mem_u64(&p->mem, p->runtime + L->runtime.interpreters_head, &interp) < 0 || !interp)
 		return ftp_error_set(err, FTP_E_NOTPYTHON, 0,
-				     "process %d: the Python runtime is not initialised (no interpreter yet, "
-				     "or it is shutting down)",
-				     (int)p->pid);
+		                     "process %d: the Python runtime is not initialised (no interpreter yet, "
+		                     "or it is shutting down)",
+		                     (int)p->pid);
 	if (probe_mem_u64(&p->mem, interp + L->interp.threads_head, &tstate) < 0 || !tstate)
 		return ftp_error_set(err, FTP_E_NOTPYTHON, 0, "process %d: the interpreter has no threads",
-				     (int)p->pid);
+		                     (int)p->pid);
 	if (probe_mem_u64(&p->mem, tstate + L->tstate.interp, &back) < 0 || back != interp)
 		return ftp_error_set(err, FTP_E_LAYOUT, 0,
-				     "process %d: Python %s layout does not match the process (thread state "
-				     "0x%llx does not point back at interpreter 0x%llx)",
-				     (int)p->pid, p->info.version_str, (unsigned long long)tstate,
-				     (unsigned long long)interp);
+		                     "process %d: Python %s layout does not match the process (thread state "
+		                     "0x%llx does not point back at interpreter 0x%llx)",
+		                     (int)p->pid, p->info.version_str, (unsigned long long)tstate,
+		                     (unsigned long long)interp);
 	return 0;
 }
 

@@ -87,13 +87,14 @@ int probe_stop(struct probe_stopper *st, pid_t pid, struct ftp_error *err)
 				free(tids);
 				probe_resume(st);
 				if (e == EPERM)
-					return ftp_error_set(err, FTP_E_PERM, e,
-							     "ptrace(PTRACE_SEIZE, %d): cannot stop the target "
-							     "(another tracer is attached, or no CAP_SYS_PTRACE); "
-							     "use --nonblocking",
-							     (int)tids[i]);
+					return ftp_error_set(
+					        err, FTP_E_PERM, e,
+					        "ptrace(PTRACE_SEIZE, %d): cannot stop the target "
+					        "(another tracer is attached, or no CAP_SYS_PTRACE); "
+					        "use --nonblocking",
+					        (int)tids[i]);
 				return ftp_error_set(err, FTP_E_PERM, e, "ptrace(PTRACE_SEIZE, %d)",
-						     (int)tids[i]);
+				                     (int)tids[i]);
 			}
 			if (push(st, tids[i]) < 0) {
 				ptrace(PTRACE_DETACH, tids[i], 0, 0);

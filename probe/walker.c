@@ -9,7 +9,7 @@
 
 #define MAX_INTERPRETERS 256
 #define MAX_THREADS 65536
-#define TSTATE_READ 2048 /* bytes of a thread state read at once */
+#define TSTATE_READ 2048    /* bytes of a thread state read at once */
 #define GIL_STRUCT_SPAN 256 /* struct _gil_runtime_state is smaller than this */
 
 static uint64_t rd64(const unsigned char *buf, uint32_t off)
@@ -34,7 +34,7 @@ static uint64_t now_ns(void)
 }
 
 struct gil_view {
-	uint64_t addr;   /* struct _gil_runtime_state, 0 if none */
+	uint64_t addr; /* struct _gil_runtime_state, 0 if none */
 	bool enabled;
 	uint64_t holder; /* thread state holding it, 0 if free */
 };
@@ -73,13 +73,38 @@ static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
 static bool is_io_syscall(long nr)
 {
 	switch (nr) {
-	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
-	case SYS_pwrite64: case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
-	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2: case SYS_accept:
-	case SYS_accept4: case SYS_connect: case SYS_recvfrom: case SYS_recvmsg: case SYS_sendto:
-	case SYS_sendmsg: case SYS_wait4: case SYS_waitid: case SYS_openat: case SYS_fsync:
-	case SYS_fdatasync: case SYS_io_uring_enter: case SYS_io_getevents: case SYS_pause:
-	case SYS_rt_sigtimedwait: case SYS_rt_sigsuspend: case SYS_flock: case SYS_fcntl:
+	case SYS_read:
+	case SYS_write:
+	case SYS_readv:
+	case SYS_writev:
+	case SYS_pread64:
+	case SYS_pwrite64:
+	case SYS_poll:
+	case SYS_ppoll:
+	case SYS_select:
+	case SYS_pselect6:
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_connect:
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_wait4:
+	case SYS_waitid:
+	case SYS_openat:
+	case SYS_fsync:
+	case SYS_fdatasync:
+	case SYS_io_uring_enter:
+	case SYS_io_getevents:
+	case SYS_pause:
+	case SYS_rt_sigtimedwait:
+	case SYS_rt_sigsuspend:
+	case SYS_flock:
+	case SYS_fcntl:
 		return true;
 	default:
 		return false;
@@ -122,7 +147,7 @@ static void learn_pthread_tid(struct ftp_probe *p, uint64_t interp)
 {
 	enum { SPAN = 2048, MAX = 64 };
 	const struct ftp_layout *L = &p->L;
-	unsigned char (*buf)[SPAN] = malloc(MAX * sizeof(*buf));
+	unsigned char(*buf)[SPAN] = malloc(MAX * sizeof(*buf));
 	if (!buf)
 		return;
 	size_t n = 0, main_i;
@@ -270,7 +295,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 			int32_t tid;
 			if (p->pthread_tid_off >= 0 &&
 			    probe_mem_read(&p->mem, s.thread_id + (uint64_t)p->pthread_tid_off, &tid,
-					   sizeof(tid), NULL) == 0)
+			                   sizeof(tid), NULL) == 0)
 				s.tid = tid;
 		}
 		s.is_main = main_ts ? tstate == main_ts : s.tid == p->pid;
@@ -299,8 +324,8 @@ int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_err
 {
 	const struct ftp_layout *L = &p->L;
 	uint64_t interp = 0;
-	int ret = probe_mem_read(&p->mem, p->runtime + L->runtime.interpreters_head, &interp,
-				 sizeof(interp), err);
+	int ret = probe_mem_read(&p->mem, p->runtime + L->runtime.interpreters_head, &interp, sizeof(interp),
+	                         err);
 	if (ret < 0)
 		return ret;
 	for (unsigned n = 0; interp && n < MAX_INTERPRETERS; n++) {

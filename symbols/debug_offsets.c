@@ -5,6 +5,7 @@
 
 #include "ftprof/symbols.h"
 
+/* clang-format off */
 /* Every field any known version exports, by sub-struct. The blob is a flat
  * array of u64 after the 24-byte header; each minor has its own order. */
 enum dbg_field {
@@ -125,6 +126,8 @@ static const unsigned char fields_315[] = {
 	DB_PENDING_CALL, DB_SCRIPT_PATH, DB_SCRIPT_PATH_SIZE,
 };
 
+/* clang-format on */
+
 struct field_list {
 	unsigned minor;
 	const unsigned char *fields;
@@ -193,8 +196,7 @@ static const struct check checks[] = {
 	{ GC_COLLECTING, GC_SIZE, 4, "gc.collecting" },
 };
 
-int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len,
-				  struct ftp_error *err)
+int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len, struct ftp_error *err)
 {
 	const unsigned char *p = blob;
 	if (len < HEADER_SIZE || memcmp(p, "xdebugpy", 8) != 0)
@@ -207,8 +209,8 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	ftp_version_str((uint32_t)version, vbuf, sizeof(vbuf));
 	if (major != 3 || minor < 13 || version >> 32 || ft > 1)
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
-				     "_Py_DebugOffsets: implausible version 0x%llx, free_threaded %llu",
-				     (unsigned long long)version, (unsigned long long)ft);
+		                     "_Py_DebugOffsets: implausible version 0x%llx, free_threaded %llu",
+		                     (unsigned long long)version, (unsigned long long)ft);
 
 	/* A minor newer than the newest known one: try the newest field list;
 	 * the bounds checks below and the caller's live validation decide. */
@@ -218,7 +220,7 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 			list = &lists[i];
 	if (len < HEADER_SIZE + list->n * 8)
 		return ftp_error_set(err, FTP_E_CORRUPT, 0, "_Py_DebugOffsets of %s: %zu bytes, need %zu",
-				     vbuf, len, (size_t)HEADER_SIZE + list->n * 8);
+		                     vbuf, len, (size_t)HEADER_SIZE + list->n * 8);
 
 	uint64_t v[DBG_NFIELDS];
 	for (size_t i = 0; i < DBG_NFIELDS; i++)
@@ -228,16 +230,17 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		const struct check *c = &checks[i];
-		if (v[c->size] == NONE || v[c->size] > MAX_STRUCT || !inside(v[c->field], v[c->size], c->width))
-			return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
-					     "_Py_DebugOffsets of %s: %s (%llu) outside its struct (%llu bytes)",
-					     vbuf, c->name, (unsigned long long)v[c->field],
-					     (unsigned long long)v[c->size]);
+		if (v[c->size] == NONE || v[c->size] > MAX_STRUCT ||
+		    !inside(v[c->field], v[c->size], c->width))
+			return ftp_error_set(
+			        err, FTP_E_UNSUPPORTED, 0,
+			        "_Py_DebugOffsets of %s: %s (%llu) outside its struct (%llu bytes)", vbuf,
+			        c->name, (unsigned long long)v[c->field], (unsigned long long)v[c->size]);
 	}
 	if (!inside(v[IS_GIL_HOLDER], v[IS_SIZE], 8) || !inside(v[IS_GIL_LOCKED], v[IS_SIZE], 4) ||
 	    v[IS_GIL_HOLDER] < v[IS_GIL_RUNTIME_STATE] || v[IS_GIL_LOCKED] < v[IS_GIL_RUNTIME_STATE])
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "_Py_DebugOffsets of %s: bad GIL offsets",
-				     vbuf);
+		                     vbuf);
 
 	memset(out, 0xff, sizeof(*out)); /* every offset FTP_OFF_NONE */
 	out->version = (uint32_t)version;
@@ -312,8 +315,8 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	out->unicode.ascii_size = off32(v[UN_ASCII_SIZE]);
 	/* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject;
 	 * 3.15 exports its size. */
-	out->unicode.compact_size = v[UN_COMPACT_SIZE] != NONE ? off32(v[UN_COMPACT_SIZE])
-							       : off32(v[UN_ASCII_SIZE] + 16);
+	out->unicode.compact_size =
+	        v[UN_COMPACT_SIZE] != NONE ? off32(v[UN_COMPACT_SIZE]) : off32(v[UN_ASCII_SIZE] + 16);
 	/* 3.14+ free-threaded: `interned` became a whole byte of state. */
 	bool byte_interned = out->free_threaded && minor >= 14;
 	out->unicode.kind_shift = byte_interned ? 8 : 2;

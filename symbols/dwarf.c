@@ -146,8 +146,7 @@ static int build_index(struct ftp_dwarf *dw, struct ftp_error *err)
 			c = dwarf_siblingof(&child, &child);
 		}
 		if (c < 0)
-			return ftp_error_set(err, FTP_E_DWARF, 0, "walking DWARF unit: %s",
-					     dwarf_errmsg(-1));
+			return ftp_error_set(err, FTP_E_DWARF, 0, "walking DWARF unit: %s", dwarf_errmsg(-1));
 	}
 	if (rc < 0)
 		return ftp_error_set(err, FTP_E_DWARF, 0, "reading DWARF units: %s", dwarf_errmsg(-1));
@@ -191,7 +190,7 @@ int ftp_dwarf_create(struct ftp_dwarf **out, const char *path, struct ftp_error 
 	if (!dw->elf || elf_kind(dw->elf) != ELF_K_ELF) {
 		ftp_dwarf_destroy(dw);
 		return ftp_error_set(err, FTP_E_ELF, 0, "elf_begin(%s): %s", path,
-				     elf_errno() ? elf_errmsg(-1) : "not an ELF file");
+		                     elf_errno() ? elf_errmsg(-1) : "not an ELF file");
 	}
 	if (!has_debug_info(dw->elf)) {
 		ftp_dwarf_destroy(dw);
@@ -200,8 +199,7 @@ int ftp_dwarf_create(struct ftp_dwarf **out, const char *path, struct ftp_error 
 	dw->dbg = dwarf_begin_elf(dw->elf, DWARF_C_READ, NULL);
 	if (!dw->dbg) {
 		ftp_dwarf_destroy(dw);
-		return ftp_error_set(err, FTP_E_DWARF, 0, "dwarf_begin_elf(%s): %s", path,
-				     dwarf_errmsg(-1));
+		return ftp_error_set(err, FTP_E_DWARF, 0, "dwarf_begin_elf(%s): %s", path, dwarf_errmsg(-1));
 	}
 	int ret = build_index(dw, err);
 	if (ret < 0) {
@@ -343,7 +341,7 @@ static long member_location(Dwarf_Die *member)
  * struct and union members too. Stores the member DIE in member and returns
  * its offset from the start of agg, or a negative FTP_E_*. */
 static long find_member(const struct ftp_dwarf *dw, Dwarf_Die *agg, const char *name, size_t len,
-			Dwarf_Die *member, int depth)
+                        Dwarf_Die *member, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return -FTP_E_CORRUPT;
@@ -362,9 +360,8 @@ static long find_member(const struct ftp_dwarf *dw, Dwarf_Die *agg, const char *
 		/* An anonymous struct or union: its members belong to agg. */
 		Dwarf_Attribute attr;
 		Dwarf_Die type, inner;
-		if (!dwarf_attr_integrate(&child, DW_AT_type, &attr) ||
-		    !dwarf_formref_die(&attr, &type) || resolve(dw, &type, &inner) != 0 ||
-		    !is_aggregate(&inner))
+		if (!dwarf_attr_integrate(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type) ||
+		    resolve(dw, &type, &inner) != 0 || !is_aggregate(&inner))
 			continue;
 		long sub = find_member(dw, &inner, name, len, member, depth + 1);
 		if (sub == -FTP_E_NOTFOUND)
@@ -408,8 +405,7 @@ long ftp_dwarf_member_offset(struct ftp_dwarf *dw, const char *type, const char 
 		/* The next component is a member of this member's type. */
 		Dwarf_Attribute attr;
 		Dwarf_Die mtype;
-		if (!dwarf_attr_integrate(&found, DW_AT_type, &attr) ||
-		    !dwarf_formref_die(&attr, &mtype))
+		if (!dwarf_attr_integrate(&found, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &mtype))
 			return -FTP_E_DWARF;
 		ret = resolve(dw, &mtype, &agg);
 		if (ret < 0)

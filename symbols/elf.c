@@ -57,7 +57,7 @@ static int check_header(int fd, const char *path, struct ftp_error *err)
 		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
 	if (ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB)
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: not a 64-bit little-endian ELF file",
-				     path);
+		                     path);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err
 	}
 	if (elf->ehdr.e_machine != EM_X86_64 && elf->ehdr.e_machine != EM_AARCH64) {
 		ret = ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: unsupported machine %u", path,
-				    elf->ehdr.e_machine);
+		                    elf->ehdr.e_machine);
 		goto fail;
 	}
 	size_t nphdr = 0;

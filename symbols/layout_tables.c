@@ -372,8 +372,7 @@ static const struct ftp_layout py312 = {
 	},
 };
 
-int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded,
-		       struct ftp_error *err)
+int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded, struct ftp_error *err)
 {
 	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
 	char vbuf[32];
@@ -381,23 +380,34 @@ int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threa
 		return ftp_error_set(err, FTP_E_INVAL, 0, "ftp_layout_builtin: no output");
 	if (free_threaded)
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
-				     "free-threaded Python %s has no built-in layout",
-				     ftp_version_str(version, vbuf, sizeof(vbuf)));
+		                     "free-threaded Python %s has no built-in layout",
+		                     ftp_version_str(version, vbuf, sizeof(vbuf)));
 	const struct ftp_layout *table = NULL;
 	if (major == 3) {
 		switch (minor) {
-		case 8: table = &py38; break;
-		case 9: table = &py39; break;
-		case 10: table = &py310; break;
-		case 11: table = &py311; break;
-		case 12: table = &py312; break;
-		default: break;
+		case 8:
+			table = &py38;
+			break;
+		case 9:
+			table = &py39;
+			break;
+		case 10:
+			table = &py310;
+			break;
+		case 11:
+			table = &py311;
+			break;
+		case 12:
+			table = &py312;
+			break;
+		default:
+			break;
 		}
 	}
 	if (!table)
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0,
-				     "Python %s has no built-in layout (3.8 to 3.12 only)",
-				     ftp_version_str(version, vbuf, sizeof(vbuf)));
+		                     "Python %s has no built-in layout (3.8 to 3.12 only)",
+		                     ftp_version_str(version, vbuf, sizeof(vbuf)));
 	*out = *table;
 	out->version = version;
 	out->free_threaded = false;

@@ -114,8 +114,8 @@ static int locations_line(const uint8_t *tab, size_t len, int line, uint32_t off
 	return -1;
 }
 
-int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t len,
-		       int firstlineno, uint32_t offset)
+int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t len, int firstlineno,
+                       uint32_t offset)
 {
 	if (!tab && len)
 		return -1;

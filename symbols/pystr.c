@@ -34,7 +34,7 @@ static size_t put_utf8(char *out, uint32_t c)
 }
 
 long ftp_pystr_to_utf8(unsigned kind, const void *data, size_t data_len, size_t count, char *out,
-		       size_t out_len)
+                       size_t out_len)
 {
 	if ((kind != 1 && kind != 2 && kind != 4) || !out || out_len == 0)
 		return -1;

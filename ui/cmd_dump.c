@@ -8,15 +8,15 @@
 #include "ui.h"
 
 static const char usage[] =
-	"usage: ftprof dump [--json] [--nonblocking] [--native] [-p] PID\n"
-	"\n"
-	"Prints every Python thread of PID with its state and stack, innermost frame first.\n"
-	"\n"
-	"  -j, --json          one JSON document (see ftprof(1) and docs/dump-json.md)\n"
-	"  -n, --nonblocking   do not stop the target while reading it (may show torn stacks)\n"
-	"      --native        interleave native frames (not implemented yet)\n"
-	"  -p, --pid PID       the process to dump (or give PID as the argument)\n"
-	"  -h, --help          show this help\n";
+        "usage: ftprof dump [--json] [--nonblocking] [--native] [-p] PID\n"
+        "\n"
+        "Prints every Python thread of PID with its state and stack, innermost frame first.\n"
+        "\n"
+        "  -j, --json          one JSON document (see ftprof(1) and docs/dump-json.md)\n"
+        "  -n, --nonblocking   do not stop the target while reading it (may show torn stacks)\n"
+        "      --native        interleave native frames (not implemented yet)\n"
+        "  -p, --pid PID       the process to dump (or give PID as the argument)\n"
+        "  -h, --help          show this help\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -66,12 +66,9 @@ static int collect(const struct ftp_sample *s, void *arg)
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "nonblocking", no_argument, NULL, 'n' },
-		{ "native", no_argument, NULL, 'N' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "json", no_argument, NULL, 'j' },   { "nonblocking", no_argument, NULL, 'n' },
+		{ "native", no_argument, NULL, 'N' }, { "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
 	};
 	bool json = false, blocking = true;
 	const char *pid_arg = NULL;
@@ -99,7 +96,7 @@ int cmd_dump(int argc, char **argv)
 				ui_error("dump", "unknown option '-%c' (see 'ftprof dump --help')", optopt);
 			else
 				ui_error("dump", "unknown option '%s' (see 'ftprof dump --help')",
-					 argv[optind - 1]);
+				         argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -148,7 +145,8 @@ int cmd_dump(int argc, char **argv)
 		else
 			dump_print_text(stdout, &d);
 		if (ret < 0 || d.torn) {
-			ui_error("dump", "%s", ret < 0 ? err.msg : "some stacks changed while they were read");
+			ui_error("dump", "%s",
+			         ret < 0 ? err.msg : "some stacks changed while they were read");
 			code = EXIT_PARTIAL;
 		}
 		code = ui_finish_output("dump", code);

@@ -18,8 +18,9 @@ void dump_print_text(FILE *f, const struct dump *d)
 	fprintf(f, "Process %d: ", (int)info->pid);
 	ui_put_escaped(f, info->cmdline[0] ? info->cmdline : info->executable);
 	fprintf(f, "\nPython v%s%s (", info->version_str,
-		!info->free_threaded ? "" : info->gil_enabled ? ", free-threaded build, GIL re-enabled"
-							      : ", free-threaded");
+	        !info->free_threaded ? ""
+	        : info->gil_enabled  ? ", free-threaded build, GIL re-enabled"
+	                             : ", free-threaded");
 	ui_put_escaped(f, info->executable);
 	fputs(")\n", f);
 	for (size_t i = 0; i < d->n; i++) {
@@ -66,18 +67,19 @@ void dump_print_json(FILE *f, const struct dump *d)
 	fputs(", \"python\": {\"version\": ", f);
 	ui_put_json_str(f, info->version_str);
 	fprintf(f, ", \"hexversion\": %u, \"free_threaded\": %s, \"gil_enabled\": %s, \"executable\": ",
-		info->version, info->free_threaded ? "true" : "false", info->gil_enabled ? "true" : "false");
+	        info->version, info->free_threaded ? "true" : "false", info->gil_enabled ? "true" : "false");
 	ui_put_json_str(f, info->executable);
 	fputs(", \"library\": ", f);
 	ui_put_json_str(f, info->library);
-	fprintf(f, ", \"layout\": \"%s\"},\n \"threads\": [", info->debug_offsets ? "debug_offsets" : "builtin");
+	fprintf(f, ", \"layout\": \"%s\"},\n \"threads\": [",
+	        info->debug_offsets ? "debug_offsets" : "builtin");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ftp_sample *s = &d->threads[i].s;
 		fprintf(f, "%s\n  {\"tid\": %d, \"thread_id\": %llu, \"name\": ", i ? "," : "", (int)s->tid,
-			(unsigned long long)s->thread_id);
+		        (unsigned long long)s->thread_id);
 		ui_put_json_str(f, s->name);
 		fprintf(f, ", \"main\": %s, \"state\": \"%s\", \"os_state\": ", s->is_main ? "true" : "false",
-			ftp_state_name(s->state));
+		        ftp_state_name(s->state));
 		if (s->os_state)
 			fprintf(f, "\"%c\"", s->os_state);
 		else
@@ -85,8 +87,8 @@ void dump_print_json(FILE *f, const struct dump *d)
 		fputs(", \"holds_gil\": ", f);
 		put_bool_or_null(f, s->holds_gil);
 		fprintf(f, ", \"torn\": %s, \"truncated\": %s, \"frames\": [",
-			s->flags & FTP_SAMPLE_TORN ? "true" : "false",
-			s->flags & FTP_SAMPLE_TRUNCATED ? "true" : "false");
+		        s->flags & FTP_SAMPLE_TORN ? "true" : "false",
+		        s->flags & FTP_SAMPLE_TRUNCATED ? "true" : "false");
 		for (unsigned j = 0; j < s->nframes; j++) {
 			const struct ftp_frame *fr = &s->frames[j];
 			fputs(j ? ",\n    {\"function\": " : "\n    {\"function\": ", f);

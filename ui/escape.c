@@ -45,7 +45,7 @@ void ui_put_escaped(FILE *f, const char *str)
 			fprintf(f, "\\x%02x", *s);
 			s++;
 		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
-			   cp == 0x2029) {
+		           cp == 0x2029) {
 			if (cp < 0x80)
 				fprintf(f, "\\x%02x", cp);
 			else

@@ -12,9 +12,9 @@
 /* Exit codes, documented in docs/ftprof.1. */
 enum {
 	EXIT_OK = 0,
-	EXIT_PARTIAL = 1,   /* some threads or samples could not be read */
-	EXIT_FATAL = 2,     /* nothing useful: no process, not Python, no permission */
-	EXIT_USAGE = 64,    /* bad command line */
+	EXIT_PARTIAL = 1, /* some threads or samples could not be read */
+	EXIT_FATAL = 2,   /* nothing useful: no process, not Python, no permission */
+	EXIT_USAGE = 64,  /* bad command line */
 	EXIT_INTERRUPTED = 130,
 };
 

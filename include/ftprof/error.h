@@ -6,23 +6,23 @@
 #include <stdarg.h>
 
 /* One list, so that codes and messages cannot drift apart. */
-#define FTP_ERRORS(X)                                                           \
-	X(OK, "success")                                                        \
-	X(NOMEM, "out of memory")                                               \
-	X(INVAL, "invalid argument")                                            \
-	X(NOPROC, "no such process")                                            \
-	X(PERM, "permission denied")                                            \
-	X(EXITED, "target process has exited")                                  \
-	X(NOTPYTHON, "not a Python process")                                    \
-	X(UNSUPPORTED, "unsupported Python version")                            \
-	X(ELF, "cannot read ELF file")                                          \
-	X(DWARF, "cannot read DWARF debug information")                         \
-	X(READ, "cannot read target memory")                                    \
-	X(TORN, "inconsistent data read from a running target")                 \
-	X(LAYOUT, "interpreter layout does not match the process")              \
-	X(CORRUPT, "malformed data")                                            \
-	X(NOTFOUND, "not found")                                                \
-	X(IO, "input/output error")                                             \
+#define FTP_ERRORS(X)                                              \
+	X(OK, "success")                                           \
+	X(NOMEM, "out of memory")                                  \
+	X(INVAL, "invalid argument")                               \
+	X(NOPROC, "no such process")                               \
+	X(PERM, "permission denied")                               \
+	X(EXITED, "target process has exited")                     \
+	X(NOTPYTHON, "not a Python process")                       \
+	X(UNSUPPORTED, "unsupported Python version")               \
+	X(ELF, "cannot read ELF file")                             \
+	X(DWARF, "cannot read DWARF debug information")            \
+	X(READ, "cannot read target memory")                       \
+	X(TORN, "inconsistent data read from a running target")    \
+	X(LAYOUT, "interpreter layout does not match the process") \
+	X(CORRUPT, "malformed data")                               \
+	X(NOTFOUND, "not found")                                   \
+	X(IO, "input/output error")                                \
 	X(INTERRUPTED, "interrupted")
 
 #define FTP_ERROR_ENUM(name, msg) FTP_E_##name,
@@ -45,7 +45,7 @@ const char *ftp_strerror(int code);
  * The message is printf-formatted; ": <strerror(sys_errno)>" is appended when
  * sys_errno is nonzero. */
 int ftp_error_set(struct ftp_error *err, int code, int sys_errno, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 int ftp_error_vset(struct ftp_error *err, int code, int sys_errno, const char *fmt, va_list ap);
 
 /* Prefixes the existing message with more context ("reading thread 42: ...").

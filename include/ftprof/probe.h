@@ -13,10 +13,10 @@
 struct ftp_probe; /* opaque */
 
 struct ftp_probe_opts {
-	bool blocking;       /* stop every thread while a round is read */
-	bool thread_names;   /* resolve threading names (one dict walk per round) */
-	unsigned max_depth;  /* frames kept per thread; 0 = default (4096) */
-	bool task_state;     /* read each thread's /proc state and system call
+	bool blocking;      /* stop every thread while a round is read */
+	bool thread_names;  /* resolve threading names (one dict walk per round) */
+	unsigned max_depth; /* frames kept per thread; 0 = default (4096) */
+	bool task_state;    /* read each thread's /proc state and system call
 				(a few microseconds per thread and round) */
 };
 
@@ -26,8 +26,8 @@ struct ftp_target_info {
 	uint32_t version;     /* PY_VERSION_HEX */
 	char version_str[32]; /* "3.13.0" */
 	bool free_threaded;
-	bool gil_enabled;     /* false on a free-threaded build running without it */
-	bool debug_offsets;   /* layout read from the target's _Py_DebugOffsets */
+	bool gil_enabled;      /* false on a free-threaded build running without it */
+	bool debug_offsets;    /* layout read from the target's _Py_DebugOffsets */
 	char executable[4096]; /* /proc/PID/exe */
 	char cmdline[1024];    /* /proc/PID/cmdline, arguments joined by spaces */
 	char library[4096];    /* the ELF file holding _PyRuntime */
@@ -40,7 +40,7 @@ struct ftp_target_info {
  * filled: -FTP_E_NOPROC, -FTP_E_PERM, -FTP_E_NOTPYTHON, -FTP_E_UNSUPPORTED,
  * -FTP_E_LAYOUT, -FTP_E_EXITED, -FTP_E_NOMEM. */
 int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
-		     struct ftp_error *err);
+                     struct ftp_error *err);
 void ftp_probe_destroy(struct ftp_probe *probe); /* NULL ok; detaches if stopped */
 
 const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *probe);

@@ -8,17 +8,17 @@
 #include <sys/types.h>
 
 /* What a thread is doing, as far as ftprof can tell. */
-#define FTP_STATES(X)                                                           \
-	X(UNKNOWN, "unknown")                                                   \
-	X(RUNNING, "running")  /* on a CPU (or runnable), running Python */      \
-	X(NATIVE, "native")    /* on a CPU, thread state detached: C code */     \
-	X(LOCK, "lock")        /* blocked on a futex: a lock or condition */     \
-	X(GIL, "gil")          /* GIL builds: waiting to take the GIL */         \
-	X(IO, "io")            /* blocked in another system call */              \
-	X(SLEEP, "sleep")      /* in a sleep system call */                      \
-	X(STW, "stw")          /* suspended by a stop-the-world pause */         \
-	X(GC, "gc")            /* running the garbage collector */               \
-	X(IDLE, "idle")        /* not runnable, reason unknown */
+#define FTP_STATES(X)                                                       \
+	X(UNKNOWN, "unknown")                                               \
+	X(RUNNING, "running") /* on a CPU (or runnable), running Python */  \
+	X(NATIVE, "native")   /* on a CPU, thread state detached: C code */ \
+	X(LOCK, "lock")       /* blocked on a futex: a lock or condition */ \
+	X(GIL, "gil")         /* GIL builds: waiting to take the GIL */     \
+	X(IO, "io")           /* blocked in another system call */          \
+	X(SLEEP, "sleep")     /* in a sleep system call */                  \
+	X(STW, "stw")         /* suspended by a stop-the-world pause */     \
+	X(GC, "gc")           /* running the garbage collector */           \
+	X(IDLE, "idle")       /* not runnable, reason unknown */
 
 #define FTP_STATE_ENUM(name, str) FTP_STATE_##name,
 enum ftp_state { FTP_STATES(FTP_STATE_ENUM) FTP_STATE_COUNT };
@@ -47,7 +47,7 @@ struct ftp_frame {
 	uint64_t ip;                 /* native frames */
 	const char *symbol;          /* native frames: NULL if unknown */
 	uint64_t offset;
-	const char *object;          /* native frames: file name of the mapping */
+	const char *object; /* native frames: file name of the mapping */
 };
 
 #define FTP_SAMPLE_TORN (1u << 0)      /* the frame chain changed while read */
@@ -65,9 +65,9 @@ struct ftp_sample {
 	const char *name;   /* threading name, NULL if unknown */
 	bool is_main;       /* the interpreter's main thread */
 	enum ftp_state state;
-	char os_state;      /* state letter of /proc/PID/task/TID/stat, 0 if unread */
-	int holds_gil;      /* 1, 0, or -1 where the build has no GIL or it is unknown */
-	unsigned flags;     /* FTP_SAMPLE_* */
+	char os_state;  /* state letter of /proc/PID/task/TID/stat, 0 if unread */
+	int holds_gil;  /* 1, 0, or -1 where the build has no GIL or it is unknown */
+	unsigned flags; /* FTP_SAMPLE_* */
 	unsigned nframes;
 	const struct ftp_frame *frames; /* innermost first */
 };

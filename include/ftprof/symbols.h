@@ -91,8 +91,8 @@ enum ftp_instr_kind {
 /* Offsets the walker needs, in bytes, from the start of each struct.
  * FTP_OFF_NONE where the version lacks the field. Plain data: copy freely. */
 struct ftp_layout {
-	uint32_t version;   /* PY_VERSION_HEX */
-	bool free_threaded; /* built with Py_GIL_DISABLED */
+	uint32_t version;        /* PY_VERSION_HEX */
+	bool free_threaded;      /* built with Py_GIL_DISABLED */
 	bool from_debug_offsets; /* built from the target's _Py_DebugOffsets */
 	enum ftp_frame_model frames;
 	enum ftp_line_format lines;
@@ -130,7 +130,7 @@ struct ftp_layout {
 		uint32_t prev;
 		uint32_t next;
 		uint32_t interp;
-		uint32_t frame; /* frame (<= 3.10), cframe (3.11-3.12), current_frame */
+		uint32_t frame;                /* frame (<= 3.10), cframe (3.11-3.12), current_frame */
 		uint32_t cframe_current_frame; /* 3.11-3.12: in _PyCFrame */
 		uint32_t thread_id;
 		uint32_t native_thread_id; /* >= 3.11 */
@@ -154,11 +154,11 @@ struct ftp_layout {
 		uint32_t size;
 		uint32_t filename;
 		uint32_t name;
-		uint32_t qualname; /* >= 3.11 */
+		uint32_t qualname;  /* >= 3.11 */
 		uint32_t linetable; /* co_lnotab or co_linetable */
 		uint32_t firstlineno;
-		uint32_t code;     /* <= 3.10: co_code (bytes); else co_code_adaptive */
-		uint32_t tlbc;     /* free-threaded >= 3.14: _PyCodeArray * */
+		uint32_t code; /* <= 3.10: co_code (bytes); else co_code_adaptive */
+		uint32_t tlbc; /* free-threaded >= 3.14: _PyCodeArray * */
 	} code;
 
 	struct {
@@ -202,13 +202,12 @@ struct ftp_layout {
  * process. Returns 0, or -FTP_E_NOTPYTHON (no cookie), -FTP_E_UNSUPPORTED,
  * -FTP_E_CORRUPT with err filled. */
 int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len,
-				  struct ftp_error *err);
+                                  struct ftp_error *err);
 
 /* The built-in layout of a version without _Py_DebugOffsets (3.8-3.12),
  * chosen by major and minor of version (a PY_VERSION_HEX); free_threaded
  * must be false. Returns 0, or -FTP_E_UNSUPPORTED. */
-int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded,
-		       struct ftp_error *err);
+int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded, struct ftp_error *err);
 
 /* Formats a PY_VERSION_HEX as "3.13.0", "3.14.0rc2". Returns buf. */
 char *ftp_version_str(uint32_t version, char *buf, size_t len);
@@ -219,8 +218,8 @@ char *ftp_version_str(uint32_t version, char *buf, size_t len);
  * object, from its line table in the given format. Returns the line (>= 0),
  * or -1 when the table says the instruction has no line or the table is
  * malformed or too short. Never reads beyond tab[len - 1]. */
-int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t len,
-		       int firstlineno, uint32_t offset);
+int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t len, int firstlineno,
+                       uint32_t offset);
 
 /* Converts a string's characters of the given kind (1 = Latin-1, 2 = UCS-2,
  * 4 = UCS-4; count characters in data, data_len bytes available) to UTF-8 in
@@ -230,6 +229,6 @@ int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t l
  * bytes written without the NUL, or -1 for a bad kind or a data_len shorter
  * than count * kind. */
 long ftp_pystr_to_utf8(unsigned kind, const void *data, size_t data_len, size_t count, char *out,
-		       size_t out_len);
+                       size_t out_len);
 
 #endif

@@ -9,8 +9,8 @@
 
 #include "interp.h"
 
-const char *const test_interp_names[] = { "3.8",   "3.9",  "3.10", "3.11", "3.12",
-					  "3.13",  "3.13t", "3.14", "3.15", NULL };
+const char *const test_interp_names[] = { "3.8",  "3.9",   "3.10", "3.11", "3.12",
+	                                  "3.13", "3.13t", "3.14", "3.15", NULL };
 
 #define MAX_INTERP 32
 
@@ -36,7 +36,8 @@ static void load(void)
 		char *end = strchr(tab + 1, '\t');
 		if (end)
 			*end = '\0';
-		if (strlen(line) >= sizeof(table[ntable].name) || strlen(tab + 1) >= sizeof(table[ntable].path))
+		if (strlen(line) >= sizeof(table[ntable].name) ||
+		    strlen(tab + 1) >= sizeof(table[ntable].path))
 			continue;
 		memcpy(table[ntable].name, line, strlen(line) + 1);
 		memcpy(table[ntable].path, tab + 1, strlen(tab + 1) + 1);

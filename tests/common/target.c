@@ -30,8 +30,7 @@ const char *test_source_path(const char *rel)
 	return buf;
 }
 
-int test_target_start(struct test_target *t, const char *interp, const char *script,
-		      const char *const *env)
+int test_target_start(struct test_target *t, const char *interp, const char *script, const char *const *env)
 {
 	int pipefd[2];
 	t->pid = 0;
@@ -136,7 +135,7 @@ int test_run(struct test_run *r, const char *const argv[], int timeout_s)
 	long deadline = now_ms() + timeout_s * 1000L;
 	while ((open_out || open_err) && now_ms() < deadline) {
 		struct pollfd pfd[2] = { { open_out ? out[0] : -1, POLLIN, 0 },
-					 { open_err ? err[0] : -1, POLLIN, 0 } };
+			                 { open_err ? err[0] : -1, POLLIN, 0 } };
 		if (poll(pfd, 2, 100) <= 0)
 			continue;
 		if (pfd[0].revents && append(&bo, out[0]) <= 0)

@@ -15,8 +15,7 @@ struct test_target {
  * terminated, may be NULL) and waits up to 30 s for a stdout line starting with
  * "ready". Returns 0, or -1 after killing the child (the reason goes to
  * stderr). */
-int test_target_start(struct test_target *t, const char *interp, const char *script,
-		      const char *const *env);
+int test_target_start(struct test_target *t, const char *interp, const char *script, const char *const *env);
 /* Kills and reaps the target. Safe to call twice. */
 void test_target_stop(struct test_target *t);
 

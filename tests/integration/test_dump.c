@@ -15,7 +15,7 @@ struct version_param {
 };
 
 static struct version_param versions[] = {
-	{ "3.8" }, { "3.9" }, { "3.10" }, { "3.11" }, { "3.12" },
+	{ "3.8" },  { "3.9" },   { "3.10" }, { "3.11" }, { "3.12" },
 	{ "3.13" }, { "3.13t" }, { "3.14" }, { "3.15" },
 };
 
@@ -29,9 +29,9 @@ static void interp_facts(const char *interp, char *version, size_t len, int *fre
 {
 	struct test_run r;
 	const char *argv[] = { interp, "-c",
-			       "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3], "
-			       "1 if sysconfig.get_config_var('Py_GIL_DISABLED') else 0)",
-			       NULL };
+		               "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3], "
+		               "1 if sysconfig.get_config_var('Py_GIL_DISABLED') else 0)",
+		               NULL };
 	cr_assert_eq(test_run(&r, argv, 60), 0);
 	cr_assert_eq(r.status, 0, "%s -c failed: %s", interp, r.err);
 	char v[32];
@@ -98,9 +98,11 @@ static void dump_and_check(const char *interp, struct test_target *t, const char
 		test_run_free(&r);
 		assert_not_stopped(t->pid);
 
-		const char *argv[] = { "/usr/bin/python3", checker, "--source", source, "--json", json_path,
-				       "--text", text_path, "--pid", pid, "--version", version,
-				       "--free-threaded", ft, "--executable", interp, NULL };
+		const char *argv[] = {
+			"/usr/bin/python3", checker,   "--source",     source, "--json",    json_path,
+			"--text",           text_path, "--pid",        pid,    "--version", version,
+			"--free-threaded",  ft,        "--executable", interp, NULL
+		};
 		test_run_free(&check);
 		cr_assert_eq(test_run(&check, argv, 60), 0);
 		if (check.status == 0)
@@ -118,11 +120,11 @@ ParameterizedTest(struct version_param *v, dump, parked_threads, .timeout = 300)
 	const char *interp = test_interp_path(v->name);
 	if (!interp)
 		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-			     v->name);
+		             v->name);
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", NULL };
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
-		     "Python %s target did not start", v->name);
+	             "Python %s target did not start", v->name);
 	dump_and_check(interp, &t, "");
 	dump_and_check(interp, &t, "--nonblocking");
 	test_target_stop(&t);

@@ -18,7 +18,7 @@ static void expect_run(const char *const args[], int status, const char *needle)
 	struct test_run r;
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, status, "ftprof %s %s: exit %d, expected %d (stderr: %s)", args[0],
-		     args[1] ? args[1] : "", r.status, status, r.err);
+	             args[1] ? args[1] : "", r.status, status, r.err);
 	const char *where = status == 0 ? r.out : r.err;
 	cr_expect(strstr(where, needle), "ftprof %s: expected '%s' in: %s", args[0], needle, where);
 	if (status != 0) {
@@ -87,14 +87,20 @@ Test(errors, no_permission)
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), NULL), 0);
 	char p[16];
 	snprintf(p, sizeof(p), "%d", (int)t.pid);
-	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			       FTPROF_BINARY, "dump", p, NULL };
+	const char *argv[] = { "/usr/bin/setpriv",
+		               "--reuid=65534",
+		               "--regid=65534",
+		               "--clear-groups",
+		               FTPROF_BINARY,
+		               "dump",
+		               p,
+		               NULL };
 	struct test_run r;
 	cr_assert_eq(test_run(&r, argv, 60), 0);
 	cr_expect_eq(r.status, EXIT_FATAL, "exit %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, "permission"), "no word of permission in: %s", r.err);
 	cr_expect(strstr(r.err, "CAP_SYS_PTRACE") || strstr(r.err, "as root"),
-		  "no advice on what to do in: %s", r.err);
+	          "no advice on what to do in: %s", r.err);
 	test_run_free(&r);
 	test_target_stop(&t);
 }
@@ -111,7 +117,8 @@ Test(errors, target_exits_during_dump, .timeout = 300)
 		if (pid == 0) {
 			execl(interp, interp, "-c",
 			      "import threading, time\n"
-			      "ts = [threading.Thread(target=time.sleep, args=(0.002 * i,)) for i in range(8)]\n"
+			      "ts = [threading.Thread(target=time.sleep, args=(0.002 * i,)) for i in "
+			      "range(8)]\n"
 			      "[t.start() for t in ts]\n",
 			      (char *)NULL);
 			_exit(127);
@@ -122,11 +129,11 @@ Test(errors, target_exits_during_dump, .timeout = 300)
 		const char *args[] = { "dump", "--json", p, NULL };
 		struct test_run r;
 		cr_assert_eq(test_run_ftprof(&r, args), 0);
-		cr_expect(r.status == 0 || r.status == 1 || r.status == EXIT_FATAL,
-			  "run %d: exit %d: %s", i, r.status, r.err);
+		cr_expect(r.status == 0 || r.status == 1 || r.status == EXIT_FATAL, "run %d: exit %d: %s", i,
+		          r.status, r.err);
 		if (r.status != 0)
 			cr_expect(strncmp(r.err, "ftprof dump: ", 13) == 0 && strlen(r.err) > 14,
-				  "run %d: unclear error: %s", i, r.err);
+			          "run %d: unclear error: %s", i, r.err);
 		test_run_free(&r);
 		waitpid(pid, NULL, 0);
 	}

@@ -20,7 +20,8 @@ static char *capture(void (*put)(FILE *, const char *), const char *s)
 
 Test(escape, terminal_controls_escaped)
 {
-	char *out = capture(ui_put_escaped, "a\x1b[31mred\x07\x7f\xc2\x9b" "2J\n");
+	char *out = capture(ui_put_escaped, "a\x1b[31mred\x07\x7f\xc2\x9b"
+	                                    "2J\n");
 	cr_expect(!strpbrk(out, "\x1b\x07\x7f\n"), "raw control in %s", out);
 	cr_expect(!strstr(out, "\xc2\x9b"), "raw C1 CSI in %s", out);
 	cr_expect_str_eq(out, "a\\x1b[31mred\\x07\\x7f\\u{9b}2J\\x0a");

@@ -27,8 +27,8 @@ static struct ftp_dwarf *open_libpython(const char *name)
 	const char *lib = test_interp_libpython(name);
 	if (!lib)
 		cr_skip_test("Python %s is not provisioned (scripts/interpreters list) or has no "
-			     "libpython%s.so.1.0 beside it",
-			     name, name);
+		             "libpython%s.so.1.0 beside it",
+		             name, name);
 	struct ftp_error err = { 0 };
 	struct ftp_dwarf *dw = NULL;
 	int ret = ftp_dwarf_create(&dw, lib, &err);
@@ -217,14 +217,13 @@ Test(layout_tables, field_list_is_complete)
 			cr_assert_eq(fields[i - 1].off, offsetof(struct ftp_layout, frame.tlbc_index));
 			cr_assert_lt(offsetof(struct ftp_layout, code_tag_mask) - fields[i - 1].off, 12);
 			cr_assert_eq(offsetof(struct ftp_layout, code),
-				     offsetof(struct ftp_layout, code_tag_mask) + 8);
+			             offsetof(struct ftp_layout, code_tag_mask) + 8);
 			continue;
 		}
 		cr_assert_eq(fields[i].off, fields[i - 1].off + 4, "a field before %s is not checked",
-			     fields[i].name);
+		             fields[i].name);
 	}
-	cr_assert_eq(fields[COUNT(fields) - 1].off + 4,
-		     offsetof(struct ftp_layout, unicode.kind_shift));
+	cr_assert_eq(fields[COUNT(fields) - 1].off + 4, offsetof(struct ftp_layout, unicode.kind_shift));
 }
 
 /* ---- one parameter per minor ----------------------------------------- */
@@ -258,11 +257,11 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, matches_dwarf)
 	cr_expect_eq(l.code_tag_mask, 0);
 	cr_expect_eq(l.frames, mc->minor <= 10 ? FTP_FRAMES_OBJECT : FTP_FRAMES_INTERP);
 	cr_expect_eq(l.lines, mc->minor <= 9    ? FTP_LINES_LNOTAB
-			      : mc->minor == 10 ? FTP_LINES_310
-						: FTP_LINES_LOCATIONS);
+	                      : mc->minor == 10 ? FTP_LINES_310
+	                                        : FTP_LINES_LOCATIONS);
 	cr_expect_eq(l.instr, mc->minor <= 9    ? FTP_INSTR_LASTI_BYTES
-			      : mc->minor == 10 ? FTP_INSTR_LASTI_UNITS
-						: FTP_INSTR_POINTER);
+	                      : mc->minor == 10 ? FTP_INSTR_LASTI_UNITS
+	                                        : FTP_INSTR_POINTER);
 	/* gcc's little-endian bit-field order of PyASCIIObject.state (<= 3.12):
 	 * interned:2, kind:3, compact:1, ascii:1 */
 	cr_expect_eq(l.unicode.kind_shift, 2);
@@ -271,11 +270,10 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, matches_dwarf)
 
 	struct ftp_dwarf *dw = open_libpython(mc->name);
 	/* the bit-fields sit in the state word the layout names */
-	static const char *const bits[] = { "state.interned", "state.kind", "state.compact",
-					    "state.ascii" };
+	static const char *const bits[] = { "state.interned", "state.kind", "state.compact", "state.ascii" };
 	for (size_t i = 0; i < COUNT(bits); i++)
-		cr_expect_eq(ftp_dwarf_member_offset(dw, "PyASCIIObject", bits[i]),
-			     (long)l.unicode.state, "%s: PyASCIIObject.%s", mc->name, bits[i]);
+		cr_expect_eq(ftp_dwarf_member_offset(dw, "PyASCIIObject", bits[i]), (long)l.unicode.state,
+		             "%s: PyASCIIObject.%s", mc->name, bits[i]);
 
 	for (size_t f = 0; f < COUNT(fields); f++) {
 		uint32_t value = field_value(&l, fields[f].off);
@@ -286,29 +284,26 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, matches_dwarf)
 				continue;
 			nchecks++;
 			long want = present[c].member
-					    ? ftp_dwarf_member_offset(dw, present[c].type,
-								      present[c].member)
-					    : ftp_dwarf_type_size(dw, present[c].type);
-			cr_expect_geq(want, 0, "%s: %s %s not in the DWARF (%ld)", mc->name,
-				      present[c].type, present[c].member ? present[c].member : "",
-				      want);
-			cr_expect_eq((long)value, want, "%s: %s is %ld, DWARF %s %s says %ld",
-				     mc->name, fields[f].name,
-				     value == FTP_OFF_NONE ? -1L : (long)value, present[c].type,
-				     present[c].member ? present[c].member : "(sizeof)", want);
+			                    ? ftp_dwarf_member_offset(dw, present[c].type, present[c].member)
+			                    : ftp_dwarf_type_size(dw, present[c].type);
+			cr_expect_geq(want, 0, "%s: %s %s not in the DWARF (%ld)", mc->name, present[c].type,
+			              present[c].member ? present[c].member : "", want);
+			cr_expect_eq((long)value, want, "%s: %s is %ld, DWARF %s %s says %ld", mc->name,
+			             fields[f].name, value == FTP_OFF_NONE ? -1L : (long)value,
+			             present[c].type, present[c].member ? present[c].member : "(sizeof)",
+			             want);
 		}
 		if (value != FTP_OFF_NONE) {
-			cr_expect_eq(nchecks, 1, "%s: %s = %u has %zu checks", mc->name,
-				     fields[f].name, value, nchecks);
+			cr_expect_eq(nchecks, 1, "%s: %s = %u has %zu checks", mc->name, fields[f].name,
+			             value, nchecks);
 			continue;
 		}
 		for (size_t a = 0; a < COUNT(absent); a++) {
 			if (absent[a].off != fields[f].off)
 				continue;
 			long got = ftp_dwarf_member_offset(dw, absent[a].type, absent[a].member);
-			cr_expect_eq(got, -FTP_E_NOTFOUND,
-				     "%s: %s is absent but DWARF has %s %s at %ld", mc->name,
-				     fields[f].name, absent[a].type, absent[a].member, got);
+			cr_expect_eq(got, -FTP_E_NOTFOUND, "%s: %s is absent but DWARF has %s %s at %ld",
+			             mc->name, fields[f].name, absent[a].type, absent[a].member, got);
 		}
 	}
 	ftp_dwarf_destroy(dw);
@@ -318,12 +313,11 @@ Test(layout_tables, unsupported_versions)
 {
 	struct ftp_layout l;
 	struct ftp_error err;
-	static const uint32_t versions[] = { 0x030712f0, 0x030d00f0, 0x030e00f0, 0x020712f0,
-					     0x040800f0 };
+	static const uint32_t versions[] = { 0x030712f0, 0x030d00f0, 0x030e00f0, 0x020712f0, 0x040800f0 };
 	for (size_t i = 0; i < COUNT(versions); i++) {
 		memset(&err, 0, sizeof(err));
 		cr_expect_eq(ftp_layout_builtin(&l, versions[i], false, &err), -FTP_E_UNSUPPORTED,
-			     "version 0x%08x", versions[i]);
+		             "version 0x%08x", versions[i]);
 		cr_expect_eq(err.code, FTP_E_UNSUPPORTED);
 	}
 	memset(&err, 0, sizeof(err));
@@ -336,8 +330,8 @@ Test(layout_tables, unsupported_versions)
 	/* no built-in layout is free-threaded, not even a supported minor's */
 	for (unsigned minor = 8; minor <= 13; minor++) {
 		memset(&err, 0, sizeof(err));
-		cr_expect_eq(ftp_layout_builtin(&l, version_hex(3, minor), true, &err),
-			     -FTP_E_UNSUPPORTED, "free-threaded 3.%u", minor);
+		cr_expect_eq(ftp_layout_builtin(&l, version_hex(3, minor), true, &err), -FTP_E_UNSUPPORTED,
+		             "free-threaded 3.%u", minor);
 		cr_expect_eq(err.code, FTP_E_UNSUPPORTED);
 	}
 	cr_expect_eq(ftp_layout_builtin(&l, 0x030d00f0, false, NULL), -FTP_E_UNSUPPORTED);
@@ -360,8 +354,7 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "_object", "ob_type"), 8, "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyObject", "ob_type"), 8, "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "struct _object", "ob_type"), 8, "%s", v);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "union _object", "ob_type"), -FTP_E_NOTFOUND,
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "union _object", "ob_type"), -FTP_E_NOTFOUND, "%s", v);
 	cr_expect_eq(ftp_dwarf_type_size(dw, "PyObject"), 16, "%s", v);
 
 	/* typedefs of structs declared incomplete in most units resolve to the
@@ -369,11 +362,9 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 	long ts = ftp_dwarf_type_size(dw, "PyThreadState");
 	cr_expect_gt(ts, 0, "%s", v);
 	cr_expect_eq(ts, ftp_dwarf_type_size(dw, "_ts"), "%s", v);
-	cr_expect_eq(ftp_dwarf_type_size(dw, "PyInterpreterState"), ftp_dwarf_type_size(dw, "_is"),
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_type_size(dw, "PyInterpreterState"), ftp_dwarf_type_size(dw, "_is"), "%s", v);
 	cr_expect_gt(ftp_dwarf_type_size(dw, "_is"), 0, "%s", v);
-	cr_expect_eq(ftp_dwarf_type_size(dw, "PyFrameObject"), ftp_dwarf_type_size(dw, "_frame"),
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_type_size(dw, "PyFrameObject"), ftp_dwarf_type_size(dw, "_frame"), "%s", v);
 	long tid = ftp_dwarf_member_offset(dw, "_ts", "thread_id");
 	cr_expect_gt(tid, 0, "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyThreadState", "thread_id"), tid, "%s", v);
@@ -381,20 +372,18 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 	/* a path through PyVarObject to PyObject adds the nested offsets */
 	long var_size = ftp_dwarf_member_offset(dw, "PyVarObject", "ob_size");
 	cr_expect_gt(var_size, 0, "%s", v);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyTupleObject", "ob_base.ob_size"), var_size,
-		     "%s", v);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyTupleObject", "ob_base.ob_base.ob_type"), 8,
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyTupleObject", "ob_base.ob_size"), var_size, "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyTupleObject", "ob_base.ob_base.ob_type"), 8, "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyTupleObject", "ob_item"),
-		     ftp_dwarf_type_size(dw, "PyVarObject"), "%s", v);
+	             ftp_dwarf_type_size(dw, "PyVarObject"), "%s", v);
 
 	/* nested embedded structs: the whole path equals the sum of its parts */
 	long interps = ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters");
 	long head = ftp_dwarf_member_offset(dw, "struct pyinterpreters", "head");
 	cr_expect_gt(interps, 0, "%s", v);
 	cr_expect_gt(head, 0, "%s", v);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters.head"),
-		     interps + head, "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters.head"), interps + head,
+	             "%s", v);
 	long locked = ftp_dwarf_member_offset(dw, "_gil_runtime_state", "locked");
 	cr_expect_gt(locked, 0, "%s", v);
 	if (mc->minor <= 11) {
@@ -402,10 +391,10 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 		long gil = ftp_dwarf_member_offset(dw, "_ceval_runtime_state", "gil");
 		cr_expect_gt(ceval, 0, "%s", v);
 		cr_expect_geq(gil, 0, "%s", v);
-		cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "ceval.gil"),
-			     ceval + gil, "%s", v);
+		cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "ceval.gil"), ceval + gil, "%s",
+		             v);
 		cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "ceval.gil.locked"),
-			     ceval + gil + locked, "%s", v);
+		             ceval + gil + locked, "%s", v);
 	} else {
 		/* 3.12: interp->ceval.gil is a pointer; a path does not follow
 		 * pointers */
@@ -414,11 +403,10 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 		cr_expect_gt(ceval, 0, "%s", v);
 		cr_expect_geq(gil, 0, "%s", v);
 		cr_expect_eq(ftp_dwarf_member_offset(dw, "_is", "ceval.gil"), ceval + gil, "%s", v);
-		cr_expect_eq(ftp_dwarf_member_offset(dw, "_is", "ceval.gil.locked"),
-			     -FTP_E_NOTFOUND, "%s", v);
+		cr_expect_eq(ftp_dwarf_member_offset(dw, "_is", "ceval.gil.locked"), -FTP_E_NOTFOUND, "%s",
+		             v);
 	}
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyThreadState", "interp.next"), -FTP_E_NOTFOUND,
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyThreadState", "interp.next"), -FTP_E_NOTFOUND, "%s", v);
 
 	/* members of anonymous unions: glibc's struct rusage (used by the time
 	 * module) wraps each long counter in one, after two struct timevals */
@@ -427,29 +415,26 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 	cr_expect_gt(stime, 0, "%s", v);
 	cr_expect_eq(maxrss, stime + ftp_dwarf_type_size(dw, "timeval"), "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "rusage", "__ru_maxrss_word"), maxrss, "%s", v);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "rusage", "ru_nivcsw"),
-		     maxrss + 13 * (long)sizeof(long), "%s", v);
-	cr_expect_eq(ftp_dwarf_type_size(dw, "struct rusage"), maxrss + 14 * (long)sizeof(long),
-		     "%s", v);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "rusage", "ru_nivcsw"), maxrss + 13 * (long)sizeof(long),
+	             "%s", v);
+	cr_expect_eq(ftp_dwarf_type_size(dw, "struct rusage"), maxrss + 14 * (long)sizeof(long), "%s", v);
 
 	/* PyUnicodeObject's data union follows its PyCompactUnicodeObject,
 	 * which begins with a PyASCIIObject */
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyUnicodeObject", "data"),
-		     ftp_dwarf_type_size(dw, "PyCompactUnicodeObject"), "%s", v);
+	             ftp_dwarf_type_size(dw, "PyCompactUnicodeObject"), "%s", v);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "PyCompactUnicodeObject", "_base.length"),
-		     ftp_dwarf_member_offset(dw, "PyASCIIObject", "length"), "%s", v);
+	             ftp_dwarf_member_offset(dw, "PyASCIIObject", "length"), "%s", v);
 	cr_expect_lt(ftp_dwarf_type_size(dw, "PyASCIIObject"),
-		     ftp_dwarf_type_size(dw, "PyCompactUnicodeObject"), "%s", v);
+	             ftp_dwarf_type_size(dw, "PyCompactUnicodeObject"), "%s", v);
 
 	/* failures */
 	cr_expect_eq(ftp_dwarf_type_size(dw, "no_such_type_xyz"), -FTP_E_NOTFOUND);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "no_such_type_xyz", "a"), -FTP_E_NOTFOUND);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "_ts", "no_such_member"), -FTP_E_NOTFOUND);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "_ts", "next.no_such_member"), -FTP_E_NOTFOUND);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters..head"),
-		     -FTP_E_INVAL);
-	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters."),
-		     -FTP_E_INVAL);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters..head"), -FTP_E_INVAL);
+	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", "interpreters."), -FTP_E_INVAL);
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "_PyRuntimeState", ""), -FTP_E_INVAL);
 	/* a member name is matched whole, not as a prefix */
 	cr_expect_eq(ftp_dwarf_member_offset(dw, "_ts", "thread_i"), -FTP_E_NOTFOUND);
@@ -461,14 +446,13 @@ Test(dwarf, create_errors)
 	struct ftp_dwarf *dw = NULL;
 	struct ftp_error err = { 0 };
 
-	cr_expect_eq(ftp_dwarf_create(&dw, "/nonexistent/libpython3.99.so", &err),
-		     -FTP_E_NOTFOUND);
+	cr_expect_eq(ftp_dwarf_create(&dw, "/nonexistent/libpython3.99.so", &err), -FTP_E_NOTFOUND);
 	cr_expect(strstr(err.msg, "/nonexistent/libpython3.99.so") != NULL, "%s", err.msg);
 	cr_expect_null(dw);
 
 	memset(&err, 0, sizeof(err));
-	cr_expect_eq(ftp_dwarf_create(&dw, FTPROF_SOURCE_DIR "/CMakeLists.txt", &err),
-		     -FTP_E_ELF, "%s", err.msg);
+	cr_expect_eq(ftp_dwarf_create(&dw, FTPROF_SOURCE_DIR "/CMakeLists.txt", &err), -FTP_E_ELF, "%s",
+	             err.msg);
 	cr_expect_null(dw);
 
 	cr_expect_eq(ftp_dwarf_member_offset(NULL, "_ts", "next"), -FTP_E_INVAL);
@@ -491,15 +475,15 @@ static bool is_stripped_elf(const char *path)
 Test(dwarf, stripped_file)
 {
 	/* distribution builds ship their debug information separately */
-	const char *candidates[] = { test_interp_path("3.14"), test_interp_path("3.15"),
-				     "/bin/true", "/usr/bin/env" };
+	const char *candidates[] = { test_interp_path("3.14"), test_interp_path("3.15"), "/bin/true",
+		                     "/usr/bin/env" };
 	const char *path = NULL;
 	for (size_t i = 0; i < COUNT(candidates) && !path; i++)
 		if (is_stripped_elf(candidates[i]))
 			path = candidates[i];
 	if (!path)
 		cr_skip_test("no ELF file without .debug_info found (tried the provisioned 3.14 "
-			     "and 3.15, /bin/true, /usr/bin/env)");
+		             "and 3.15, /bin/true, /usr/bin/env)");
 	struct ftp_dwarf *dw = NULL;
 	struct ftp_error err = { 0 };
 	cr_expect_eq(ftp_dwarf_create(&dw, path, &err), -FTP_E_NOTFOUND, "%s: %s", path, err.msg);
