@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "probe_int.h"
 
@@ -183,7 +184,24 @@ static int validate(struct ftp_probe *p, struct ftp_error *err)
 		                     "0x%llx does not point back at interpreter 0x%llx)",
 		                     (int)p->pid, p->info.version_str, (unsigned long long)tstate,
 		                     (unsigned long long)interp);
-	return 0;
+	if (L->tstate.native_thread_id == FTP_OFF_NONE)
+		return 0;
+	/* 3.11+: some thread state of the list names a task of the process. */
+	char path[64];
+	for (unsigned n = 0; tstate && n < 1024; n++) {
+		uint64_t tid = 0;
+		if (probe_mem_u64(&p->mem, tstate + L->tstate.native_thread_id, &tid) < 0)
+			break;
+		snprintf(path, sizeof(path), "/proc/%d/task/%llu", (int)p->pid, (unsigned long long)tid);
+		if (tid && tid < INT32_MAX && access(path, F_OK) == 0)
+			return 0;
+		if (probe_mem_u64(&p->mem, tstate + L->tstate.next, &tstate) < 0)
+			break;
+	}
+	return ftp_error_set(err, FTP_E_LAYOUT, 0,
+	                     "process %d: Python %s layout does not match the process (no thread state "
+	                     "holds the id of one of its threads)",
+	                     (int)p->pid, p->info.version_str);
 }
 
 int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err)
