@@ -1,21 +1,609 @@
 /* SPDX-License-Identifier: MIT */
-/* Thread names from the threading module's _active dict. */
+/* Thread names from the threading module: interp->modules["threading"] is a
+ * module whose dict holds _active, a dict from each thread's ident (an int
+ * equal to tstate->thread_id) to its Thread object, whose _name attribute is
+ * the name. Dicts are read by a bounded linear scan of their entries: no hash
+ * function is needed, and one scan copes with every table layout of 3.8-3.15. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "probe_int.h"
 
+#define MAX_ENTRIES 4096      /* dict entries scanned, threads named per refresh */
+#define MAX_STR_CMP 4096      /* keys compared by content per refresh */
+#define MAX_VISITS (1u << 18) /* dict entries read per refresh, all dicts together */
+#define MAX_LOG2_SIZE 24      /* no dict read here has 16M slots */
+#define MAX_BASICSIZE 4096    /* a Thread's tp_basicsize is 16-32 */
+#define MAX_INTERPS 8         /* interpreters whose lookups are remembered */
+#define MAX_GUARDS 8          /* words that pin where a Thread's _name is (6 used) */
+#define RECHECK_ROUNDS 128    /* a cached name is read in full at least this often */
+
+/* Type flags (Include/object.h) */
+#define TPFLAGS_INLINE_VALUES (1u << 2) /* 3.13+ */
+#define TPFLAGS_MANAGED_DICT (1u << 4)  /* 3.11+ */
+#define TPFLAGS_HEAPTYPE (1u << 9)
+
+/* What a version keeps where, beyond struct ftp_layout. Checked with
+ * offsetof() against the headers of 3.8.18-3.13.0, 3.13.15t and Debian's
+ * 3.14.10 / 3.15.2 (with and without Py_GIL_DISABLED). */
+struct names_fmt {
+	unsigned minor;
+	uint32_t head; /* sizeof(PyObject): md_dict, PyLong's size or tag */
+	uint32_t tp_basicsize;
+	uint32_t tp_flags;
+	uint32_t tp_dictoffset;
+	uint32_t ht_cached_keys; /* in PyHeapTypeObject */
+	int32_t managed_dict;    /* 3.11+: the dict pointer, before the object */
+	uint32_t values_hdr;     /* 3.13+: PyDictValues {capacity, size, embedded, valid} */
+};
+
+/* Where a failed search of a combined dict stopped. Entries are appended, so
+ * while the keys object stays, a key added later sits at index >= scanned. */
+struct scan_memo {
+	uint64_t keys;
+	uint64_t scanned;
+};
+
+/* What one _active entry held at its last full read. The name stays valid
+ * while every guard word still holds its value: they are the words the lookup
+ * went through (the object's type, its dict or values pointers, the slot
+ * holding the _name str), so a rename, a new dict or another object at the
+ * address shows as a changed word. A str freed and another allocated at the
+ * same address with the same Thread would not: hence the periodic full read. */
+struct name_entry {
+	uint64_t key, obj; /* the ident int and the Thread object */
+	uint64_t thread_id;
+	uint64_t checked; /* round of the last full read */
+	uint64_t guard_addr[MAX_GUARDS], guard_val[MAX_GUARDS];
+	unsigned nguards;
+	bool ok; /* name is valid; failures are not cached */
+	char name[sizeof(((struct thread_name *)0)->name)];
+};
+
+struct interp_cache {
+	uint64_t interp;
+	uint64_t round;     /* last use, for replacement */
+	uint64_t tmod_dict; /* the threading module's dict, once found */
+	uint64_t active;    /* threading._active, once found */
+	uint64_t name_key;  /* the interned "_name", as seen in Thread dicts */
+	struct scan_memo modules_memo, tmod_memo;
+	struct name_entry *ents; /* by index in _active's entries */
+	size_t nents;
+	uint64_t ents_keys; /* _active's keys object the indices refer to */
+};
+
+struct names_state {
+	struct names_fmt f;
+	uint64_t long_type;   /* &PyLong_Type, 0 if unknown */
+	uint64_t module_type; /* &PyModule_Type, 0 if unknown */
+	struct interp_cache interps[MAX_INTERPS];
+	size_t cap;           /* of p->names */
+	unsigned cmp_left;    /* content comparisons left in this refresh */
+	unsigned visits_left; /* entry reads left in this refresh */
+	bool hint_checked;    /* the interp's name_key was checked this refresh */
+};
+
+/* The entries of one dict, or of a keys object and a values array. */
+struct dict_view {
+	uint64_t keys;
+	uint64_t entries; /* entry 0 */
+	uint64_t values;  /* split table: values[0]; 0 for a combined table */
+	uint64_t n;       /* entries to scan */
+	uint32_t esize, key_off, value_off;
+};
+
+static uint64_t rd64(const unsigned char *buf, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static uint32_t rd32(const unsigned char *buf, uint32_t off)
+{
+	uint32_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+/* A plausible object address: aligned, in the user half. */
+static bool ptr_ok(uint64_t addr)
+{
+	return addr >= 4096 && !(addr & 7) && addr < (1ull << 57);
+}
+
+static bool fmt_init(const struct ftp_layout *L, struct names_fmt *f)
+{
+	unsigned minor = (L->version >> 16) & 0xff;
+	if ((L->version >> 24) != 3 || minor < 8 || L->object.ob_type == FTP_OFF_NONE ||
+	    L->object.tp_name == FTP_OFF_NONE || L->object.tp_flags == FTP_OFF_NONE ||
+	    L->dict.ma_keys == FTP_OFF_NONE || L->dict.ma_values == FTP_OFF_NONE || L->dict.ma_keys > 64 ||
+	    L->dict.ma_values > 64 || L->interp.modules == FTP_OFF_NONE || L->unicode.ascii_size > 64 ||
+	    L->unicode.length + 8 > L->unicode.ascii_size || L->unicode.state + 4 > L->unicode.ascii_size)
+		return false;
+	f->minor = minor;
+	f->head = L->object.ob_type + 8;
+	f->tp_basicsize = L->object.tp_name + 8;
+	f->tp_flags = L->object.tp_flags;
+	f->tp_dictoffset = L->object.tp_flags + 120;
+	/* PyHeapTypeObject grew by a pointer in 3.12 and in 3.15. */
+	f->ht_cached_keys = L->object.tp_flags + (minor <= 11 ? 704 : minor <= 14 ? 712 : 720);
+	/* 3.13+ free-threaded objects have no GC pre-header: the managed dict
+	 * pointer is the word just before the object. */
+	f->managed_dict = minor >= 13 && L->free_threaded ? -8 : -24;
+	f->values_hdr = minor >= 13 ? 8 : 0;
+	return true;
+}
+
+static uint64_t symbol_addr(struct ftp_probe *p, const char *name)
+{
+	uint64_t addr;
+	return p->elf && ftp_elf_symbol(p->elf, name, &addr, NULL) == 0 ? addr + p->bias : 0;
+}
+
+static struct names_state *state_get(struct ftp_probe *p)
+{
+	if (p->names_state)
+		return p->names_state;
+	struct names_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	if (!fmt_init(&p->L, &st->f)) {
+		free(st);
+		return NULL;
+	}
+	st->long_type = symbol_addr(p, "PyLong_Type");
+	st->module_type = symbol_addr(p, "PyModule_Type");
+	p->names_state = st;
+	return st;
+}
+
+static struct interp_cache *interp_get(struct names_state *st, uint64_t interp, uint64_t round)
+{
+	struct interp_cache *victim = &st->interps[0];
+	for (size_t i = 0; i < MAX_INTERPS; i++) {
+		struct interp_cache *ic = &st->interps[i];
+		if (ic->interp == interp) {
+			ic->round = round;
+			return ic;
+		}
+		if (ic->round < victim->round)
+			victim = ic;
+	}
+	free(victim->ents);
+	memset(victim, 0, sizeof(*victim));
+	victim->interp = interp;
+	victim->round = round;
+	return victim;
+}
+
+/* Reads the header of a keys object; fills everything but values. */
+static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t keys, struct dict_view *v)
+{
+	unsigned char h[40];
+	memset(v, 0, sizeof(*v));
+	if (!ptr_ok(keys) || probe_mem_read(&p->mem, keys, h, sizeof(h), NULL) < 0)
+		return false;
+	uint64_t size, nentries;
+	v->keys = keys;
+	if (f->minor <= 10) {
+		/* 3.8-3.10: dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries,
+		 * dk_indices[dk_size] of 1, 2 or 4 bytes, then PyDictKeyEntry. */
+		size = rd64(h, 8);
+		if (size < 8 || size > (1ull << MAX_LOG2_SIZE) || (size & (size - 1)))
+			return false;
+		nentries = rd64(h, 32);
+		v->entries = keys + 40 + size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
+		v->esize = 24;
+		v->key_off = 8;
+		v->value_off = 16;
+	} else {
+		/* 3.11+: dk_refcnt, u8 dk_log2_size, u8 dk_log2_index_bytes,
+		 * u8 dk_kind, (free-threaded: u8 dk_mutex), u32 dk_version,
+		 * dk_usable, dk_nentries, dk_indices. */
+		unsigned log2 = h[8], log2_index = h[9], kind = h[10];
+		unsigned width = log2 < 8 ? 0 : log2 < 16 ? 1 : 2;
+		if (log2 < 3 || log2 > MAX_LOG2_SIZE || log2_index != log2 + width || kind > 2)
+			return false;
+		size = 1ull << log2;
+		nentries = rd64(h, 24);
+		v->entries = keys + 32 + (1ull << log2_index);
+		if (kind == 0) { /* DICT_KEYS_GENERAL: {hash, key, value} */
+			v->esize = 24;
+			v->key_off = 8;
+			v->value_off = 16;
+		} else { /* DICT_KEYS_UNICODE, DICT_KEYS_SPLIT: {key, value} */
+			v->esize = 16;
+			v->key_off = 0;
+			v->value_off = 8;
+		}
+	}
+	if (nentries > size * 2 / 3) /* USABLE_FRACTION */
+		return false;
+	v->n = nentries < MAX_ENTRIES ? nentries : MAX_ENTRIES;
+	return true;
+}
+
+/* Points v at the values array of a split table, and bounds the scan by its
+ * capacity where the version records it. */
+static bool view_set_values(struct ftp_probe *p, const struct names_fmt *f, struct dict_view *v,
+                            uint64_t values)
+{
+	if (!ptr_ok(values))
+		return false;
+	if (f->values_hdr) {
+		uint8_t capacity;
+		if (probe_mem_read(&p->mem, values, &capacity, 1, NULL) < 0)
+			return false;
+		if (v->n > capacity)
+			v->n = capacity;
+	}
+	v->values = values + f->values_hdr;
+	return true;
+}
+
+static bool dict_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t dict, struct dict_view *v)
+{
+	const struct ftp_layout *L = &p->L;
+	unsigned char h[80];
+	uint32_t need = (L->dict.ma_keys > L->dict.ma_values ? L->dict.ma_keys : L->dict.ma_values) + 8;
+	if (L->object.ob_type + 8 > need)
+		need = L->object.ob_type + 8;
+	if (!ptr_ok(dict) || need > sizeof(h) || probe_mem_read(&p->mem, dict, h, need, NULL) < 0)
+		return false;
+	uint64_t type = rd64(h, L->object.ob_type);
+	if (p->dict_type ? type != p->dict_type : !ptr_ok(type))
+		return false;
+	if (!keys_view(p, f, rd64(h, L->dict.ma_keys), v))
+		return false;
+	uint64_t values = rd64(h, L->dict.ma_values);
+	return !values || view_set_values(p, f, v, values);
+}
+
+static uint64_t value_addr(const struct dict_view *v, uint64_t i)
+{
+	return v->values ? v->values + 8 * i : v->entries + i * v->esize + v->value_off;
+}
+
+static bool view_entry(struct ftp_probe *p, struct names_state *st, const struct dict_view *v, uint64_t i,
+                       uint64_t *key, uint64_t *value)
+{
+	if (!st->visits_left)
+		return false;
+	st->visits_left--;
+	/* Word by word: a word never straddles two cache blocks. */
+	return probe_mem_u64(&p->mem, v->entries + i * v->esize + v->key_off, key) == 0 &&
+	       probe_mem_u64(&p->mem, value_addr(v, i), value) == 0;
+}
+
+/* Whether the object at addr is the str `want` (ASCII, short). */
+static bool str_is(struct ftp_probe *p, struct names_state *st, uint64_t addr, const char *want)
+{
+	const struct ftp_layout *L = &p->L;
+	unsigned char buf[128];
+	size_t len = strlen(want);
+	size_t need = L->unicode.ascii_size + len;
+	if (!st->cmp_left || !ptr_ok(addr) || need > sizeof(buf))
+		return false;
+	st->cmp_left--;
+	/* The header first: a shorter str may end where the mapping does. */
+	if (probe_mem_read(&p->mem, addr, buf, L->unicode.ascii_size, NULL) < 0)
+		return false;
+	if (p->str_type && rd64(buf, L->object.ob_type) != p->str_type)
+		return false;
+	uint32_t state = rd32(buf, L->unicode.state);
+	if (rd64(buf, L->unicode.length) != len || !((state >> L->unicode.compact_bit) & 1) ||
+	    !((state >> L->unicode.ascii_bit) & 1))
+		return false;
+	if (probe_mem_read(&p->mem, addr + L->unicode.ascii_size, buf, len, NULL) < 0)
+		return false;
+	return memcmp(buf, want, len) == 0;
+}
+
+/* The value of key `want` in v, or 0; *slot, when given, gets the address
+ * of the word holding it. *hint, when non-zero, is a str known to be `want`
+ * (keys are usually the one interned copy) and is tried first by address; a
+ * match by content updates it. memo, when given, skips what a previous failed
+ * search of the same keys has compared already. */
+static uint64_t view_find(struct ftp_probe *p, struct names_state *st, const struct dict_view *v,
+                          const char *want, uint64_t *hint, struct scan_memo *memo, uint64_t *slot)
+{
+	uint64_t key, value;
+	if (hint && *hint) {
+		for (uint64_t i = 0; i < v->n; i++) {
+			if (!view_entry(p, st, v, i, &key, &value))
+				return 0;
+			if (key == *hint && value) {
+				if (slot)
+					*slot = value_addr(v, i);
+				return value;
+			}
+		}
+	}
+	uint64_t i = memo && memo->keys == v->keys && memo->scanned <= v->n ? memo->scanned : 0;
+	for (; i < v->n && st->cmp_left; i++) {
+		if (!view_entry(p, st, v, i, &key, &value))
+			return 0;
+		if (!key || !value || (hint && key == *hint) || !str_is(p, st, key, want))
+			continue;
+		if (hint)
+			*hint = key;
+		if (slot)
+			*slot = value_addr(v, i);
+		return value;
+	}
+	if (memo) {
+		memo->keys = v->keys;
+		memo->scanned = i;
+	}
+	return 0;
+}
+
+/* A thread ident: a non-negative int of at most 64 bits. */
+static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64_t addr, uint64_t *out)
+{
+	const struct names_fmt *f = &st->f;
+	unsigned char h[48];
+	uint32_t digits[3];
+	uint64_t n;
+	if (!ptr_ok(addr) || probe_mem_read(&p->mem, addr, h, f->head + 8, NULL) < 0)
+		return false;
+	if (st->long_type && rd64(h, p->L.object.ob_type) != st->long_type)
+		return false;
+	if (f->minor >= 12) {
+		/* 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative) */
+		uint64_t tag = rd64(h, f->head);
+		if ((tag & 3) == 1) {
+			*out = 0;
+			return true;
+		}
+		if (tag & 3)
+			return false;
+		n = tag >> 3;
+	} else {
+		int64_t size = (int64_t)rd64(h, f->head); /* ob_size: -ndigits if negative */
+		if (size < 0)
+			return false;
+		n = (uint64_t)size;
+	}
+	if (n > 3 || (n && probe_mem_read(&p->mem, addr + f->head + 8, digits, n * 4, NULL) < 0))
+		return false;
+	uint64_t v = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (digits[i] >> 30 || (i == 2 && digits[i] >> 4)) /* 30-bit digits */
+			return false;
+		v |= (uint64_t)digits[i] << (30 * i);
+	}
+	*out = v;
+	return true;
+}
+
+/* Reads the word at addr and records it as a guard of e. */
+static bool guarded(struct ftp_probe *p, struct name_entry *e, uint64_t addr, uint64_t *val)
+{
+	if (e->nguards == MAX_GUARDS || probe_mem_u64(&p->mem, addr, val) < 0)
+		return false;
+	e->guard_addr[e->nguards] = addr;
+	e->guard_val[e->nguards++] = *val;
+	return true;
+}
+
+/* Looks `_name` up in a dict whose pointer is at ptr_addr. */
+static uint64_t name_in_dict(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic,
+                             struct name_entry *e, uint64_t ptr_addr, uint64_t *slot)
+{
+	const struct ftp_layout *L = &p->L;
+	struct dict_view v;
+	uint64_t dict, w;
+	if (!guarded(p, e, ptr_addr, &dict) || !dict_view(p, &st->f, dict, &v) ||
+	    !guarded(p, e, dict + L->dict.ma_keys, &w) || !guarded(p, e, dict + L->dict.ma_values, &w))
+		return 0;
+	return view_find(p, st, &v, "_name", &ic->name_key, NULL, slot);
+}
+
+/* The _name str of a Thread object, or 0. Fills e's guards. */
+static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic,
+                                struct name_entry *e, uint64_t obj)
+{
+	const struct names_fmt *f = &st->f;
+	struct dict_view v;
+	uint64_t type, flags, values = 0, keys, str = 0, slot = 0;
+	uint64_t dict_at = 0; /* address of the word pointing at the instance dict */
+	uint8_t capacity = 0xff;
+	e->nguards = 0;
+	if (!st->hint_checked) {
+		/* Matching keys by address trusts that the str is still "_name". */
+		if (ic->name_key && !str_is(p, st, ic->name_key, "_name"))
+			ic->name_key = 0;
+		st->hint_checked = true;
+	}
+	if (!ptr_ok(obj) || !guarded(p, e, obj + p->L.object.ob_type, &type) || !ptr_ok(type) ||
+	    probe_mem_u64(&p->mem, type + f->tp_flags, &flags) < 0 || !(flags & TPFLAGS_HEAPTYPE))
+		return 0;
+	if (f->minor >= 11 && (flags & TPFLAGS_MANAGED_DICT)) {
+		if (f->minor >= 13 && (flags & TPFLAGS_INLINE_VALUES)) {
+			/* 3.13+: PyDictValues right after the object, unless a
+			 * dict took them over (valid = 0). */
+			uint64_t bs, hdr;
+			if (probe_mem_u64(&p->mem, type + f->tp_basicsize, &bs) == 0 && bs > 0 &&
+			    bs <= MAX_BASICSIZE && !(bs & 7) && guarded(p, e, obj + bs, &hdr) &&
+			    ((hdr >> 24) & 0xff)) {
+				values = obj + bs + f->values_hdr;
+				capacity = hdr & 0xff;
+			}
+		} else if (f->minor == 11) {
+			/* 3.11: values pointer at -32, dict pointer at -24 */
+			if (!guarded(p, e, obj - 32, &values))
+				values = 0;
+		} else if (f->minor == 12) {
+			/* 3.12: one word at -24, tagged: values - 1, or the dict */
+			uint64_t dorv;
+			if (guarded(p, e, obj - 24, &dorv) && (dorv & 1))
+				values = dorv + 1;
+		}
+		if (values && probe_mem_u64(&p->mem, type + f->ht_cached_keys, &keys) == 0 &&
+		    keys_view(p, f, keys, &v) && ptr_ok(values)) {
+			/* The type's shared keys index the values. */
+			v.values = values;
+			if (v.n > capacity)
+				v.n = capacity;
+			str = view_find(p, st, &v, "_name", &ic->name_key, NULL, &slot);
+		}
+		if (!(f->minor == 12 && values))
+			dict_at = obj + (uint64_t)(int64_t)f->managed_dict;
+	} else {
+		/* <= 3.10, or a type without a managed dict: tp_dictoffset */
+		uint64_t off;
+		if (probe_mem_u64(&p->mem, type + f->tp_dictoffset, &off) == 0 && (int64_t)off > 0 &&
+		    off <= MAX_BASICSIZE && !(off & 7))
+			dict_at = obj + off;
+	}
+	if (!str && dict_at)
+		str = name_in_dict(p, st, ic, e, dict_at, &slot);
+	return str && guarded(p, e, slot, &str) ? str : 0;
+}
+
+/* threading._active of the interpreter, or 0 while threading is not
+ * imported. Remembered: later rounds only check it is still a dict. */
+static uint64_t find_active(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic)
+{
+	const struct names_fmt *f = &st->f;
+	struct dict_view v;
+	uint64_t type;
+	if (ic->active) {
+		if (probe_mem_u64(&p->mem, ic->active + p->L.object.ob_type, &type) == 0 &&
+		    (p->dict_type ? type == p->dict_type : ptr_ok(type)))
+			return ic->active;
+		ic->active = 0;
+		ic->tmod_dict = 0;
+	}
+	if (!ic->tmod_dict) {
+		uint64_t modules, mod, md;
+		if (probe_mem_u64(&p->mem, ic->interp + p->L.interp.modules, &modules) < 0 ||
+		    !dict_view(p, f, modules, &v))
+			return 0;
+		mod = view_find(p, st, &v, "threading", NULL, &ic->modules_memo, NULL);
+		/* PyModuleObject: md_dict follows the object header. */
+		if (!mod || !ptr_ok(mod) ||
+		    (st->module_type && (probe_mem_u64(&p->mem, mod + p->L.object.ob_type, &type) < 0 ||
+		                         type != st->module_type)) ||
+		    probe_mem_u64(&p->mem, mod + f->head, &md) < 0)
+			return 0;
+		ic->tmod_dict = md;
+		ic->tmod_memo.keys = 0;
+	}
+	if (!dict_view(p, f, ic->tmod_dict, &v)) {
+		ic->tmod_dict = 0; /* threading went away; look again next time */
+		return 0;
+	}
+	uint64_t active = view_find(p, st, &v, "_active", NULL, &ic->tmod_memo, NULL);
+	if (!active || !dict_view(p, f, active, &v))
+		return 0;
+	ic->active = active;
+	return active;
+}
+
+static int by_thread_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct thread_name *)a)->thread_id;
+	uint64_t y = ((const struct thread_name *)b)->thread_id;
+	return x < y ? -1 : x > y;
+}
+
+/* The quick check of a cached name: every guard word unchanged. */
+static bool entry_valid(struct ftp_probe *p, const struct name_entry *e)
+{
+	uint64_t w;
+	for (unsigned i = 0; i < e->nguards; i++)
+		if (probe_mem_u64(&p->mem, e->guard_addr[i], &w) < 0 || w != e->guard_val[i])
+			return false;
+	return true;
+}
+
+/* Makes room for n entries of _active's keys object `keys`; a new keys object
+ * (the dict was resized) renumbers the entries and drops the cache. */
+static bool ents_reserve(struct interp_cache *ic, uint64_t keys, size_t n)
+{
+	if (ic->ents_keys != keys) {
+		if (ic->nents)
+			memset(ic->ents, 0, ic->nents * sizeof(*ic->ents));
+		ic->ents_keys = keys;
+	}
+	if (ic->nents < n) {
+		struct name_entry *ents = realloc(ic->ents, n * sizeof(*ents));
+		if (!ents)
+			return false;
+		memset(ents + ic->nents, 0, (n - ic->nents) * sizeof(*ents));
+		ic->ents = ents;
+		ic->nents = n;
+	}
+	return true;
+}
+
+static bool names_reserve(struct ftp_probe *p, struct names_state *st, size_t n)
+{
+	if (st->cap < n) {
+		struct thread_name *names = realloc(p->names, n * sizeof(*names));
+		if (!names)
+			return false;
+		p->names = names;
+		st->cap = n;
+	}
+	return true;
+}
+
 void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 {
-	(void)p;
-	(void)interp;
+	p->nnames = 0;
+	struct names_state *st = state_get(p);
+	if (!st || !ptr_ok(interp))
+		return;
+	st->cmp_left = MAX_STR_CMP;
+	st->visits_left = MAX_VISITS;
+	st->hint_checked = false;
+	uint64_t round = p->mem.round;
+	struct interp_cache *ic = interp_get(st, interp, round);
+	struct dict_view v;
+	uint64_t active = find_active(p, st, ic);
+	if (!active || !dict_view(p, &st->f, active, &v) || !ents_reserve(ic, v.keys, v.n) ||
+	    !names_reserve(p, st, v.n))
+		return;
+	for (uint64_t i = 0; i < v.n; i++) {
+		struct name_entry *e = &ic->ents[i];
+		uint64_t key, thread;
+		if (!view_entry(p, st, &v, i, &key, &thread))
+			break;
+		bool same = e->ok && e->key == key && e->obj == thread;
+		if (!same || round - e->checked >= RECHECK_ROUNDS || !entry_valid(p, e)) {
+			e->ok = false;
+			e->key = key;
+			e->obj = thread;
+			uint64_t str;
+			if (!key || !thread || !read_ident(p, st, key, &e->thread_id) ||
+			    !(str = thread_name_str(p, st, ic, e, thread)) ||
+			    probe_read_str(p, str, e->name, sizeof(e->name)) < 0)
+				continue;
+			e->ok = true;
+			/* A new entry's first full re-read comes sooner, so that
+			 * many threads do not all come due in the same round. */
+			e->checked = same ? round : round - i % RECHECK_ROUNDS;
+		}
+		struct thread_name *tn = &p->names[p->nnames++];
+		tn->thread_id = e->thread_id;
+		memcpy(tn->name, e->name, sizeof(tn->name));
+	}
+	if (p->nnames > 1)
+		qsort(p->names, p->nnames, sizeof(*p->names), by_thread_id);
 }
 
 const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id)
 {
-	for (size_t i = 0; i < p->nnames; i++)
-		if (p->names[i].thread_id == thread_id)
-			return p->names[i].name;
-	return NULL;
+	struct thread_name key = { .thread_id = thread_id };
+	const struct thread_name *tn;
+	if (!p->nnames)
+		return NULL;
+	tn = bsearch(&key, p->names, p->nnames, sizeof(*p->names), by_thread_id);
+	return tn ? tn->name : NULL;
 }
 
 void probe_names_release(struct ftp_probe *p)
@@ -23,4 +611,9 @@ void probe_names_release(struct ftp_probe *p)
 	free(p->names);
 	p->names = NULL;
 	p->nnames = 0;
+	if (p->names_state)
+		for (size_t i = 0; i < MAX_INTERPS; i++)
+			free(p->names_state->interps[i].ents);
+	free(p->names_state);
+	p->names_state = NULL;
 }

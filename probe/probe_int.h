@@ -60,7 +60,7 @@ struct probe_mem {
 		uint64_t addr; /* block-aligned; 0 = empty */
 		uint64_t round;
 		unsigned char data[PROBE_BLOCK];
-	} *blocks; /* PROBE_NBLOCKS */
+	} * blocks; /* PROBE_NBLOCKS */
 };
 
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
@@ -71,8 +71,7 @@ void probe_mem_new_round(struct probe_mem *mem);
  * -FTP_E_READ (bad address), -FTP_E_EXITED, -FTP_E_PERM; err may be NULL. */
 int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 /* The same, bypassing the cache. */
-int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len,
-			  struct ftp_error *err);
+int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
 
 /* ---- stopper.c: ptrace stop of every thread ------------------------- */
@@ -116,6 +115,8 @@ void probe_code_cache_release(struct code_cache *cache);
 
 /* ---- names.c: threading names --------------------------------------- */
 
+struct names_state; /* names.c's caches */
+
 /* Refreshes the map from thread_id to threading's thread name. Failures leave
  * the names unknown; never fatal. */
 void probe_names_refresh(struct ftp_probe *p, uint64_t interp);
@@ -143,7 +144,7 @@ struct thread_name {
 /* What /proc said about a task at the start of the round. */
 struct task_info {
 	pid_t tid;
-	char state;     /* stat's letter, 0 when not read */
+	char state; /* stat's letter, 0 when not read */
 	bool in_syscall;
 	long sys_nr;
 	uint64_t sys_arg0;
@@ -168,7 +169,8 @@ struct ftp_probe {
 	unsigned max_depth;
 	struct thread_name *names;
 	size_t nnames;
-	struct task_info *tasks; /* the round's task list */
+	struct names_state *names_state; /* NULL until the first refresh */
+	struct task_info *tasks;         /* the round's task list */
 	size_t ntasks, tasks_cap;
 	struct probe_stopper stopper;
 	struct ftp_probe_stats stats;
