@@ -194,6 +194,19 @@ static const struct check checks[] = {
 	{ UN_STATE, UN_SIZE, 4, "unicode_object.state" },
 	{ UN_LENGTH, UN_SIZE, 8, "unicode_object.length" },
 	{ GC_COLLECTING, GC_SIZE, 4, "gc.collecting" },
+	/* not in every version; checked where the version exports them */
+	{ IS_ID, IS_SIZE, 8, "interpreter_state.id" },
+	{ IS_THREADS_MAIN, IS_SIZE, 8, "interpreter_state.threads_main" },
+	{ TS_PREV, TS_SIZE, 8, "thread_state.prev" },
+	{ TS_DATASTACK_CHUNK, TS_SIZE, 8, "thread_state.datastack_chunk" },
+	{ TS_STATUS, TS_SIZE, 4, "thread_state.status" },
+	{ TS_HOLDS_GIL, TS_SIZE, 4, "thread_state.holds_gil" },
+	{ IF_TLBC_INDEX, IF_SIZE, 4, "interpreter_frame.tlbc_index" },
+	{ CO_TLBC, CO_SIZE, 8, "code_object.co_tlbc" },
+	{ TU_OB_SIZE, TU_SIZE, 8, "tuple_object.ob_size" },
+	{ DI_MA_VALUES, DI_SIZE, 8, "dict_object.ma_values" },
+	{ UN_ASCII_SIZE, UN_SIZE, 0, "unicode_object.asciiobject_size" },
+	{ UN_COMPACT_SIZE, UN_SIZE, 0, "unicode_object.compactunicodeobject_size" },
 };
 
 int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len, struct ftp_error *err)
@@ -225,11 +238,16 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	uint64_t v[DBG_NFIELDS];
 	for (size_t i = 0; i < DBG_NFIELDS; i++)
 		v[i] = NONE;
-	for (size_t i = 0; i < list->n; i++)
+	bool present[DBG_NFIELDS] = { false };
+	for (size_t i = 0; i < list->n; i++) {
 		memcpy(&v[list->fields[i]], p + HEADER_SIZE + i * 8, 8);
+		present[list->fields[i]] = true;
+	}
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		const struct check *c = &checks[i];
+		if (!present[c->field])
+			continue;
 		if (v[c->size] == NONE || v[c->size] > MAX_STRUCT ||
 		    !inside(v[c->field], v[c->size], c->width))
 			return ftp_error_set(
@@ -241,6 +259,12 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	    v[IS_GIL_HOLDER] < v[IS_GIL_RUNTIME_STATE] || v[IS_GIL_LOCKED] < v[IS_GIL_RUNTIME_STATE])
 		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "_Py_DebugOffsets of %s: bad GIL offsets",
 		                     vbuf);
+
+	if (ft == 1 && (v[IS_GIL_ENABLED] > v[IS_GIL_LOCKED] - v[IS_GIL_RUNTIME_STATE]))
+		return ftp_error_set(
+		        err, FTP_E_UNSUPPORTED, 0,
+		        "_Py_DebugOffsets of %s: gil_runtime_state_enabled (%llu) outside the GIL", vbuf,
+		        (unsigned long long)v[IS_GIL_ENABLED]);
 
 	memset(out, 0xff, sizeof(*out)); /* every offset FTP_OFF_NONE */
 	out->version = (uint32_t)version;

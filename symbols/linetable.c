@@ -4,7 +4,7 @@
 
 /* 3.8-3.9 co_lnotab: (address delta u8, line delta s8) pairs from
  * (0, co_firstlineno); the line applies from its address onwards. */
-static int lnotab_line(const uint8_t *tab, size_t len, int line, uint32_t offset)
+static int64_t lnotab_line(const uint8_t *tab, size_t len, int64_t line, uint32_t offset)
 {
 	uint32_t addr = 0;
 	for (size_t i = 0; i + 1 < len; i += 2) {
@@ -18,7 +18,7 @@ static int lnotab_line(const uint8_t *tab, size_t len, int line, uint32_t offset
 
 /* 3.10 co_linetable: (range length in bytes u8, line delta s8) pairs
  * covering the bytecode from 0; a delta of -128 means the range has no line. */
-static int linetable310_line(const uint8_t *tab, size_t len, int line, uint32_t offset)
+static int64_t linetable310_line(const uint8_t *tab, size_t len, int64_t line, uint32_t offset)
 {
 	uint32_t start = 0;
 	for (size_t i = 0; i + 1 < len; i += 2) {
@@ -71,7 +71,7 @@ enum {
 
 /* 3.11+ location table (Include/cpython/code.h, _PyCodeLocationInfoKind):
  * entries start with a byte 1ccccnnn covering n+1 code units. */
-static int locations_line(const uint8_t *tab, size_t len, int line, uint32_t offset)
+static int64_t locations_line(const uint8_t *tab, size_t len, int64_t line, uint32_t offset)
 {
 	uint32_t start = 0;
 	size_t pos = 0;
@@ -119,7 +119,9 @@ int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t l
 {
 	if (!tab && len)
 		return -1;
-	int line;
+	/* Accumulated in 64 bits: co_firstlineno and the deltas come from the
+	 * target and may be anything. */
+	int64_t line;
 	switch (format) {
 	case FTP_LINES_LNOTAB:
 		line = lnotab_line(tab, len, firstlineno, offset);
@@ -133,5 +135,5 @@ int ftp_linetable_line(enum ftp_line_format format, const uint8_t *tab, size_t l
 	default:
 		return -1;
 	}
-	return line < 0 ? -1 : line;
+	return line < 0 || line > INT32_MAX ? -1 : (int)line;
 }
