@@ -92,20 +92,6 @@ struct dict_view {
 	uint32_t esize, key_off, value_off;
 };
 
-static uint64_t rd64(const unsigned char *buf, uint32_t off)
-{
-	uint64_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const unsigned char *buf, uint32_t off)
-{
-	uint32_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
 /* A plausible object address: aligned, in the user half. */
 static bool ptr_ok(uint64_t addr)
 {
@@ -189,10 +175,10 @@ static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t k
 	if (f->minor <= 10) {
 		/* 3.8-3.10: dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries,
 		 * dk_indices[dk_size] of 1, 2 or 4 bytes, then PyDictKeyEntry. */
-		size = rd64(h, 8);
+		size = probe_load_u64(h, 8);
 		if (size < 8 || size > (1ull << MAX_LOG2_SIZE) || (size & (size - 1)))
 			return false;
-		nentries = rd64(h, 32);
+		nentries = probe_load_u64(h, 32);
 		v->entries = keys + 40 + size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
 		v->esize = 24;
 		v->key_off = 8;
@@ -206,7 +192,7 @@ static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t k
 		if (log2 < 3 || log2 > MAX_LOG2_SIZE || log2_index != log2 + width || kind > 2)
 			return false;
 		size = 1ull << log2;
-		nentries = rd64(h, 24);
+		nentries = probe_load_u64(h, 24);
 		v->entries = keys + 32 + (1ull << log2_index);
 		if (kind == 0) { /* DICT_KEYS_GENERAL: {hash, key, value} */
 			v->esize = 24;
@@ -251,12 +237,12 @@ static bool dict_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t d
 		need = L->object.ob_type + 8;
 	if (!ptr_ok(dict) || need > sizeof(h) || probe_mem_read(&p->mem, dict, h, need, NULL) < 0)
 		return false;
-	uint64_t type = rd64(h, L->object.ob_type);
+	uint64_t type = probe_load_u64(h, L->object.ob_type);
 	if (p->dict_type ? type != p->dict_type : !ptr_ok(type))
 		return false;
-	if (!keys_view(p, f, rd64(h, L->dict.ma_keys), v))
+	if (!keys_view(p, f, probe_load_u64(h, L->dict.ma_keys), v))
 		return false;
-	uint64_t values = rd64(h, L->dict.ma_values);
+	uint64_t values = probe_load_u64(h, L->dict.ma_values);
 	return !values || view_set_values(p, f, v, values);
 }
 
@@ -289,10 +275,10 @@ static bool str_is(struct ftp_probe *p, struct names_state *st, uint64_t addr, c
 	/* The header first: a shorter str may end where the mapping does. */
 	if (probe_mem_read(&p->mem, addr, buf, L->unicode.ascii_size, NULL) < 0)
 		return false;
-	if (p->str_type && rd64(buf, L->object.ob_type) != p->str_type)
+	if (p->str_type && probe_load_u64(buf, L->object.ob_type) != p->str_type)
 		return false;
-	uint32_t state = rd32(buf, L->unicode.state);
-	if (rd64(buf, L->unicode.length) != len || !((state >> L->unicode.compact_bit) & 1) ||
+	uint32_t state = probe_load_u32(buf, L->unicode.state);
+	if (probe_load_u64(buf, L->unicode.length) != len || !((state >> L->unicode.compact_bit) & 1) ||
 	    !((state >> L->unicode.ascii_bit) & 1))
 		return false;
 	if (probe_mem_read(&p->mem, addr + L->unicode.ascii_size, buf, len, NULL) < 0)
@@ -348,11 +334,11 @@ static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64
 	uint64_t n;
 	if (!ptr_ok(addr) || probe_mem_read(&p->mem, addr, h, f->head + 8, NULL) < 0)
 		return false;
-	if (st->long_type && rd64(h, p->L.object.ob_type) != st->long_type)
+	if (st->long_type && probe_load_u64(h, p->L.object.ob_type) != st->long_type)
 		return false;
 	if (f->minor >= 12) {
 		/* 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative) */
-		uint64_t tag = rd64(h, f->head);
+		uint64_t tag = probe_load_u64(h, f->head);
 		if ((tag & 3) == 1) {
 			*out = 0;
 			return true;
@@ -361,7 +347,7 @@ static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64
 			return false;
 		n = tag >> 3;
 	} else {
-		int64_t size = (int64_t)rd64(h, f->head); /* ob_size: -ndigits if negative */
+		int64_t size = (int64_t)probe_load_u64(h, f->head); /* ob_size: -ndigits if negative */
 		if (size < 0)
 			return false;
 		n = (uint64_t)size;

@@ -6,12 +6,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "ftprof/error.h"
 #include "ftprof/probe.h"
 #include "ftprof/sample.h"
 #include "ftprof/symbols.h"
+
+/* Little-endian loads from a buffer read out of the target. */
+static inline uint64_t probe_load_u64(const unsigned char *buf, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static inline uint32_t probe_load_u32(const unsigned char *buf, uint32_t off)
+{
+	uint32_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
 
 /* ---- proc.c: /proc/PID ---------------------------------------------- */
 

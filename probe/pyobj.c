@@ -21,20 +21,6 @@ struct code_entry {
 	char *strings;
 };
 
-static uint64_t rd64(const unsigned char *buf, uint32_t off)
-{
-	uint64_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const unsigned char *buf, uint32_t off)
-{
-	uint32_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
 int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len)
 {
 	const struct ftp_layout *L = &p->L;
@@ -46,10 +32,10 @@ int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len
 	int ret = probe_mem_read(&p->mem, addr, hdr, need, NULL);
 	if (ret < 0)
 		return ret;
-	if (p->str_type && rd64(hdr, L->object.ob_type) != p->str_type)
+	if (p->str_type && probe_load_u64(hdr, L->object.ob_type) != p->str_type)
 		return -FTP_E_TORN;
-	uint32_t state = rd32(hdr, L->unicode.state);
-	int64_t length = (int64_t)rd64(hdr, L->unicode.length);
+	uint32_t state = probe_load_u32(hdr, L->unicode.state);
+	int64_t length = (int64_t)probe_load_u64(hdr, L->unicode.length);
 	unsigned kind = (state >> L->unicode.kind_shift) & 7;
 	bool compact = (state >> L->unicode.compact_bit) & 1;
 	bool ascii = (state >> L->unicode.ascii_bit) & 1;
@@ -59,7 +45,7 @@ int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len
 	if (compact)
 		data = addr + (ascii ? L->unicode.ascii_size : L->unicode.compact_size);
 	else
-		data = rd64(hdr, L->unicode.compact_size); /* data.any of PyUnicodeObject */
+		data = probe_load_u64(hdr, L->unicode.compact_size); /* data.any of PyUnicodeObject */
 	size_t count = (size_t)length < MAX_STR_CHARS ? (size_t)length : MAX_STR_CHARS;
 	unsigned char chars[MAX_STR_CHARS * 4];
 	ret = probe_mem_read(&p->mem, data, chars, count * kind, NULL);
@@ -78,9 +64,9 @@ static int read_bytes(struct ftp_probe *p, uint64_t addr, uint8_t **out, size_t 
 	int ret = probe_mem_read(&p->mem, addr, hdr, L->bytes.ob_sval, NULL);
 	if (ret < 0)
 		return ret;
-	if (p->bytes_type && rd64(hdr, L->object.ob_type) != p->bytes_type)
+	if (p->bytes_type && probe_load_u64(hdr, L->object.ob_type) != p->bytes_type)
 		return -FTP_E_TORN;
-	int64_t n = (int64_t)rd64(hdr, L->object.var_size);
+	int64_t n = (int64_t)probe_load_u64(hdr, L->object.var_size);
 	if (n < 0 || n > MAX_LINETABLE)
 		return -FTP_E_TORN;
 	uint8_t *buf = malloc((size_t)n + 1);
@@ -153,27 +139,27 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 		return NULL;
 	char name[MAX_STR_CHARS * 4], qualname[MAX_STR_CHARS * 4], filename[MAX_STR_CHARS * 4];
 	e->pub.addr = addr;
-	e->name_ptr = rd64(hdr, L->code.name);
-	e->filename_ptr = rd64(hdr, L->code.filename);
-	e->linetable_ptr = rd64(hdr, L->code.linetable);
-	e->pub.firstlineno = (int)rd32(hdr, L->code.firstlineno);
+	e->name_ptr = probe_load_u64(hdr, L->code.name);
+	e->filename_ptr = probe_load_u64(hdr, L->code.filename);
+	e->linetable_ptr = probe_load_u64(hdr, L->code.linetable);
+	e->pub.firstlineno = (int)probe_load_u32(hdr, L->code.firstlineno);
 	if (probe_read_str(p, e->name_ptr, name, sizeof(name)) < 0 ||
 	    probe_read_str(p, e->filename_ptr, filename, sizeof(filename)) < 0 ||
 	    read_bytes(p, e->linetable_ptr, &e->linetable, &e->linetable_len) < 0)
 		goto fail;
 	if (L->code.qualname == FTP_OFF_NONE ||
-	    probe_read_str(p, rd64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0)
+	    probe_read_str(p, probe_load_u64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0)
 		memcpy(qualname, name, strlen(name) + 1);
 	if (L->frames == FTP_FRAMES_INTERP) {
 		/* 3.11+: the code object is a PyVarObject of 2-byte code units */
-		e->nbytes = rd64(hdr, L->object.var_size) * 2;
+		e->nbytes = probe_load_u64(hdr, L->object.var_size) * 2;
 	} else {
 		unsigned char bh[64];
-		uint64_t co_code = rd64(hdr, L->code.code);
+		uint64_t co_code = probe_load_u64(hdr, L->code.code);
 		if (L->object.var_size + 8 > sizeof(bh) ||
 		    probe_mem_read(&p->mem, co_code, bh, L->object.var_size + 8, NULL) < 0)
 			goto fail;
-		e->nbytes = rd64(bh, L->object.var_size);
+		e->nbytes = probe_load_u64(bh, L->object.var_size);
 	}
 	size_t ln = strlen(name) + 1, lq = strlen(qualname) + 1, lf = strlen(filename) + 1;
 	e->strings = malloc(ln + lq + lf);
@@ -208,12 +194,12 @@ const struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	uint32_t size = L->code.size < sizeof(hdr) ? L->code.size : sizeof(hdr);
 	if (probe_mem_read(&p->mem, addr, hdr, size, NULL) < 0)
 		return NULL;
-	if (p->code_type && rd64(hdr, L->object.ob_type) != p->code_type)
+	if (p->code_type && probe_load_u64(hdr, L->object.ob_type) != p->code_type)
 		return NULL;
-	if (old && old->name_ptr == rd64(hdr, L->code.name) &&
-	    old->filename_ptr == rd64(hdr, L->code.filename) &&
-	    old->linetable_ptr == rd64(hdr, L->code.linetable) &&
-	    old->pub.firstlineno == (int)rd32(hdr, L->code.firstlineno)) {
+	if (old && old->name_ptr == probe_load_u64(hdr, L->code.name) &&
+	    old->filename_ptr == probe_load_u64(hdr, L->code.filename) &&
+	    old->linetable_ptr == probe_load_u64(hdr, L->code.linetable) &&
+	    old->pub.firstlineno == (int)probe_load_u32(hdr, L->code.firstlineno)) {
 		old->round = p->mem.round;
 		return old;
 	}

@@ -12,20 +12,6 @@
 #define TSTATE_READ 2048    /* bytes of a thread state read at once */
 #define GIL_STRUCT_SPAN 256 /* struct _gil_runtime_state is smaller than this */
 
-static uint64_t rd64(const unsigned char *buf, uint32_t off)
-{
-	uint64_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
-static int32_t rd32(const unsigned char *buf, uint32_t off)
-{
-	int32_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -57,9 +43,9 @@ static void read_gil(struct ftp_probe *p, uint64_t interp, struct gil_view *g)
 		return;
 	}
 	/* A free-threaded build runs without its GIL unless PYTHON_GIL=1. */
-	g->enabled = L->gil.enabled == FTP_OFF_NONE || rd32(buf, L->gil.enabled) != 0;
-	if (g->enabled && rd32(buf, L->gil.locked))
-		g->holder = rd64(buf, L->gil.last_holder);
+	g->enabled = L->gil.enabled == FTP_OFF_NONE || probe_load_u32(buf, L->gil.enabled) != 0;
+	if (g->enabled && probe_load_u32(buf, L->gil.locked))
+		g->holder = probe_load_u64(buf, L->gil.last_holder);
 }
 
 static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
@@ -164,7 +150,7 @@ static void learn_pthread_tid(struct ftp_probe *p, uint64_t interp)
 		main_i = n;
 		bool ok = true;
 		for (size_t i = 0; i < n && ok; i++) {
-			int32_t v = rd32(buf[i], off);
+			int32_t v = probe_load_u32(buf[i], off);
 			if (v == p->pid)
 				main_i = main_i == n ? i : n + 1; /* exactly one main */
 			else if (!find_task(p, v))
@@ -202,13 +188,13 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			s->flags |= FTP_SAMPLE_TORN;
 			break;
 		}
-		uint64_t next = rd64(buf, L->frame.previous);
+		uint64_t next = probe_load_u64(buf, L->frame.previous);
 		if (L->frame.owner != FTP_OFF_NONE && buf[L->frame.owner] > 2) {
 			/* 3.12+: a C-stack or interpreter shim frame, not Python code */
 			frame = next;
 			continue;
 		}
-		uint64_t code_addr = rd64(buf, L->frame.code) & ~L->code_tag_mask;
+		uint64_t code_addr = probe_load_u64(buf, L->frame.code) & ~L->code_tag_mask;
 		const struct code_entry *code = probe_code_get(p, code_addr);
 		if (!code) {
 			s->flags |= FTP_SAMPLE_TORN;
@@ -224,16 +210,16 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE) {
 				/* 3.14+ free-threaded: the thread may run its own copy
 				 * of the bytecode, co_tlbc->entries[tlbc_index]. */
-				int32_t idx = rd32(buf, L->frame.tlbc_index);
+				int32_t idx = probe_load_u32(buf, L->frame.tlbc_index);
 				uint64_t arr = 0, size = 0, entry = 0;
 				if (idx > 0 && probe_mem_u64(&p->mem, code_addr + L->code.tlbc, &arr) == 0 &&
 				    probe_mem_u64(&p->mem, arr, &size) == 0 && (uint64_t)idx < size &&
 				    probe_mem_u64(&p->mem, arr + 8 + 8 * (uint64_t)idx, &entry) == 0 && entry)
 					base = entry;
 			}
-			offset = (int64_t)(rd64(buf, L->frame.instr) - base);
+			offset = (int64_t)(probe_load_u64(buf, L->frame.instr) - base);
 		} else {
-			int32_t lasti = rd32(buf, L->frame.instr);
+			int32_t lasti = probe_load_u32(buf, L->frame.instr);
 			offset = L->instr == FTP_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
 		}
 		struct ftp_frame *f = &p->frames[depth++];
@@ -251,7 +237,7 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
 {
 	const struct ftp_layout *L = &p->L;
-	uint64_t frame = rd64(ts, L->tstate.frame);
+	uint64_t frame = probe_load_u64(ts, L->tstate.frame);
 	if (L->tstate.cframe_current_frame != FTP_OFF_NONE && frame) {
 		/* 3.11-3.12: tstate->cframe->current_frame */
 		uint64_t cframe = frame;
@@ -284,13 +270,13 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
 		s.time_ns = now_ns();
 		if ((tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
-		    rd64(ts, L->tstate.interp) != interp) {
+		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
 			break; /* the list changed under us: the rest cannot be trusted */
 		}
-		s.thread_id = rd64(ts, L->tstate.thread_id);
+		s.thread_id = probe_load_u64(ts, L->tstate.thread_id);
 		if (L->tstate.native_thread_id != FTP_OFF_NONE) {
-			s.tid = (pid_t)rd64(ts, L->tstate.native_thread_id);
+			s.tid = (pid_t)probe_load_u64(ts, L->tstate.native_thread_id);
 		} else {
 			int32_t tid;
 			if (p->pthread_tid_off >= 0 &&
@@ -315,7 +301,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 		int r = fn(&s, arg);
 		if (r)
 			return r;
-		tstate = rd64(ts, L->tstate.next);
+		tstate = probe_load_u64(ts, L->tstate.next);
 	}
 	return 0;
 }
