@@ -140,6 +140,8 @@ int cmd_dump(int argc, char **argv)
 	} else if (interrupted && d.n == 0) {
 		code = EXIT_INTERRUPTED;
 	} else {
+		if (ret < 0)
+			d.error = err.msg;
 		if (json)
 			dump_print_json(stdout, &d);
 		else

@@ -6,9 +6,8 @@
 
 #define DUMP_FORMAT 1 /* bump on incompatible changes to the JSON document */
 
-static const char *gil_note(const struct dump *d, const struct ftp_sample *s)
+static const char *gil_note(const struct ftp_sample *s)
 {
-	(void)d;
 	return s->holds_gil == 1 ? ", holds the GIL" : "";
 }
 
@@ -25,7 +24,7 @@ void dump_print_text(FILE *f, const struct dump *d)
 	fputs(")\n", f);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ftp_sample *s = &d->threads[i].s;
-		fprintf(f, "\nThread %d (%s%s)", (int)s->tid, ftp_state_name(s->state), gil_note(d, s));
+		fprintf(f, "\nThread %d (%s%s)", (int)s->tid, ftp_state_name(s->state), gil_note(s));
 		if (s->name) {
 			fputs(": \"", f);
 			ui_put_escaped(f, s->name);
@@ -104,5 +103,14 @@ void dump_print_json(FILE *f, const struct dump *d)
 		}
 		fputs("]}", f);
 	}
-	fputs("],\n \"errors\": []}\n", f);
+	fputs("],\n \"errors\": [", f);
+	if (d->torn)
+		fprintf(f, "{\"message\": \"%u stacks changed while they were read\"}%s", d->torn,
+		        d->error ? ", " : "");
+	if (d->error) {
+		fputs("{\"message\": ", f);
+		ui_put_json_str(f, d->error);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
 }

@@ -56,6 +56,7 @@ struct dump {
 	struct dump_thread *threads;
 	size_t n;
 	unsigned torn;
+	const char *error; /* a problem that did not stop the dump, or NULL */
 };
 
 void dump_print_text(FILE *f, const struct dump *d);
