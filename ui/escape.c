@@ -35,7 +35,8 @@ static int utf8_seq(const unsigned char *s, uint32_t *cp)
 	return len;
 }
 
-void ui_put_escaped(FILE *f, const char *str)
+/* ui_put_escaped, also escaping the ASCII characters in `also`. */
+static void put_escaped(FILE *f, const char *str, const char *also)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	while (*s) {
@@ -54,11 +55,24 @@ void ui_put_escaped(FILE *f, const char *str)
 		} else if (cp == '\\') {
 			fputs("\\\\", f);
 			s++;
+		} else if (cp < 0x80 && strchr(also, (int)cp)) {
+			fprintf(f, "\\x%02x", cp);
+			s++;
 		} else {
 			fwrite(s, 1, (size_t)len, f);
 			s += len;
 		}
 	}
+}
+
+void ui_put_escaped(FILE *f, const char *s)
+{
+	put_escaped(f, s, "");
+}
+
+void ui_put_folded(FILE *f, const char *s)
+{
+	put_escaped(f, s, ";");
 }
 
 void ui_put_json_str(FILE *f, const char *str)

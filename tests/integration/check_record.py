@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: MIT
+# Checks a profile `ftprof record` wrote of tests/targets/split.py: the split
+# between three_quarters() and one_quarter(), the lines the target's source
+# marks with "# split:" comments, and the format's own rules. Exit 0 when it
+# matches; otherwise prints every mismatch.
+#
+#   check_record.py folded FILE --source split.py [--threads] [--idle]
+#   check_record.py speedscope FILE --source split.py --schema SCHEMA
+#   check_record.py raw FILE --source split.py --pid PID
+import argparse
+import json
+import re
+import sys
+
+problems = []
+FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
+
+
+def check(cond, msg):
+    if not cond:
+        problems.append(msg)
+    return cond
+
+
+def markers(source):
+    found = {}
+    with open(source, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            m = re.search(r"# split: (.+)$", line)
+            if m:
+                found.setdefault(m.group(1).strip(), set()).add(n)
+    return found
+
+
+def parse_frame(label):
+    m = FRAME.match(label)
+    if not check(m, "frame %r is not 'function (file:line)'" % label):
+        return None, None, None
+    return m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None
+
+
+def check_split(stacks, marks, source):
+    """stacks: list of (frame labels outermost first, count)."""
+    three = one = 0
+    hot = set(marks["hot line"])
+    callers = set(marks["calls spin_until"])
+    innermost_hot = 0
+    for frames, count in stacks:
+        funcs = [parse_frame(f) for f in frames]
+        names = [f[0] for f in funcs]
+        if "three_quarters" in names:
+            three += count
+        if "one_quarter" in names:
+            one += count
+        for fn, path, line in funcs:
+            if fn in ("three_quarters", "one_quarter") and path == source:
+                check(line in callers, "%s at line %r, the source says %r" % (fn, line, sorted(callers)))
+        fn, path, line = funcs[-1]
+        if fn == "spin_until" and path == source and line in hot | {min(hot) - 1}:
+            innermost_hot += count
+    total = three + one
+    check(total >= 200, "only %d samples in three_quarters/one_quarter" % total)
+    if total:
+        share = three / total
+        check(0.62 <= share <= 0.88, "three_quarters has %.1f%% of %d samples, expected ~75%%" %
+              (100 * share, total))
+        check(innermost_hot >= 0.9 * total, "only %d of %d samples end in spin_until's loop" %
+              (innermost_hot, total))
+    print("split: three_quarters %d, one_quarter %d" % (three, one))
+
+
+def folded(args, marks):
+    stacks = []
+    with open(args.file, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = re.match(r"^(.+) (\d+)$", line)
+            if not check(m, "not a folded line: %r" % line):
+                continue
+            frames = m.group(1).split(";")
+            if args.threads:
+                check(re.match(r'^thread "[^"]*" \(\d+\)$', frames[0]),
+                      "--threads: first frame %r is not a thread frame" % frames[0])
+                thread, frames = frames[0], frames[1:]
+            stacks.append((frames, int(m.group(2))))
+    check(len(stacks) == len({tuple(s) for s, _ in stacks}) or args.threads,
+          "a stack appears on two lines")
+    check_split(stacks, marks, args.source)
+    sleeps = set(marks["main sleeps"])
+    sleeping = sum(c for s, c in stacks if parse_frame(s[-1])[0] == "main" and parse_frame(s[-1])[2] in sleeps)
+    if args.idle:
+        check(sleeping > 0, "--idle: no sample of the sleeping main thread")
+    else:
+        check(sleeping == 0, "without --idle, %d samples of the sleeping main thread" % sleeping)
+
+
+def speedscope(args, marks):
+    import jsonschema
+    with open(args.file, encoding="utf-8") as f:
+        doc = json.load(f)
+    with open(args.schema, encoding="utf-8") as f:
+        schema = json.load(f)
+    try:
+        jsonschema.validate(doc, {"$ref": "#/definitions/FileFormat.File", **schema})
+    except jsonschema.ValidationError as e:
+        check(False, "schema: %s" % e.message)
+        return
+    frames = doc["shared"]["frames"]
+    stacks = []
+    worker = [p for p in doc["profiles"] if '"worker"' in p["name"]]
+    check(len(worker) == 1, "no single profile for the worker thread: %r" %
+          [p["name"] for p in doc["profiles"]])
+    for p in doc["profiles"]:
+        check(p["type"] == "sampled" and len(p["samples"]) == len(p["weights"]),
+              "profile %r: samples and weights differ" % p["name"])
+        total = sum(p["weights"])
+        check(abs(total - p["endValue"]) < 1e-3, "profile %r: weights add up to %g, endValue %g" %
+              (p["name"], total, p["endValue"]))
+        for s in p["samples"]:
+            check(all(0 <= i < len(frames) for i in s), "sample refers to a missing frame")
+    for p in worker:
+        period = min(p["weights"]) if p["weights"] else 0
+        for s, w in zip(p["samples"], p["weights"]):
+            stacks.append(([frames[i]["name"] for i in s], max(1, round(w / period))))
+        check(p["endValue"] > 1.0, "worker profile covers %g s" % p["endValue"])
+    check_split(stacks, marks, args.source)
+
+
+def raw(args, marks):
+    stacks = []
+    with open(args.file, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    header = [l for l in lines if l.startswith("#")]
+    check(header and ("pid %d" % args.pid) in header[0], "raw header %r lacks the pid" % header[:1])
+    last = {}
+    tids = set()
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if not check(len(cols) == 6, "raw line with %d columns: %r" % (len(cols), line)):
+            continue
+        t, tid, state, gil, name, stack = cols
+        check(state in ("running", "native", "unknown", "gc"), "state %r without --idle" % state)
+        check(gil in ("-", "0", "1"), "gil column %r" % gil)
+        check(int(t) >= last.get(tid, 0), "time goes back for thread %s" % tid)
+        last[tid] = int(t)
+        tids.add(int(tid))
+        stacks.append((stack.split(";"), 1))
+    check(args.pid not in tids, "the sleeping main thread was written without --idle")
+    check(len(tids) == 1, "samples of %d threads, expected the worker only" % len(tids))
+    check_split(stacks, marks, args.source)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("format", choices=["folded", "speedscope", "raw"])
+    ap.add_argument("file")
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--schema")
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--threads", action="store_true")
+    ap.add_argument("--idle", action="store_true")
+    args = ap.parse_args()
+    marks = markers(args.source)
+    {"folded": folded, "speedscope": speedscope, "raw": raw}[args.format](args, marks)
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* ftprof record against live interpreters: the 3/4 : 1/4 split of
+ * tests/targets/split.py in every format, a launched command, Ctrl-C and the
+ * target's exit. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "interp.h"
+#include "target.h"
+
+struct version_param {
+	char name[8];
+};
+
+static struct version_param versions[] = { { "3.13t" }, { "3.12" }, { "3.15" }, { "3.9" } };
+
+static char source[4096], checker[4096];
+
+static void paths(void)
+{
+	snprintf(source, sizeof(source), "%s", test_source_path("tests/targets/split.py"));
+	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_record.py"));
+}
+
+static const char *interp_or_skip(const char *name)
+{
+	const char *interp = test_interp_path(name);
+	if (!interp)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", name,
+		             name);
+	return interp;
+}
+
+/* Runs check_record.py FORMAT FILE with extra arguments; asserts it passes. */
+static void check_profile(const char *what, const char *format, const char *file, const char *const extra[])
+{
+	const char *argv[16] = { "/usr/bin/python3", checker, format, file, "--source", source };
+	size_t n = 6;
+	for (size_t i = 0; extra && extra[i] && n < 15; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	struct test_run r;
+	cr_assert_eq(test_run(&r, argv, 120), 0);
+	cr_expect_eq(r.status, 0, "%s: %s%s", what, r.out, r.err);
+	test_run_free(&r);
+}
+
+static void temp_path(char *buf, size_t len, const char *ext)
+{
+	char tmpl[] = "/tmp/ftprof-rec-XXXXXX";
+	int fd = mkstemp(tmpl);
+	cr_assert(fd >= 0);
+	close(fd);
+	unlink(tmpl);
+	snprintf(buf, len, "%s%s", tmpl, ext);
+}
+
+static int task_stopped_count(pid_t pid)
+{
+	char pidstr[16], state;
+	int stopped = 0;
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	struct test_run r;
+	const char *argv[] = { "/bin/sh", "-c",
+		               "cat /proc/$0/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -c1", pidstr,
+		               NULL };
+	if (test_run(&r, argv, 30) == 0) {
+		for (const char *s = r.out; (state = *s); s++)
+			stopped += state == 't' || state == 'T';
+		test_run_free(&r);
+	}
+	return stopped;
+}
+
+ParameterizedTestParameters(record, split)
+{
+	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+}
+
+/* One thread spends 3/4 of its time in one function and 1/4 in another:
+ * folded (with --threads and --idle variants), speedscope and raw all say so. */
+ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
+{
+	const char *interp = interp_or_skip(v->name);
+	paths();
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python %s target did not start",
+	             v->name);
+	char pid[16], folded[64], threads[64], ss[64], raw[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(folded, sizeof(folded), ".folded");
+	temp_path(threads, sizeof(threads), ".txt");
+	temp_path(ss, sizeof(ss), ".json");
+	temp_path(raw, sizeof(raw), ".raw");
+
+	struct test_run r;
+	const char *args[] = { "record", "-r", "250", "-d", "2.5", "-o", folded, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "Hz achieved"), "no summary: %s", r.err);
+	test_run_free(&r);
+	check_profile("folded", "folded", folded, NULL);
+
+	const char *args_t[] = { "record", "-r", "250",   "-d", "2.5", "--threads",
+		                 "--idle", "-o", threads, "-p", pid,   NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_t), 0);
+	cr_expect_eq(r.status, 0, "record --threads --idle exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	const char *extra_t[] = { "--threads", "--idle", NULL };
+	check_profile("folded --threads --idle", "folded", threads, extra_t);
+
+	struct test_run schema;
+	const char *schema_argv[] = { test_source_path("scripts/speedscope-schema"), NULL };
+	cr_assert_eq(test_run(&schema, schema_argv, 300), 0);
+	cr_assert_eq(schema.status, 0, "scripts/speedscope-schema: %s", schema.err);
+	*strchrnul(schema.out, '\n') = '\0';
+	const char *args_s[] = { "record", "-r", "250", "-d", "2.5", "-o", ss, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_s), 0);
+	cr_expect_eq(r.status, 0, "record speedscope exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "(speedscope)"), "format not picked from .json: %s", r.err);
+	test_run_free(&r);
+	const char *extra_s[] = { "--schema", schema.out, NULL };
+	check_profile("speedscope", "speedscope", ss, extra_s);
+	test_run_free(&schema);
+
+	const char *args_r[] = { "record", "-r", "250", "-d", "2.5", "--blocking", "-o", raw, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_r), 0);
+	cr_expect_eq(r.status, 0, "record --blocking raw exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
+	const char *extra_r[] = { "--pid", pid, NULL };
+	check_profile("raw --blocking", "raw", raw, extra_r);
+
+	test_target_stop(&t);
+	unlink(folded);
+	unlink(threads);
+	unlink(ss);
+	unlink(raw);
+}
+
+/* record -- COMMAND: from the command's start to its exit, its output passed
+ * through. */
+Test(record, launch_command, .timeout = 120)
+{
+	const char *interp = interp_or_skip("3.13t");
+	paths();
+	char out[64];
+	temp_path(out, sizeof(out), ".folded");
+	const char *env_argv[] = { "/usr/bin/env", "FTPROF_SECONDS=2.5",
+		                   FTPROF_BINARY,  "record",
+		                   "-r",           "250",
+		                   "-o",           out,
+		                   "--",           interp,
+		                   source,         NULL };
+	struct test_run r;
+	cr_assert_eq(test_run(&r, env_argv, 60), 0);
+	cr_expect_eq(r.status, 0, "record -- exited %d: %s", r.status, r.err);
+	cr_expect(strncmp(r.out, "ready ", 6) == 0, "the command's output did not come through: %s", r.out);
+	cr_expect(strstr(r.err, "the command exited with status 0"), "summary: %s", r.err);
+	test_run_free(&r);
+	check_profile("record -- command", "folded", out, NULL);
+	unlink(out);
+}
+
+/* Starts ftprof with stdout and stderr into files; returns its pid. */
+static pid_t spawn_ftprof(const char *const args[], const char *err_path)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		const char *argv[32] = { FTPROF_BINARY };
+		for (size_t i = 0; args[i] && i < 30; i++)
+			argv[i + 1] = args[i];
+		execv(FTPROF_BINARY, (char **)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[8192];
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (f) {
+		buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+		fclose(f);
+	}
+	return buf;
+}
+
+static int wait_status(pid_t pid, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 100; i++) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* Ctrl-C (SIGINT) and SIGTERM end the recording with everything written. */
+static void stop_by_signal(int sig, const char *mode)
+{
+	const char *interp = interp_or_skip("3.12");
+	paths();
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
+	char pid[16], out[64], err[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(out, sizeof(out), ".folded");
+	temp_path(err, sizeof(err), ".err");
+	const char *args[] = { "record", "-r", "250", mode, "-o", out, pid, NULL };
+	pid_t f = spawn_ftprof(args, err);
+	usleep(2500 * 1000);
+	kill(f, sig);
+	int status = wait_status(f, 30);
+	cr_expect_eq(status, 0, "ftprof after signal %d: status %d: %s", sig, status, slurp(err));
+	cr_expect(strstr(slurp(err), sig == SIGINT ? "interrupted" : "stopped by a signal"), "summary: %s",
+	          slurp(err));
+	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
+	check_profile("after a signal", "folded", out, NULL);
+	test_target_stop(&t);
+	unlink(out);
+	unlink(err);
+}
+
+Test(record, sigint_keeps_samples, .timeout = 120)
+{
+	stop_by_signal(SIGINT, "--nonblocking");
+}
+
+Test(record, sigterm_blocking_keeps_samples, .timeout = 120)
+{
+	stop_by_signal(SIGTERM, "--blocking");
+}
+
+/* The target exits while recorded: the recording ends, samples written. */
+Test(record, target_exit_keeps_samples, .timeout = 120)
+{
+	const char *interp = interp_or_skip("3.13t");
+	paths();
+	struct test_target t;
+	const char *env[] = { "FTPROF_SECONDS=3", NULL };
+	cr_assert_eq(test_target_start(&t, interp, source, env), 0);
+	char pid[16], out[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(out, sizeof(out), ".folded");
+	const char *args[] = { "record", "-r", "250", "-o", out, pid, NULL };
+	struct test_run r;
+	/* the target is not reaped while ftprof runs: it ends as a zombie */
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "the target exited"), "summary: %s", r.err);
+	test_run_free(&r);
+	check_profile("target exit", "folded", out, NULL);
+	test_target_stop(&t);
+	unlink(out);
+}
+
+/* Bad input: one line, a documented exit code. */
+static void expect_fail(const char *const args[], int status, const char *needle)
+{
+	struct test_run r;
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, status, "ftprof record ... %s: exit %d, expected %d (stderr: %s)", needle,
+	             r.status, status, r.err);
+	cr_expect(strstr(r.err, needle), "expected '%s' in: %s", needle, r.err);
+	cr_expect(strncmp(r.err, "ftprof record: ", 15) == 0, "not prefixed: %s", r.err);
+	test_run_free(&r);
+}
+
+Test(record, bad_input, .timeout = 120)
+{
+	const char *fmt[] = { "record", "-f", "svg", "1", NULL };
+	expect_fail(fmt, 64, "unknown format 'svg'");
+	const char *ext[] = { "record", "-o", "/tmp/x.svg", "1", NULL };
+	expect_fail(ext, 64, "flamegraph.pl");
+	const char *zero[] = { "record", "-r", "0", "1", NULL };
+	expect_fail(zero, 64, "invalid rate '0'");
+	const char *fast[] = { "record", "-r", "10000k", "1", NULL };
+	expect_fail(fast, 64, "beyond what the sampler can pace");
+	const char *dur[] = { "record", "-d", "-1", "1", NULL };
+	expect_fail(dur, 64, "invalid duration '-1'");
+	const char *nopid[] = { "record", NULL };
+	expect_fail(nopid, 64, "no process given");
+	const char *unwritable[] = { "record",    "-o", "/nonexistent/dir/p.folded", "-d", "1", "--",
+		                     "/bin/true", NULL };
+	expect_fail(unwritable, 2, "cannot write '/nonexistent/dir/p.folded': No such file or directory");
+	const char *noexec[] = { "record", "-o", "/dev/null", "--", "/nonexistent/python", NULL };
+	expect_fail(noexec, 2, "cannot execute '/nonexistent/python': No such file or directory");
+	const char *notpy[] = { "record", "-o", "/dev/null", "--", "/bin/true", NULL };
+	expect_fail(notpy, 2, "the command exited with status 0 before a Python interpreter was found");
+	const char *deadpid[] = { "record", "-o", "/dev/null", "999999999", NULL };
+	expect_fail(deadpid, 2, "no process with pid 999999999");
+}
