@@ -7,11 +7,19 @@
 
 #include "probe_int.h"
 
+#define TRACE_GAP 1024             /* reads closer than this are fetched as one range */
+#define TRACE_MAX_READ (64u << 10) /* larger reads are not traced */
+#define RANGE_MAX (256u << 10)     /* one prefetched range at most */
+#define PREFETCH_MAX (8u << 20)    /* bytes prefetched per round at most */
+#define PREFETCH_MAX_FAILS 16      /* unreadable ranges tolerated per round */
+#define IOV_BATCH 1024             /* UIO_MAXIOV */
+
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->pid = pid;
 	mem->round = 1;
+	mem->prefetch = true;
 	mem->blocks = calloc(PROBE_NBLOCKS, sizeof(*mem->blocks));
 	if (!mem->blocks)
 		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "allocating the read cache");
@@ -21,12 +29,158 @@ int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err)
 void probe_mem_release(struct probe_mem *mem)
 {
 	free(mem->blocks);
+	free(mem->trace);
+	free(mem->runs);
+	free(mem->pre);
 	mem->blocks = NULL;
+	mem->trace = mem->runs = NULL;
+	mem->pre = NULL;
+}
+
+static void trace_add(struct probe_mem *mem, uint64_t addr, size_t len)
+{
+	if (!mem->prefetch || len > TRACE_MAX_READ)
+		return;
+	uint64_t end = addr + len;
+	if (mem->ntrace) {
+		struct probe_range *last = &mem->trace[mem->ntrace - 1];
+		uint64_t lo = addr < last->addr ? addr : last->addr;
+		uint64_t hi = end > last->end ? end : last->end;
+		if (addr <= last->end + TRACE_GAP && end + TRACE_GAP >= last->addr && hi - lo <= RANGE_MAX) {
+			last->addr = lo;
+			last->end = hi;
+			return;
+		}
+	}
+	if (mem->ntrace == mem->trace_cap) {
+		size_t cap = mem->trace_cap ? mem->trace_cap * 2 : 256;
+		struct probe_range *t = realloc(mem->trace, cap * sizeof(*t));
+		if (!t)
+			return; /* the prefetch is an optimisation: do without */
+		mem->trace = t;
+		mem->trace_cap = cap;
+	}
+	mem->trace[mem->ntrace++] = (struct probe_range){ .addr = addr, .end = end };
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct probe_range *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The last round's trace, sorted and coalesced, into mem->runs. Returns the
+ * bytes they cover. */
+static size_t plan_runs(struct probe_mem *mem)
+{
+	qsort(mem->trace, mem->ntrace, sizeof(*mem->trace), range_cmp);
+	size_t n = 0, total = 0;
+	for (size_t i = 0; i < mem->ntrace; i++) {
+		struct probe_range r = mem->trace[i];
+		if (n && r.addr <= mem->trace[n - 1].end + TRACE_GAP &&
+		    (r.end > mem->trace[n - 1].end ? r.end : mem->trace[n - 1].end) -
+		                    mem->trace[n - 1].addr <=
+		            RANGE_MAX) {
+			struct probe_range *last = &mem->trace[n - 1];
+			if (r.end > last->end) {
+				total += r.end - last->end;
+				last->end = r.end;
+			}
+			continue;
+		}
+		if (total + (r.end - r.addr) > PREFETCH_MAX)
+			break;
+		r.off = total;
+		total += r.end - r.addr;
+		mem->trace[n++] = r;
+	}
+	/* the trace array becomes the runs; the old runs array the next trace */
+	struct probe_range *runs = mem->trace;
+	size_t cap = mem->trace_cap;
+	mem->trace = mem->runs;
+	mem->trace_cap = mem->runs_cap;
+	mem->runs = runs;
+	mem->runs_cap = cap;
+	mem->nruns = n;
+	mem->ntrace = 0;
+	return total;
+}
+
+/* Reads every run, in batches of scattered reads. A run that cannot be read
+ * whole is left out (ok = false) and the batch goes on after it. */
+static void prefetch(struct probe_mem *mem)
+{
+	size_t total = plan_runs(mem);
+	if (!mem->nruns)
+		return;
+	if (total > mem->pre_cap) {
+		unsigned char *pre = realloc(mem->pre, total);
+		if (!pre) {
+			mem->nruns = 0;
+			return;
+		}
+		mem->pre = pre;
+		mem->pre_cap = total;
+	}
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	unsigned fails = 0;
+	size_t i = 0;
+	while (i < mem->nruns && fails < PREFETCH_MAX_FAILS) {
+		size_t k = 0, want = 0;
+		for (; k < IOV_BATCH && i + k < mem->nruns; k++) {
+			struct probe_range *r = &mem->runs[i + k];
+			r->ok = false;
+			local[k] = (struct iovec){ mem->pre + r->off, r->end - r->addr };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)r->addr, r->end - r->addr };
+			want += r->end - r->addr;
+		}
+		mem->reads++;
+		ssize_t got = process_vm_readv(mem->pid, local, k, remote, k, 0);
+		if (got < 0 && errno != EFAULT)
+			break; /* the process is gone, or forbidden: the reads will say */
+		size_t done = got > 0 ? (size_t)got : 0, j = 0;
+		for (; j < k && done >= local[j].iov_len; j++) {
+			mem->runs[i + j].ok = true;
+			done -= local[j].iov_len;
+		}
+		if ((size_t)(got > 0 ? got : 0) == want) {
+			i += k;
+		} else {
+			i += j + 1; /* run i + j could not be read whole: skip it */
+			fails++;
+		}
+	}
+	for (; i < mem->nruns; i++)
+		mem->runs[i].ok = false;
 }
 
 void probe_mem_new_round(struct probe_mem *mem)
 {
 	mem->round++;
+	mem->nruns = 0;
+	if (mem->prefetch)
+		prefetch(mem);
+	else
+		mem->ntrace = 0;
+}
+
+/* The prefetched copy of [addr, addr + len), or NULL. */
+static const unsigned char *prefetched(const struct probe_mem *mem, uint64_t addr, size_t len)
+{
+	size_t lo = 0, hi = mem->nruns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->runs[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct probe_range *r = &mem->runs[lo - 1];
+	if (!r->ok || addr + len > r->end)
+		return NULL;
+	return mem->pre + r->off + (addr - r->addr);
 }
 
 static int read_error(struct probe_mem *mem, int e, uint64_t addr, size_t len, struct ftp_error *err)
@@ -59,7 +213,7 @@ int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_
 	return read_error(mem, n < 0 ? errno : EFAULT, addr, len, err);
 }
 
-int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)
+static int read_blocks(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)
 {
 	uint64_t block = addr & ~(uint64_t)(PROBE_BLOCK - 1);
 	if (len > PROBE_BLOCK || addr + len - block > PROBE_BLOCK || block == 0)
@@ -77,6 +231,26 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 	}
 	memcpy(buf, mem->blocks[slot].data + (addr - block), len);
 	return 0;
+}
+
+int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)
+{
+	if (len == 0)
+		return 0;
+	if (mem->nruns) {
+		const unsigned char *pre = prefetched(mem, addr, len);
+		if (pre) {
+			memcpy(buf, pre, len);
+			mem->hits++;
+			trace_add(mem, addr, len);
+			return 0;
+		}
+		mem->misses++;
+	}
+	int ret = read_blocks(mem, addr, buf, len, err);
+	if (ret == 0)
+		trace_add(mem, addr, len);
+	return ret;
 }
 
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out)

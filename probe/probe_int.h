@@ -68,20 +68,40 @@ bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
 #define PROBE_BLOCK 4096
 #define PROBE_NBLOCKS 64
 
+/* A range of target memory: traced reads, prefetched runs. */
+struct probe_range {
+	uint64_t addr, end;
+	size_t off; /* runs: offset of the data in probe_mem.pre */
+	bool ok;    /* runs: read whole */
+};
+
+/* Reads are cached two ways within a round. A round begins by reading, in
+ * one scattered process_vm_readv, every range the previous round read (its
+ * trace, coalesced): a target whose threads keep their stacks costs one
+ * system call per round. What the prefetch misses is read by 4 KiB blocks. */
 struct probe_mem {
 	pid_t pid;
-	uint64_t round; /* cached blocks are valid within one round */
-	uint64_t reads; /* process_vm_readv calls */
+	uint64_t round;        /* cached blocks are valid within one round */
+	uint64_t reads;        /* process_vm_readv calls */
+	uint64_t hits, misses; /* reads served by the prefetch, and not */
 	struct {
 		uint64_t addr; /* block-aligned; 0 = empty */
 		uint64_t round;
 		unsigned char data[PROBE_BLOCK];
-	} * blocks; /* PROBE_NBLOCKS */
+	} * blocks;                /* PROBE_NBLOCKS */
+	bool prefetch;             /* trace and prefetch (off: blocks only) */
+	struct probe_range *trace; /* this round's reads, neighbours merged */
+	size_t ntrace, trace_cap;
+	struct probe_range *runs; /* this round's prefetch, sorted */
+	size_t nruns, runs_cap;
+	unsigned char *pre; /* their data */
+	size_t pre_cap;
 };
 
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
 void probe_mem_release(struct probe_mem *mem);
-/* Starts a new round: what was cached before is stale. */
+/* Starts a new round: what was cached before is stale. With prefetch on,
+ * reads what the last round read, in one scattered read. */
 void probe_mem_new_round(struct probe_mem *mem);
 /* Reads len bytes at addr, through the round's block cache. Returns 0 or
  * -FTP_E_READ (bad address), -FTP_E_EXITED, -FTP_E_PERM; err may be NULL. */
@@ -121,10 +141,10 @@ int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len
 
 /* Looks up or decodes the code object at addr. Returns NULL when addr is not
  * a readable code object (counted as torn by the caller). */
-const struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr);
+struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr);
 const struct ftp_code *probe_code_pub(const struct code_entry *e);
 /* Line of the instruction at byte offset `offset`, -1 if unknown. */
-int probe_code_line(const struct code_entry *e, const struct ftp_layout *L, int64_t offset);
+int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset);
 /* Number of bytecode bytes of the code object. */
 uint64_t probe_code_nbytes(const struct code_entry *e);
 void probe_code_cache_release(struct code_cache *cache);

@@ -9,12 +9,18 @@
 #define MAX_STR_CHARS 1024       /* names longer than this are cut */
 #define MAX_LINETABLE (1u << 20) /* no real line table is near 1 MiB */
 #define MAX_HEADER 1024          /* bytes of an object header read at once */
+#define LINE_CACHE 4             /* decoded lines kept per code object */
 
 struct code_entry {
 	struct ftp_code pub;
 	uint64_t name_ptr, filename_ptr, linetable_ptr; /* identity, for revalidation */
 	uint64_t round; /* last round the entry was checked against the target */
 	uint64_t nbytes;
+	struct {
+		int64_t offset; /* -1: empty */
+		int line;
+	} lines[LINE_CACHE]; /* recently decoded offsets */
+	unsigned next_line;
 	uint8_t *linetable;
 	size_t linetable_len;
 	struct code_entry *retired; /* replaced entries, kept until destroy */
@@ -139,6 +145,8 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 		return NULL;
 	char name[MAX_STR_CHARS * 4], qualname[MAX_STR_CHARS * 4], filename[MAX_STR_CHARS * 4];
 	e->pub.addr = addr;
+	for (size_t i = 0; i < LINE_CACHE; i++)
+		e->lines[i].offset = -1;
 	e->name_ptr = probe_load_u64(hdr, L->code.name);
 	e->filename_ptr = probe_load_u64(hdr, L->code.filename);
 	e->linetable_ptr = probe_load_u64(hdr, L->code.linetable);
@@ -178,7 +186,7 @@ fail:
 	return NULL;
 }
 
-const struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
+struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 {
 	const struct ftp_layout *L = &p->L;
 	struct code_cache *c = &p->codes;
@@ -223,12 +231,19 @@ uint64_t probe_code_nbytes(const struct code_entry *e)
 	return e->nbytes;
 }
 
-int probe_code_line(const struct code_entry *e, const struct ftp_layout *L, int64_t offset)
+int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset)
 {
 	if (offset < 0)
 		offset = 0; /* a frame that has not started: its first line */
 	if ((uint64_t)offset >= e->nbytes && e->nbytes)
 		return -1;
-	return ftp_linetable_line(L->lines, e->linetable, e->linetable_len, e->pub.firstlineno,
-	                          (uint32_t)offset);
+	for (size_t i = 0; i < LINE_CACHE; i++)
+		if (e->lines[i].offset == offset)
+			return e->lines[i].line;
+	int line = ftp_linetable_line(L->lines, e->linetable, e->linetable_len, e->pub.firstlineno,
+	                              (uint32_t)offset);
+	e->lines[e->next_line].offset = offset;
+	e->lines[e->next_line].line = line;
+	e->next_line = (e->next_line + 1) % LINE_CACHE;
+	return line;
 }

@@ -195,7 +195,7 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			continue;
 		}
 		uint64_t code_addr = probe_load_u64(buf, L->frame.code) & ~L->code_tag_mask;
-		const struct code_entry *code = probe_code_get(p, code_addr);
+		struct code_entry *code = probe_code_get(p, code_addr);
 		if (!code) {
 			s->flags |= FTP_SAMPLE_TORN;
 			break;

@@ -433,7 +433,7 @@ int cmd_record(int argc, char **argv)
 	struct ftp_probe_opts opts = {
 		.blocking = st.blocking,
 		.thread_names = true,
-		.task_state = true,
+		.task_state = !getenv("FTPROF_NOSTATE"),
 		.max_depth = st.max_depth,
 	};
 	struct launch child = { 0 };

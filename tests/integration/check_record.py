@@ -69,6 +69,12 @@ def check_split(stacks, marks, source):
     print("split: three_quarters %d, one_quarter %d" % (three, one))
 
 
+def allowed_wakeups(args, total):
+    """--blocking interrupts sleeping threads each sample; on a loaded machine
+    one may still be runnable, restarting its sleep, at the next sample."""
+    return total // 20 if args.blocking else 0
+
+
 def folded(args, marks):
     stacks = []
     with open(args.file, encoding="utf-8") as f:
@@ -88,10 +94,12 @@ def folded(args, marks):
     check_split(stacks, marks, args.source)
     sleeps = set(marks["main sleeps"])
     sleeping = sum(c for s, c in stacks if parse_frame(s[-1])[0] == "main" and parse_frame(s[-1])[2] in sleeps)
+    total = sum(c for _, c in stacks)
     if args.idle:
         check(sleeping > 0, "--idle: no sample of the sleeping main thread")
     else:
-        check(sleeping == 0, "without --idle, %d samples of the sleeping main thread" % sleeping)
+        check(sleeping <= allowed_wakeups(args, total),
+              "without --idle, %d samples of the sleeping main thread" % sleeping)
 
 
 def speedscope(args, marks):
@@ -147,8 +155,10 @@ def raw(args, marks):
         last[tid] = int(t)
         tids.add(int(tid))
         stacks.append((stack.split(";"), 1))
-    check(args.pid not in tids, "the sleeping main thread was written without --idle")
-    check(len(tids) == 1, "samples of %d threads, expected the worker only" % len(tids))
+    main = sum(1 for l in lines if l.split("\t")[1:2] == [str(args.pid)])
+    check(main <= allowed_wakeups(args, len(stacks)),
+          "%d samples of the sleeping main thread without --idle" % main)
+    check(len(tids - {args.pid}) == 1, "samples of %d threads, expected the worker only" % len(tids))
     check_split(stacks, marks, args.source)
 
 
@@ -161,6 +171,7 @@ def main():
     ap.add_argument("--pid", type=int)
     ap.add_argument("--threads", action="store_true")
     ap.add_argument("--idle", action="store_true")
+    ap.add_argument("--blocking", action="store_true")
     args = ap.parse_args()
     marks = markers(args.source)
     {"folded": folded, "speedscope": speedscope, "raw": raw}[args.format](args, marks)

@@ -136,7 +136,7 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	cr_expect_eq(r.status, 0, "record --blocking raw exited %d: %s", r.status, r.err);
 	test_run_free(&r);
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
-	const char *extra_r[] = { "--pid", pid, NULL };
+	const char *extra_r[] = { "--pid", pid, "--blocking", NULL };
 	check_profile("raw --blocking", "raw", raw, extra_r);
 
 	test_target_stop(&t);
@@ -233,7 +233,8 @@ static void stop_by_signal(int sig, const char *mode)
 	cr_expect(strstr(slurp(err), sig == SIGINT ? "interrupted" : "stopped by a signal"), "summary: %s",
 	          slurp(err));
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
-	check_profile("after a signal", "folded", out, NULL);
+	const char *extra[] = { strcmp(mode, "--blocking") == 0 ? "--blocking" : NULL, NULL };
+	check_profile("after a signal", "folded", out, extra);
 	test_target_stop(&t);
 	unlink(out);
 	unlink(err);
