@@ -32,6 +32,8 @@ void probe_mem_release(struct probe_mem *mem)
 	free(mem->trace);
 	free(mem->runs);
 	free(mem->pre);
+	free(mem->planned);
+	mem->planned = NULL;
 	mem->blocks = NULL;
 	mem->trace = mem->runs = NULL;
 	mem->pre = NULL;
@@ -69,10 +71,34 @@ static int range_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Remembers the trace a plan is made from: the next round's trace is
+ * usually the same, and then so is the plan. */
+static void keep_planned(struct probe_mem *mem)
+{
+	size_t bytes = mem->ntrace * sizeof(*mem->trace);
+	mem->nplanned = 0;
+	if (mem->ntrace > mem->planned_cap) {
+		struct probe_range *pl = realloc(mem->planned, bytes);
+		if (!pl)
+			return;
+		mem->planned = pl;
+		mem->planned_cap = mem->ntrace;
+	}
+	memcpy(mem->planned, mem->trace, bytes);
+	mem->nplanned = mem->ntrace;
+}
+
 /* The last round's trace, sorted and coalesced, into mem->runs. Returns the
  * bytes they cover. */
 static size_t plan_runs(struct probe_mem *mem)
 {
+	if (mem->nruns_planned && mem->ntrace == mem->nplanned &&
+	    memcmp(mem->trace, mem->planned, mem->ntrace * sizeof(*mem->trace)) == 0) {
+		mem->ntrace = 0;
+		mem->nruns = mem->nruns_planned;
+		return mem->planned_total;
+	}
+	keep_planned(mem);
 	qsort(mem->trace, mem->ntrace, sizeof(*mem->trace), range_cmp);
 	size_t n = 0, total = 0;
 	for (size_t i = 0; i < mem->ntrace; i++) {
@@ -103,6 +129,8 @@ static size_t plan_runs(struct probe_mem *mem)
 	mem->runs_cap = cap;
 	mem->nruns = n;
 	mem->ntrace = 0;
+	mem->nruns_planned = mem->nplanned ? n : 0;
+	mem->planned_total = total;
 	return total;
 }
 

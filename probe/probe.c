@@ -13,6 +13,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 	if (!p)
 		return;
 	probe_stopper_release(&p->stopper);
+	probe_sched_release(p);
 	probe_names_release(p);
 	probe_code_cache_release(&p->codes);
 	probe_mem_release(&p->mem);
@@ -37,6 +38,7 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 		p->opts = *opts;
 	p->max_depth = p->opts.max_depth ? p->opts.max_depth : DEFAULT_DEPTH;
 	p->info.pid = pid;
+	p->info.state_source = p->opts.task_state ? "/proc" : "none";
 	p->frames = calloc(p->max_depth, sizeof(*p->frames));
 	if (!p->frames) {
 		ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "attaching to pid %d", (int)pid);
@@ -110,11 +112,25 @@ static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
 	return 0;
 }
 
+/* Before 3.11 the walker learns where glibc keeps the tid from the task
+ * list, once. */
+static bool need_task_list(const struct ftp_probe *p)
+{
+	if (!p->opts.task_state || !p->opts.task_events)
+		return true;
+	return p->L.tstate.native_thread_id == FTP_OFF_NONE && p->pthread_tid_off < 0;
+}
+
 int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
-	int ret = read_tasks(p, err);
+	int ret = 0;
+	if (need_task_list(p))
+		ret = read_tasks(p, err);
 	if (ret < 0)
 		return ret;
+	bool events = p->opts.task_state && p->opts.task_events;
+	if (events && p->opts.blocking)
+		probe_sched_freeze(p);
 	if (p->opts.blocking) {
 		ret = probe_stop(&p->stopper, p->pid, err);
 		if (ret < 0)
@@ -124,6 +140,10 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	ret = probe_walk(p, fn, arg, err);
 	if (p->opts.blocking)
 		probe_resume(&p->stopper);
+	if (events) {
+		probe_sched_end_round(p);
+		p->info.state_source = probe_sched_source(p);
+	}
 	p->stats.rounds++;
 	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
 		ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);

@@ -92,7 +92,10 @@ struct probe_mem {
 	bool prefetch;             /* trace and prefetch (off: blocks only) */
 	struct probe_range *trace; /* this round's reads, neighbours merged */
 	size_t ntrace, trace_cap;
-	struct probe_range *runs; /* this round's prefetch, sorted */
+	struct probe_range *planned; /* the trace the runs were planned from */
+	size_t nplanned, planned_cap;
+	size_t nruns_planned, planned_total; /* runs (0: none) and bytes of that plan */
+	struct probe_range *runs;            /* this round's prefetch, sorted */
 	size_t nruns, runs_cap;
 	unsigned char *pre; /* their data */
 	size_t pre_cap;
@@ -160,6 +163,23 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp);
 const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id);
 void probe_names_release(struct ftp_probe *p);
 
+/* ---- sched.c: thread states from context switches ------------------ */
+
+struct probe_sched; /* sched.c's per-thread events */
+
+/* The state of tid: from its perf_event context-switch records (opened on
+ * first sight), or /proc where perf_event is refused. NULL when out of
+ * memory. Lent until the round ends. */
+const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid);
+/* Takes every known thread's state now, before a blocking round stops the
+ * target (a stop is a context switch too). */
+void probe_sched_freeze(struct ftp_probe *p);
+/* Closes the events of threads the round did not see. */
+void probe_sched_end_round(struct ftp_probe *p);
+void probe_sched_release(struct ftp_probe *p);
+/* "perf_event context switches", "/proc" or "none". */
+const char *probe_sched_source(const struct ftp_probe *p);
+
 /* ---- walker.c -------------------------------------------------------- */
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
@@ -208,6 +228,7 @@ struct ftp_probe {
 	struct names_state *names_state; /* NULL until the first refresh */
 	struct task_info *tasks;         /* the round's task list */
 	size_t ntasks, tasks_cap;
+	struct probe_sched *sched; /* task_events: NULL until the first round */
 	struct probe_stopper stopper;
 	struct ftp_probe_stats stats;
 };

@@ -265,7 +265,17 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 	if (probe_mem_u64(&p->mem, interp + L->interp.threads_head, &tstate) < 0)
 		return -FTP_E_TORN;
 	unsigned char ts[TSTATE_READ];
-	uint32_t ts_len = L->tstate.size < sizeof(ts) ? L->tstate.size : sizeof(ts);
+	/* only as far as the fields the walk uses */
+	const uint32_t used[] = { L->tstate.next, L->tstate.interp, L->tstate.frame, L->tstate.thread_id,
+		                  L->tstate.native_thread_id };
+	uint32_t ts_len = 0;
+	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+		if (used[i] != FTP_OFF_NONE && used[i] + 8 > ts_len)
+			ts_len = used[i] + 8;
+	if (ts_len > L->tstate.size)
+		ts_len = L->tstate.size;
+	if (ts_len > sizeof(ts))
+		ts_len = sizeof(ts);
 	for (unsigned n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
 		s.time_ns = now_ns();
@@ -287,7 +297,11 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 		s.is_main = main_ts ? tstate == main_ts : s.tid == p->pid;
 		if (gil.addr && gil.enabled)
 			s.holds_gil = gil.holder == tstate;
-		const struct task_info *t = s.tid ? find_task(p, s.tid) : NULL;
+		const struct task_info *t = NULL;
+		if (s.tid && p->opts.task_state && p->opts.task_events)
+			t = probe_sched_task(p, s.tid);
+		else if (s.tid)
+			t = find_task(p, s.tid);
 		s.os_state = t ? t->state : 0;
 		s.state = classify(t, &gil, s.holds_gil);
 		if (p->opts.thread_names)

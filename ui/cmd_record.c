@@ -433,7 +433,8 @@ int cmd_record(int argc, char **argv)
 	struct ftp_probe_opts opts = {
 		.blocking = st.blocking,
 		.thread_names = true,
-		.task_state = !getenv("FTPROF_NOSTATE"),
+		.task_state = true,
+		.task_events = true,
 		.max_depth = st.max_depth,
 	};
 	struct launch child = { 0 };
@@ -510,13 +511,14 @@ int cmd_record(int argc, char **argv)
 		}
 		next += period;
 		if (next <= t) {
-			/* A round took longer than the period: skip the ticks it
-			 * overran rather than bursting to catch up. */
-			uint64_t behind = (t - next) / period + 1;
-			r.missed += behind;
-			next += behind * period;
+			/* A round took longer than the period: count the ticks it
+			 * overran and go on at once rather than bursting to catch
+			 * up. */
+			r.missed += (t - next) / period + 1;
+			next = t;
+		} else {
+			sleep_until(next < deadline ? next : deadline);
 		}
-		sleep_until(next < deadline ? next : deadline);
 	}
 	const uint64_t end = now_ns();
 	if (show_progress)

@@ -18,6 +18,9 @@ struct ftp_probe_opts {
 	unsigned max_depth; /* frames kept per thread; 0 = default (4096) */
 	bool task_state;    /* read each thread's /proc state and system call
 				(a few microseconds per thread and round) */
+	bool task_events;   /* with task_state: follow each thread's state through
+				perf_event context-switch records instead, reading
+				/proc only when a thread blocks (for repeated rounds) */
 };
 
 /* What the probe found in the target. Lent until ftp_probe_destroy(). */
@@ -26,12 +29,14 @@ struct ftp_target_info {
 	uint32_t version;     /* PY_VERSION_HEX */
 	char version_str[32]; /* "3.13.0" */
 	bool free_threaded;
-	bool gil_enabled;      /* false on a free-threaded build running without it */
-	bool debug_offsets;    /* layout read from the target's _Py_DebugOffsets */
-	char executable[4096]; /* /proc/PID/exe */
-	char cmdline[1024];    /* /proc/PID/cmdline, arguments joined by spaces */
-	char library[4096];    /* the ELF file holding _PyRuntime */
-	uint64_t runtime_addr; /* &_PyRuntime in the target */
+	bool gil_enabled;         /* false on a free-threaded build running without it */
+	bool debug_offsets;       /* layout read from the target's _Py_DebugOffsets */
+	char executable[4096];    /* /proc/PID/exe */
+	char cmdline[1024];       /* /proc/PID/cmdline, arguments joined by spaces */
+	char library[4096];       /* the ELF file holding _PyRuntime */
+	uint64_t runtime_addr;    /* &_PyRuntime in the target */
+	const char *state_source; /* where thread states come from: "/proc",
+				    "perf_event context switches", "none" */
 };
 
 /* Attaches to pid: finds the interpreter and its layout and checks the layout
