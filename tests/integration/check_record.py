@@ -66,13 +66,13 @@ def check_split(stacks, marks, source):
               (100 * share, total))
         check(innermost_hot >= 0.9 * total, "only %d of %d samples end in spin_until's loop" %
               (innermost_hot, total))
-    print("split: three_quarters %d, one_quarter %d" % (three, one))
+    print("split: three_quarters %d, one_quarter %d" % (round(three), round(one)))
 
 
 def allowed_wakeups(args, total):
     """--blocking interrupts sleeping threads each sample; on a loaded machine
     one may still be runnable, restarting its sleep, at the next sample."""
-    return total // 20 if args.blocking else 0
+    return total // 10 if args.blocking else 0
 
 
 def folded(args, marks):
@@ -127,9 +127,9 @@ def speedscope(args, marks):
         for s in p["samples"]:
             check(all(0 <= i < len(frames) for i in s), "sample refers to a missing frame")
     for p in worker:
-        period = min(p["weights"]) if p["weights"] else 0
+        # weights are seconds: in samples at the rate asked
         for s, w in zip(p["samples"], p["weights"]):
-            stacks.append(([frames[i]["name"] for i in s], max(1, round(w / period))))
+            stacks.append(([frames[i]["name"] for i in s], w * args.rate))
         check(p["endValue"] > 1.0, "worker profile covers %g s" % p["endValue"])
     check_split(stacks, marks, args.source)
 
@@ -168,6 +168,7 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--source", required=True)
     ap.add_argument("--schema")
+    ap.add_argument("--rate", type=float, default=250)
     ap.add_argument("--pid", type=int)
     ap.add_argument("--threads", action="store_true")
     ap.add_argument("--idle", action="store_true")
