@@ -19,7 +19,7 @@ for name in "${names[@]}"; do
 	FTPROF_WORKERS=5 FTPROF_DEPTH=20 "$py" tests/targets/parked.py >"$out" &
 	pid=$!
 	for _ in $(seq 300); do grep -q ready "$out" && break; sleep 0.1; done
-	for mode in blocking --nonblocking; do
+	for mode in blocking --nonblocking --native; do
 		arg=(); [ "$mode" = blocking ] || arg=("$mode")
 		times=()
 		for _ in $(seq "$runs"); do

@@ -14,6 +14,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 		return;
 	probe_stopper_release(&p->stopper);
 	probe_sched_release(p);
+	probe_native_destroy(p->native);
 	probe_names_release(p);
 	probe_code_cache_release(&p->codes);
 	probe_mem_release(&p->mem);
@@ -26,6 +27,11 @@ void ftp_probe_destroy(struct ftp_probe *p)
 int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
                      struct ftp_error *err)
 {
+	if (opts && opts->native && !opts->blocking)
+		return ftp_error_set(err, FTP_E_INVAL, 0,
+		                     "native stacks of pid %d need a blocking probe: "
+		                     "threads are unwound while stopped",
+		                     (int)pid);
 	int ret = probe_proc_check(pid, err);
 	if (ret < 0)
 		return ret;
@@ -54,6 +60,11 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	ret = probe_runtime_find(p, err);
 	if (ret < 0)
 		goto fail;
+	if (p->opts.native) {
+		ret = probe_native_create(p, err);
+		if (ret < 0)
+			goto fail;
+	}
 	*out = p;
 	return 0;
 fail:

@@ -184,6 +184,27 @@ const char *probe_sched_source(const struct ftp_probe *p);
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
 
+/* ---- native.c: native stacks (blocking mode only) --------------------- */
+
+/* Native frames unwound per thread: on 3.8-3.10 each Python call takes about
+ * three C frames, so a recursion as deep as the default limit (1000) fits. */
+#define PROBE_NATIVE_MAX_DEPTH 4096
+
+struct probe_native; /* the Dwfl and its caches, see native.c */
+
+/* Reports the target's modules to a new Dwfl kept in p->native and attaches
+ * it to the process, assuming the stopper stops its threads. Needs p->info
+ * and p->max_depth. Returns 0 or a negative FTP_E_*; p->native may be set
+ * even on failure (ftp_probe_destroy frees it). */
+int probe_native_create(struct ftp_probe *p, struct ftp_error *err);
+void probe_native_destroy(struct probe_native *n); /* NULL ok */
+/* Unwinds thread s->tid, which must be ptrace-stopped by p->stopper, and
+ * replaces s->frames by its native frames, innermost first, with each group
+ * of Python frames in place of the eval call that runs it. The frames are
+ * lent until the next call; symbol and object strings until destroy. On
+ * failure s keeps its Python frames and gets FTP_SAMPLE_NO_NATIVE. */
+void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s);
+
 /* ---- runtime.c: finding the interpreter ------------------------------ */
 
 /* Finds _PyRuntime, the version and the layout; fills p->info, p->L, type
@@ -230,6 +251,7 @@ struct ftp_probe {
 	size_t ntasks, tasks_cap;
 	struct probe_sched *sched; /* task_events: NULL until the first round */
 	struct probe_stopper stopper;
+	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;
 };
 

@@ -82,6 +82,7 @@ int probe_stop(struct probe_stopper *st, pid_t pid, struct ftp_error *err)
 				continue;
 			if (ptrace(PTRACE_SEIZE, tids[i], 0, 0) < 0) {
 				int e = errno;
+				pid_t tid = tids[i];
 				if (e == ESRCH)
 					continue; /* the thread just exited */
 				free(tids);
@@ -92,9 +93,9 @@ int probe_stop(struct probe_stopper *st, pid_t pid, struct ftp_error *err)
 					        "ptrace(PTRACE_SEIZE, %d): cannot stop the target "
 					        "(another tracer is attached, or no CAP_SYS_PTRACE); "
 					        "use --nonblocking",
-					        (int)tids[i]);
+					        (int)tid);
 				return ftp_error_set(err, FTP_E_PERM, e, "ptrace(PTRACE_SEIZE, %d)",
-				                     (int)tids[i]);
+				                     (int)tid);
 			}
 			if (push(st, tids[i]) < 0) {
 				ptrace(PTRACE_DETACH, tids[i], 0, 0);

@@ -190,7 +190,13 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 		}
 		uint64_t next = probe_load_u64(buf, L->frame.previous);
 		if (L->frame.owner != FTP_OFF_NONE && buf[L->frame.owner] > 2) {
-			/* 3.12+: a C-stack or interpreter shim frame, not Python code */
+			/* 3.12+: a C-stack or interpreter shim frame, not Python code.
+			 * Each eval call keeps one on its C stack, below its first
+			 * frame: mark that frame, and say where the shim is. */
+			if (depth && !(p->frames[depth - 1].flags & FTP_FRAME_ENTRY)) {
+				p->frames[depth - 1].flags |= FTP_FRAME_ENTRY;
+				p->frames[depth - 1].ip = frame;
+			}
 			frame = next;
 			continue;
 		}
@@ -309,6 +315,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 		walk_frames(p, first_frame(p, ts), &s);
 		if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 			s.flags |= FTP_SAMPLE_NO_STACK;
+		if (p->native)
+			probe_native_splice(p, &s);
 		if (s.flags & FTP_SAMPLE_TORN)
 			p->stats.torn++;
 		p->stats.samples++;

@@ -14,7 +14,8 @@ static const char usage[] =
         "\n"
         "  -j, --json          one JSON document (see ftprof(1) and docs/dump-json.md)\n"
         "  -n, --nonblocking   do not stop the target while reading it (may show torn stacks)\n"
-        "      --native        interleave native frames (not implemented yet)\n"
+        "      --native        native frames too, the Python frames in place of the\n"
+        "                      interpreter's eval calls; not with --nonblocking\n"
         "  -p, --pid PID       the process to dump (or give PID as the argument)\n"
         "  -h, --help          show this help\n";
 
@@ -35,6 +36,9 @@ static void free_dump(struct dump *d)
 	free(d->threads);
 }
 
+/* Frames are copied; the strings they point to (code objects, native symbols
+ * and objects) are the probe's until ftp_probe_destroy(), which comes after
+ * printing. */
 static int collect(const struct ftp_sample *s, void *arg)
 {
 	struct dump *d = arg;
@@ -70,7 +74,7 @@ int cmd_dump(int argc, char **argv)
 		{ "native", no_argument, NULL, 'N' }, { "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
 	};
-	bool json = false, blocking = true;
+	bool json = false, blocking = true, native = false;
 	const char *pid_arg = NULL;
 	int c;
 	opterr = 0;
@@ -83,8 +87,8 @@ int cmd_dump(int argc, char **argv)
 			blocking = false;
 			break;
 		case 'N':
-			ui_error("dump", "--native is not supported yet");
-			return EXIT_USAGE;
+			native = true;
+			break;
 		case 'p':
 			pid_arg = optarg;
 			break;
@@ -110,6 +114,11 @@ int cmd_dump(int argc, char **argv)
 		ui_error("dump", "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (native && !blocking) {
+		ui_error("dump", "--native cannot be combined with --nonblocking: native stacks are "
+		                 "unwound while the threads are stopped");
+		return EXIT_USAGE;
+	}
 	pid_t pid;
 	if (!ui_parse_pid("dump", pid_arg, &pid))
 		return EXIT_USAGE;
@@ -122,13 +131,15 @@ int cmd_dump(int argc, char **argv)
 
 	struct ftp_error err = { 0 };
 	struct ftp_probe *probe;
-	struct ftp_probe_opts opts = { .blocking = blocking, .thread_names = true, .task_state = true };
+	struct ftp_probe_opts opts = {
+		.blocking = blocking, .thread_names = true, .task_state = true, .native = native
+	};
 	int ret = ftp_probe_create(&probe, pid, &opts, &err);
 	if (ret < 0) {
 		ui_error("dump", "%s", err.msg);
 		return ui_exit_code(ret);
 	}
-	struct dump d = { .info = ftp_probe_info(probe) };
+	struct dump d = { .info = ftp_probe_info(probe), .native = native };
 	ret = ftp_probe_sample(probe, collect, &d, &err);
 	int code = EXIT_OK;
 	if (ret < 0 && d.n == 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The dump printers: py-spy-like text, and the JSON document of docs/dump-json.md. */
 #include <stdio.h>
+#include <string.h>
 
 #include "ui.h"
 
@@ -9,6 +10,25 @@
 static const char *gil_note(const struct ftp_sample *s)
 {
 	return s->holds_gil == 1 ? ", holds the GIL" : "";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* "symbol+0xOFF (libfoo.so)", or "0xADDR (object)" when no symbol is known. */
+static void print_native_text(FILE *f, const struct ftp_frame *fr)
+{
+	if (fr->symbol) {
+		ui_put_escaped(f, fr->symbol);
+		fprintf(f, "+0x%llx (", (unsigned long long)fr->offset);
+	} else {
+		fprintf(f, "0x%llx (", (unsigned long long)fr->ip);
+	}
+	ui_put_escaped(f, fr->object ? base_name(fr->object) : "?");
+	fputs(")\n", f);
 }
 
 void dump_print_text(FILE *f, const struct dump *d)
@@ -36,6 +56,10 @@ void dump_print_text(FILE *f, const struct dump *d)
 		for (unsigned j = 0; j < s->nframes; j++) {
 			const struct ftp_frame *fr = &s->frames[j];
 			fputs("    ", f);
+			if (fr->flags & FTP_FRAME_NATIVE) {
+				print_native_text(f, fr);
+				continue;
+			}
 			ui_put_escaped(f, fr->code->qualname);
 			fputs(" (", f);
 			ui_put_escaped(f, fr->code->filename);
@@ -48,14 +72,38 @@ void dump_print_text(FILE *f, const struct dump *d)
 			fputs("    ... (deeper frames not shown)\n", f);
 		if (s->flags & FTP_SAMPLE_TORN)
 			fputs("    ... (the rest of the stack changed while it was read)\n", f);
+		if (s->flags & FTP_SAMPLE_NATIVE_TRUNCATED)
+			fputs("    ... (outer native frames not shown)\n", f);
 		if (s->flags & FTP_SAMPLE_NO_STACK)
 			fputs("    (no Python frames)\n", f);
+		if (s->flags & FTP_SAMPLE_NO_NATIVE)
+			fputs("    (native frames could not be unwound)\n", f);
 	}
 }
 
 static void put_bool_or_null(FILE *f, int v)
 {
 	fputs(v < 0 ? "null" : v ? "true" : "false", f);
+}
+
+static void print_native_json(FILE *f, const struct ftp_frame *fr)
+{
+	fprintf(f, "{\"kind\": \"native\", \"ip\": %llu, \"symbol\": ", (unsigned long long)fr->ip);
+	ui_put_json_str(f, fr->symbol);
+	if (fr->symbol)
+		fprintf(f, ", \"offset\": %llu", (unsigned long long)fr->offset);
+	else
+		fputs(", \"offset\": null", f);
+	fputs(", \"object\": ", f);
+	ui_put_json_str(f, fr->object);
+	fputc('}', f);
+}
+
+static const char *native_status(const struct ftp_sample *s)
+{
+	if (s->flags & FTP_SAMPLE_NO_NATIVE)
+		return "unavailable";
+	return s->flags & FTP_SAMPLE_NATIVE_TRUNCATED ? "truncated" : "unwound";
 }
 
 void dump_print_json(FILE *f, const struct dump *d)
@@ -85,12 +133,19 @@ void dump_print_json(FILE *f, const struct dump *d)
 			fputs("null", f);
 		fputs(", \"holds_gil\": ", f);
 		put_bool_or_null(f, s->holds_gil);
-		fprintf(f, ", \"torn\": %s, \"truncated\": %s, \"frames\": [",
-		        s->flags & FTP_SAMPLE_TORN ? "true" : "false",
+		fprintf(f, ", \"torn\": %s, \"truncated\": %s", s->flags & FTP_SAMPLE_TORN ? "true" : "false",
 		        s->flags & FTP_SAMPLE_TRUNCATED ? "true" : "false");
+		if (d->native)
+			fprintf(f, ", \"native\": \"%s\"", native_status(s));
+		fputs(", \"frames\": [", f);
 		for (unsigned j = 0; j < s->nframes; j++) {
 			const struct ftp_frame *fr = &s->frames[j];
-			fputs(j ? ",\n    {\"function\": " : "\n    {\"function\": ", f);
+			fputs(j ? ",\n    " : "\n    ", f);
+			if (fr->flags & FTP_FRAME_NATIVE) {
+				print_native_json(f, fr);
+				continue;
+			}
+			fputs("{\"kind\": \"python\", \"function\": ", f);
 			ui_put_json_str(f, fr->code->name);
 			fputs(", \"qualname\": ", f);
 			ui_put_json_str(f, fr->code->qualname);

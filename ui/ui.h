@@ -60,6 +60,7 @@ struct dump {
 	struct dump_thread *threads;
 	size_t n;
 	unsigned torn;
+	bool native;       /* native frames were asked for */
 	const char *error; /* a problem that did not stop the dump, or NULL */
 };
 

@@ -21,6 +21,9 @@ struct ftp_probe_opts {
 	bool task_events;   /* with task_state: follow each thread's state through
 				perf_event context-switch records instead, reading
 				/proc only when a thread blocks (for repeated rounds) */
+	bool native;        /* native frames too, with the Python frames in
+				place of the eval calls that run them; needs
+				blocking (libdwfl unwinds the stopped threads) */
 };
 
 /* What the probe found in the target. Lent until ftp_probe_destroy(). */
@@ -40,10 +43,13 @@ struct ftp_target_info {
 };
 
 /* Attaches to pid: finds the interpreter and its layout and checks the layout
- * against the live process. Does not stop the target. Returns 0 and stores a
- * probe the caller must ftp_probe_destroy(), or a negative FTP_E_* with err
- * filled: -FTP_E_NOPROC, -FTP_E_PERM, -FTP_E_NOTPYTHON, -FTP_E_UNSUPPORTED,
- * -FTP_E_LAYOUT, -FTP_E_EXITED, -FTP_E_NOMEM. */
+ * against the live process; with opts->native, also reads the target's
+ * modules (the executable and shared libraries mapped now). Does not stop the
+ * target. Returns 0 and stores a probe the caller must ftp_probe_destroy(), or
+ * a negative FTP_E_* with err filled: -FTP_E_INVAL (native without blocking),
+ * -FTP_E_NOPROC, -FTP_E_PERM, -FTP_E_NOTPYTHON, -FTP_E_UNSUPPORTED,
+ * -FTP_E_LAYOUT, -FTP_E_EXITED, -FTP_E_DWARF (native: the modules cannot be
+ * read), -FTP_E_NOMEM. */
 int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
                      struct ftp_error *err);
 void ftp_probe_destroy(struct ftp_probe *probe); /* NULL ok; detaches if stopped */

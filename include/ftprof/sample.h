@@ -38,21 +38,32 @@ struct ftp_code {
 };
 
 #define FTP_FRAME_NATIVE (1u << 0) /* a native frame: ip, symbol, object */
-#define FTP_FRAME_ENTRY (1u << 1)  /* this Python frame was entered from C */
+#define FTP_FRAME_ENTRY (1u << 1)  /* the first Python frame an eval call ran: entered from C */
 
+/* A Python frame (code set) or, with FTP_FRAME_NATIVE, a native one (code
+ * NULL). A native frame's ip is its program counter: the return address for
+ * every frame but the innermost (and signal frames). On 3.12 and later, a
+ * Python frame with FTP_FRAME_ENTRY has in ip the address of the entry frame
+ * its eval call keeps on the C stack (0 when unknown, and on other Python
+ * frames). */
 struct ftp_frame {
 	unsigned flags;
 	const struct ftp_code *code; /* Python frames */
 	int line;                    /* -1 when unknown */
-	uint64_t ip;                 /* native frames */
+	uint64_t ip;                 /* native frames; see above */
 	const char *symbol;          /* native frames: NULL if unknown */
-	uint64_t offset;
-	const char *object; /* native frames: file name of the mapping */
+	uint64_t offset;             /* ip - the symbol's address, when symbol is set */
+	const char *object;          /* native frames: path of the mapped file, NULL if unknown */
 };
 
 #define FTP_SAMPLE_TORN (1u << 0)      /* the frame chain changed while read */
 #define FTP_SAMPLE_TRUNCATED (1u << 1) /* deeper than the probe's limit */
 #define FTP_SAMPLE_NO_STACK (1u << 2)  /* the thread has no Python frame */
+#define FTP_SAMPLE_NO_NATIVE (1u << 3) /* native frames asked for, none unwound */
+/* Native frames asked for, and the native stack was deeper than the probe
+ * unwinds: the outer native frames are missing, and the Python frames of the
+ * eval calls not reached follow the last native frame. */
+#define FTP_SAMPLE_NATIVE_TRUNCATED (1u << 4)
 
 /* One thread at one instant. Everything pointed to is lent by the probe: the
  * struct and frames until the callback returns, ftp_code and strings until

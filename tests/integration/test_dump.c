@@ -115,6 +115,109 @@ static void dump_and_check(const char *interp, struct test_target *t, const char
 	unlink(text_path);
 }
 
+/* Runs ftprof with args and stores its standard output in path. */
+static void run_to_file(const char *const args[], const char *path)
+{
+	struct test_run r;
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_assert_eq(r.status, 0, "ftprof %s %s %s exited %d: %s", args[0], args[1], args[2], r.status,
+	             r.err);
+	write_file(path, r.out);
+	test_run_free(&r);
+}
+
+/* Dumps the target plainly and with --native (JSON and text), and has the
+ * checker compare them; retries while the main thread may still be on its
+ * way to its parking place. */
+static void native_dump_and_check(const char *interp, struct test_target *t)
+{
+	char version[32];
+	int free_threaded;
+	interp_facts(interp, version, sizeof(version), &free_threaded);
+	char json_path[] = "/tmp/ftprof-dump-XXXXXX", text_path[] = "/tmp/ftprof-text-XXXXXX";
+	char njson_path[] = "/tmp/ftprof-njson-XXXXXX", ntext_path[] = "/tmp/ftprof-ntext-XXXXXX";
+	close(mkstemp(json_path));
+	close(mkstemp(text_path));
+	close(mkstemp(njson_path));
+	close(mkstemp(ntext_path));
+	char pid[16], ft[4];
+	snprintf(pid, sizeof(pid), "%d", (int)t->pid);
+	snprintf(ft, sizeof(ft), "%d", free_threaded);
+	char source[4096], checker[4096];
+	snprintf(source, sizeof(source), "%s", test_source_path("tests/targets/parked.py"));
+	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_dump.py"));
+
+	struct test_run check = { 0 };
+	for (int attempt = 0; attempt < 20; attempt++) {
+		const char *json_args[] = { "dump", "--json", pid, NULL };
+		const char *text_args[] = { "dump", pid, NULL, NULL };
+		const char *njson_args[] = { "dump", "--json", "--native", pid, NULL };
+		const char *ntext_args[] = { "dump", "--native", pid, NULL };
+		run_to_file(json_args, json_path);
+		run_to_file(text_args, text_path);
+		run_to_file(njson_args, njson_path);
+		assert_not_stopped(t->pid);
+		run_to_file(ntext_args, ntext_path);
+		assert_not_stopped(t->pid);
+
+		const char *argv[] = { "/usr/bin/python3",
+			               checker,
+			               "--source",
+			               source,
+			               "--json",
+			               json_path,
+			               "--text",
+			               text_path,
+			               "--native-json",
+			               njson_path,
+			               "--native-text",
+			               ntext_path,
+			               "--via-c",
+			               "1",
+			               "--pid",
+			               pid,
+			               "--version",
+			               version,
+			               "--free-threaded",
+			               ft,
+			               "--executable",
+			               interp,
+			               NULL };
+		test_run_free(&check);
+		cr_assert_eq(test_run(&check, argv, 60), 0);
+		if (check.status == 0)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_expect_eq(check.status, 0, "Python %s, dump --native: %s%s", version, check.out, check.err);
+	test_run_free(&check);
+	unlink(json_path);
+	unlink(text_path);
+	unlink(njson_path);
+	unlink(ntext_path);
+}
+
+ParameterizedTestParameters(dump, native)
+{
+	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+}
+
+/* Native frames on every version: pyenv's builds with full symbol tables,
+ * 3.13t, and sid's stripped non-PIE 3.14/3.15 (only .dynsym). */
+ParameterizedTest(struct version_param *v, dump, native, .timeout = 300)
+{
+	const char *interp = test_interp_path(v->name);
+	if (!interp)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
+		             v->name);
+	struct test_target t;
+	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", "FTPROF_VIA_C=1", NULL };
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
+	             "Python %s target did not start", v->name);
+	native_dump_and_check(interp, &t);
+	test_target_stop(&t);
+}
+
 ParameterizedTest(struct version_param *v, dump, parked_threads, .timeout = 300)
 {
 	const char *interp = test_interp_path(v->name);

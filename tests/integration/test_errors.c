@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ftprof/probe.h"
 #include "interp.h"
 #include "target.h"
 
@@ -126,7 +127,10 @@ Test(errors, target_exits_during_dump, .timeout = 300)
 		usleep((useconds_t)(i * 1500));
 		char p[16];
 		snprintf(p, sizeof(p), "%d", (int)pid);
-		const char *args[] = { "dump", "--json", p, NULL };
+		/* every other run unwinds native stacks too */
+		const char *plain[] = { "dump", "--json", p, NULL };
+		const char *native[] = { "dump", "--json", "--native", p, NULL };
+		const char *const *args = i % 2 ? native : plain;
 		struct test_run r;
 		cr_assert_eq(test_run_ftprof(&r, args), 0);
 		cr_expect(r.status == 0 || r.status == 1 || r.status == EXIT_FATAL, "run %d: exit %d: %s", i,
@@ -151,6 +155,22 @@ Test(errors, usage)
 	expect_run(a4, EXIT_USAGE, "unknown option '--frobnicate'");
 	const char *a5[] = { "dump", "1", "2", NULL };
 	expect_run(a5, EXIT_USAGE, "unexpected argument '2'");
+}
+
+Test(errors, native_needs_blocking)
+{
+	const char *a1[] = { "dump", "--native", "--nonblocking", "1", NULL };
+	expect_run(a1, EXIT_USAGE, "--native cannot be combined with --nonblocking");
+	const char *a2[] = { "dump", "-n", "--json", "--native", "1", NULL };
+	expect_run(a2, EXIT_USAGE, "--native cannot be combined with --nonblocking");
+
+	/* The probe refuses it too, before looking at the process. */
+	struct ftp_probe *probe = NULL;
+	struct ftp_error err = { 0 };
+	struct ftp_probe_opts opts = { .native = true, .blocking = false };
+	cr_expect_eq(ftp_probe_create(&probe, getpid(), &opts, &err), -FTP_E_INVAL);
+	cr_expect_null(probe);
+	cr_expect(strstr(err.msg, "blocking"), "unclear message: %s", err.msg);
 }
 
 Test(errors, help_and_version)

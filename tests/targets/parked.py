@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # A target parked at known places, for dump tests: named threads blocked on a
-# lock, a deep recursion with a non-ASCII name, a thread spinning in Python.
+# lock, a deep recursion with a non-ASCII name, a thread spinning in Python,
+# and with FTPROF_VIA_C=1 a thread blocked in a function called back from C.
 # Every place a thread parks is marked with a "# park:" comment; tests find
 # the expected lines from those markers. Prints "ready" when all are parked.
 import os
@@ -10,6 +11,7 @@ import time
 
 WORKERS = int(os.environ.get("FTPROF_WORKERS", "3"))
 DEPTH = int(os.environ.get("FTPROF_DEPTH", "600"))
+VIA_C = os.environ.get("FTPROF_VIA_C") == "1"
 
 gate = threading.Lock()
 gate.acquire()  # never released: parked threads stay parked
@@ -25,6 +27,15 @@ def récursion_profonde(n):
         gate.acquire()  # park: deep
         return
     récursion_profonde(n - 1)  # park: deep-caller
+
+
+def blocked_in_callback(x):
+    gate.acquire()  # park: callback
+
+
+def via_c():
+    # map() calls the function from C: a second eval call on every version.
+    list(map(blocked_in_callback, [0]))  # park: callback-caller
 
 
 def spinner():
@@ -51,7 +62,7 @@ def all_parked(threads):
             return False
         if t.name == "spinner":
             continue
-        if f.f_code.co_name not in ("blocked_on_lock", "récursion_profonde"):
+        if f.f_code.co_name not in ("blocked_on_lock", "récursion_profonde", "blocked_in_callback"):
             return False
         if f.f_code.co_name == "récursion_profonde" and f.f_locals.get("n") != 0:
             return False
@@ -65,6 +76,8 @@ def main():
     threads.append(threading.Thread(target=récursion_profonde, args=(DEPTH,), name="deep-ünïcode",
                                     daemon=True))
     threads.append(threading.Thread(target=spinner, name="spinner", daemon=True))
+    if VIA_C:
+        threads.append(threading.Thread(target=via_c, name="via-c", daemon=True))
     if hasattr(threading, "stack_size") and DEPTH > 500:
         pass
     for t in threads:
