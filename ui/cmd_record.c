@@ -38,7 +38,8 @@ static const char usage[] =
         "                        lock, the GIL, I/O or sleeping); dropped by default\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are dropped\n"
-        "      --native          interleave native frames (not implemented yet)\n"
+        "      --native          interleave native frames (C functions, with the Python\n"
+        "                        frames in place of the eval calls); implies --blocking\n"
         "      --max-depth N     frames kept per stack (default 4096)\n"
         "  -q, --quiet           no progress line or summary\n"
         "  -p, --pid PID         the process to sample (or give PID as the argument)\n"
@@ -191,7 +192,7 @@ static void progress(const struct record *r, uint64_t start, uint64_t now, bool 
 struct settings {
 	const char *output;
 	enum format format;
-	bool format_given, threads, idle, blocking, quiet;
+	bool format_given, threads, idle, blocking, nonblocking_given, native, quiet;
 	double rate, duration;
 	unsigned max_depth;
 	pid_t pid;
@@ -263,10 +264,11 @@ static int parse_args(int argc, char **argv, struct settings *st)
 			break;
 		case 'n':
 			st->blocking = false;
+			st->nonblocking_given = true;
 			break;
 		case 'N':
-			ui_error("record", "--native is not supported yet");
-			return EXIT_USAGE;
+			st->native = true;
+			break;
 		case 'D': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -315,6 +317,13 @@ static int parse_args(int argc, char **argv, struct settings *st)
 	}
 	if (pid_arg && !ui_parse_pid("record", pid_arg, &st->pid))
 		return EXIT_USAGE;
+	if (st->native && st->nonblocking_given) {
+		ui_error("record", "--native needs --blocking: native stacks are unwound while the target is "
+		                   "stopped");
+		return EXIT_USAGE;
+	}
+	if (st->native)
+		st->blocking = true;
 	if (st->output && !st->format_given) {
 		int r = format_from_path(st->output, &st->format);
 		if (r < 0) {
@@ -436,6 +445,7 @@ int cmd_record(int argc, char **argv)
 		.task_state = true,
 		.task_events = true,
 		.max_depth = st.max_depth,
+		.native = st.native,
 	};
 	struct launch child = { 0 };
 	struct ftp_probe *probe = NULL;

@@ -75,8 +75,16 @@ def allowed_wakeups(args, total):
     return total // 10 if args.blocking else 0
 
 
+def is_native(label):
+    """A native frame is `symbol (object)`: no line, not a Python file."""
+    fn, path, line = FRAME.match(label).groups() if FRAME.match(label) else (label, "", None)
+    return line is None and not path.endswith(".py") and not path.startswith("<")
+
+
 def folded(args, marks):
     stacks = []
+    full = []
+    natives = 0
     with open(args.file, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
@@ -88,9 +96,16 @@ def folded(args, marks):
                 check(re.match(r'^thread "[^"]*" \(\d+\)$', frames[0]),
                       "--threads: first frame %r is not a thread frame" % frames[0])
                 thread, frames = frames[0], frames[1:]
+            full.append(tuple(frames))
+            if args.native:
+                native = [f for f in frames if is_native(f)]
+                natives += int(m.group(2)) if native else 0
+                frames = [f for f in frames if not is_native(f)]
             stacks.append((frames, int(m.group(2))))
-    check(len(stacks) == len({tuple(s) for s, _ in stacks}) or args.threads,
-          "a stack appears on two lines")
+    check(len(full) == len(set(full)), "a stack appears on two lines")
+    if args.native:
+        total = sum(c for _, c in stacks)
+        check(natives >= 0.9 * total, "--native: only %d of %d samples have native frames" % (natives, total))
     check_split(stacks, marks, args.source)
     sleeps = set(marks["main sleeps"])
     sleeping = sum(c for s, c in stacks if parse_frame(s[-1])[0] == "main" and parse_frame(s[-1])[2] in sleeps)
@@ -173,6 +188,7 @@ def main():
     ap.add_argument("--threads", action="store_true")
     ap.add_argument("--idle", action="store_true")
     ap.add_argument("--blocking", action="store_true")
+    ap.add_argument("--native", action="store_true")
     args = ap.parse_args()
     marks = markers(args.source)
     {"folded": folded, "speedscope": speedscope, "raw": raw}[args.format](args, marks)

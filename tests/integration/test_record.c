@@ -146,6 +146,33 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	unlink(raw);
 }
 
+/* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
+Test(record, native, .timeout = 120)
+{
+	const char *interp = interp_or_skip("3.12");
+	paths();
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
+	char pid[16], out[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(out, sizeof(out), ".folded");
+	const char *args[] = { "record", "--native", "-r", "250", "-d", "2.5", "-o", out, pid, NULL };
+	struct test_run r;
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record --native exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
+	const char *extra[] = { "--native", "--blocking", NULL };
+	check_profile("record --native", "folded", out, extra);
+	const char *bad[] = { "record", "--native", "--nonblocking", "-o", out, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, bad), 0);
+	cr_expect_eq(r.status, 64, "--native --nonblocking: exit %d", r.status);
+	cr_expect(strstr(r.err, "--native needs --blocking"), "message: %s", r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	unlink(out);
+}
+
 /* record -- COMMAND: from the command's start to its exit, its output passed
  * through. */
 Test(record, launch_command, .timeout = 120)
