@@ -247,6 +247,8 @@ struct ftp_probe {
 	struct thread_name *names;
 	size_t nnames;
 	struct names_state *names_state; /* NULL until the first refresh */
+	uint64_t names_at;               /* CLOCK_MONOTONIC of the last refresh */
+	bool names_missing;              /* a thread of the round had no name */
 	struct task_info *tasks;         /* the round's task list */
 	size_t ntasks, tasks_cap;
 	struct probe_sched *sched; /* task_events: NULL until the first round */

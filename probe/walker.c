@@ -9,8 +9,10 @@
 
 #define MAX_INTERPRETERS 256
 #define MAX_THREADS 65536
-#define TSTATE_READ 2048    /* bytes of a thread state read at once */
-#define GIL_STRUCT_SPAN 256 /* struct _gil_runtime_state is smaller than this */
+#define TSTATE_READ 2048           /* bytes of a thread state read at once */
+#define GIL_STRUCT_SPAN 256        /* struct _gil_runtime_state is smaller than this */
+#define NAMES_EVERY_NS 200000000u  /* threading names re-read every 200 ms */
+#define NAMES_MISSING_NS 10000000u /* or after 10 ms when a thread had none */
 
 static uint64_t now_ns(void)
 {
@@ -253,7 +255,22 @@ static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
 	return frame;
 }
 
-static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, void *arg)
+/* Whether threading's names are due for a re-read. They change rarely:
+ * with a single interpreter they are re-read every NAMES_EVERY_NS, or
+ * sooner when a thread had none; with several, every round. */
+static bool names_due(struct ftp_probe *p, bool single)
+{
+	uint64_t now = now_ns();
+	if (!single || !p->names_at || now - p->names_at >= NAMES_EVERY_NS ||
+	    (p->names_missing && now - p->names_at >= NAMES_MISSING_NS)) {
+		p->names_at = now;
+		p->names_missing = false;
+		return true;
+	}
+	return false;
+}
+
+static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sample_fn *fn, void *arg)
 {
 	const struct ftp_layout *L = &p->L;
 	struct gil_view gil;
@@ -261,7 +278,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 		learn_pthread_tid(p, interp);
 	read_gil(p, interp, &gil);
 	p->info.gil_enabled = gil.addr && gil.enabled;
-	if (p->opts.thread_names)
+	if (p->opts.thread_names && names_due(p, single))
 		probe_names_refresh(p, interp);
 	uint64_t main_ts = 0;
 	if (L->interp.threads_main != FTP_OFF_NONE)
@@ -310,8 +327,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, ftp_sample_fn *fn, 
 			t = find_task(p, s.tid);
 		s.os_state = t ? t->state : 0;
 		s.state = classify(t, &gil, s.holds_gil);
-		if (p->opts.thread_names)
-			s.name = probe_names_get(p, s.thread_id);
+		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
+			p->names_missing = true;
 		walk_frames(p, first_frame(p, ts), &s);
 		if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 			s.flags |= FTP_SAMPLE_NO_STACK;
@@ -337,11 +354,13 @@ int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_err
 	if (ret < 0)
 		return ret;
 	for (unsigned n = 0; interp && n < MAX_INTERPRETERS; n++) {
-		ret = walk_interp(p, interp, fn, arg);
+		uint64_t next = 0;
+		if (probe_mem_u64(&p->mem, interp + L->interp.next, &next) < 0)
+			next = 0;
+		ret = walk_interp(p, interp, n == 0 && !next, fn, arg);
 		if (ret > 0)
 			return ret;
-		if (probe_mem_u64(&p->mem, interp + L->interp.next, &interp) < 0)
-			break;
+		interp = next;
 	}
 	return 0;
 }

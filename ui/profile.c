@@ -34,12 +34,23 @@ struct run {
 	double weight;
 };
 
+/* What identifies a frame of a sample, for comparing stacks cheaply. */
+struct frame_id {
+	const struct ftp_code *code;
+	uint64_t ip;
+	int line;
+	unsigned flags;
+};
+
 struct timeline {
 	pid_t tid;
 	char *name;
-	struct run *runs;
+	struct run *runs; /* with opts.timeline */
 	size_t n, cap;
 	double total;
+	struct frame_id *last; /* the thread's last stack, and its node */
+	unsigned nlast, last_cap;
+	uint32_t last_node;
 };
 
 /* Open addressing over indices into an array; slots hold index + 1. */
@@ -161,6 +172,7 @@ void profile_destroy(struct profile *pr)
 	for (size_t i = 0; i < pr->nthreads; i++) {
 		free(pr->threads[i].name);
 		free(pr->threads[i].runs);
+		free(pr->threads[i].last);
 	}
 	free(pr->frames);
 	free(pr->nodes);
@@ -309,7 +321,43 @@ static struct timeline *thread_timeline(struct profile *pr, const struct ftp_sam
 	return t;
 }
 
-int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
+static struct frame_id frame_id_of(const struct ftp_frame *f)
+{
+	return (struct frame_id){ f->code, f->ip, f->line, f->flags & FTP_FRAME_NATIVE };
+}
+
+/* Whether s has the same stack as the thread's last sample. */
+static bool same_as_last(const struct timeline *t, const struct ftp_sample *s)
+{
+	if (!t->last || t->nlast != s->nframes)
+		return false;
+	for (unsigned i = 0; i < s->nframes; i++) {
+		struct frame_id a = frame_id_of(&s->frames[i]), b = t->last[i];
+		if (a.code != b.code || a.ip != b.ip || a.line != b.line || a.flags != b.flags)
+			return false;
+	}
+	return true;
+}
+
+static void remember_last(struct timeline *t, const struct ftp_sample *s, uint32_t node)
+{
+	if (s->nframes > t->last_cap) {
+		struct frame_id *v = realloc(t->last, s->nframes * sizeof(*v));
+		if (!v) {
+			t->nlast = 0;
+			return; /* only a shortcut lost */
+		}
+		t->last = v;
+		t->last_cap = s->nframes;
+	}
+	for (unsigned i = 0; i < s->nframes; i++)
+		t->last[i] = frame_id_of(&s->frames[i]);
+	t->nlast = s->nframes;
+	t->last_node = node;
+}
+
+/* The node of s's stack, interning what is new. */
+static int stack_node(struct profile *pr, const struct ftp_sample *s, uint32_t *out)
 {
 	uint32_t node = 0, id;
 	int ret;
@@ -325,12 +373,27 @@ int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
 		if ((ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0)
 			return ret;
 	}
-	pr->nodes[node].count++;
-	if (!pr->opts.timeline)
-		return 0;
+	*out = node;
+	return 0;
+}
+
+int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
+{
 	struct timeline *t = thread_timeline(pr, s);
 	if (!t)
 		return -FTP_E_NOMEM;
+	uint32_t node;
+	if (same_as_last(t, s)) {
+		node = t->last_node; /* a thread that did not move: no lookups */
+	} else {
+		int ret = stack_node(pr, s, &node);
+		if (ret < 0)
+			return ret;
+		remember_last(t, s, node);
+	}
+	pr->nodes[node].count++;
+	if (!pr->opts.timeline)
+		return 0;
 	t->total += weight;
 	if (t->n && t->runs[t->n - 1].node == node) {
 		t->runs[t->n - 1].weight += weight;
