@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -339,9 +340,11 @@ static int parse_args(int argc, char **argv, struct settings *st)
 }
 
 /* Opens the output before anything is sampled, so that a bad path costs
- * nothing. */
-static FILE *open_output(struct settings *st, char *path, size_t len)
+ * nothing. *created says whether the file is new (and may be removed when
+ * nothing is written to it). */
+static FILE *open_output(struct settings *st, char *path, size_t len, bool *created)
 {
+	*created = false;
 	if (st->output && strcmp(st->output, "-") == 0) {
 		snprintf(path, len, "standard output");
 		return stdout;
@@ -355,7 +358,10 @@ static FILE *open_output(struct settings *st, char *path, size_t len)
 		snprintf(path, len, "ftprof-%s.%s", base ? base + 1 : st->command[0],
 		         format_exts[st->format]);
 	}
+	struct stat before;
+	bool existed = stat(path, &before) == 0;
 	FILE *f = fopen(path, "w");
+	*created = f && !existed;
 	if (!f)
 		ui_error("record", "cannot write '%s': %s", path, strerror(errno));
 	return f;
@@ -410,13 +416,22 @@ static void summary(const struct settings *st, const struct record *r, const str
 		        (unsigned long long)r->missed);
 	if (r->failed_rounds)
 		fprintf(stderr, "; %llu samples failed", (unsigned long long)r->failed_rounds);
-	fputc('\n', stderr);
+	fprintf(stderr, "; thread states from %s\n", info->state_source);
 	if (st->format != FORMAT_RAW)
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
 		        profile_stacks(r->profile), path, format_names[st->format]);
 	else
 		fprintf(stderr, "ftprof record: wrote %llu samples to %s (raw)\n",
 		        (unsigned long long)r->written, path);
+}
+
+/* Removes the output file ftprof created when nothing went into it; never
+ * a file that was there before (a device, a file being replaced). */
+static void remove_created(const char *path, bool created)
+{
+	struct stat st;
+	if (created && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		unlink(path);
 }
 
 int cmd_record(int argc, char **argv)
@@ -427,7 +442,8 @@ int cmd_record(int argc, char **argv)
 		return code < 0 ? EXIT_OK : code;
 
 	char path[4096];
-	FILE *out = open_output(&st, path, sizeof(path));
+	bool created;
+	FILE *out = open_output(&st, path, sizeof(path), &created);
 	if (!out)
 		return EXIT_FATAL;
 
@@ -464,7 +480,7 @@ int cmd_record(int argc, char **argv)
 			ui_error("record", "%s", err.msg);
 		if (out != stdout) {
 			fclose(out);
-			unlink(path);
+			remove_created(path, created);
 		}
 		launch_finish(&child, stop_signal);
 		return ret == -FTP_E_INTERRUPTED ? EXIT_INTERRUPTED : ui_exit_code(ret);
@@ -577,6 +593,8 @@ done:
 		ui_error("record", "cannot write '%s': %s", path, strerror(errno));
 		code = EXIT_FATAL;
 	}
+	if (out != stdout && r.rounds == 0)
+		remove_created(path, created);
 	profile_destroy(r.profile);
 	ftp_probe_destroy(probe);
 	if (st.command && !child.reaped)

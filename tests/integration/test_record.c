@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -333,6 +334,13 @@ Test(record, bad_input, .timeout = 120)
 	expect_fail(noexec, 2, "cannot execute '/nonexistent/python': No such file or directory");
 	const char *notpy[] = { "record", "-o", "/dev/null", "--", "/bin/true", NULL };
 	expect_fail(notpy, 2, "the command exited with status 0 before a Python interpreter was found");
+	struct stat null;
+	cr_expect(stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode), "/dev/null is no longer a device");
+	char fresh[64];
+	temp_path(fresh, sizeof(fresh), ".folded");
+	const char *nothing[] = { "record", "-o", fresh, "--", "/bin/true", NULL };
+	expect_fail(nothing, 2, "before a Python interpreter was found");
+	cr_expect(access(fresh, F_OK) != 0, "an empty output file was left behind: %s", fresh);
 	const char *deadpid[] = { "record", "-o", "/dev/null", "999999999", NULL };
 	expect_fail(deadpid, 2, "no process with pid 999999999");
 }
