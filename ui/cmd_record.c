@@ -112,8 +112,8 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 		r->idle_dropped++;
 		return 0;
 	}
-	int ret =
-	        r->format == FORMAT_RAW ? raw_write_sample(r->out, s) : profile_add(r->profile, s, r->weight);
+	int ret = r->format == FORMAT_RAW ? profile_write_raw(r->profile, r->out, s)
+	                                  : profile_add(r->profile, s, r->weight);
 	if (ret) {
 		r->error = ret < -1 ? ret : -FTP_E_IO;
 		return r->error;
@@ -488,17 +488,14 @@ int cmd_record(int argc, char **argv)
 	const struct ftp_target_info *info = ftp_probe_info(probe);
 
 	struct record r = { .format = st.format, .idle = st.idle, .out = out };
-	if (st.format != FORMAT_RAW) {
-		struct profile_opts po = { .thread_root = st.threads,
-			                   .timeline = st.format == FORMAT_SPEEDSCOPE };
-		if (!(r.profile = profile_create(&po))) {
-			ui_error("record", "out of memory");
-			code = EXIT_FATAL;
-			goto done;
-		}
-	} else if (raw_write_header(out, info, st.rate) < 0) {
-		r.error = -FTP_E_IO;
+	struct profile_opts po = { .thread_root = st.threads, .timeline = st.format == FORMAT_SPEEDSCOPE };
+	if (!(r.profile = profile_create(&po))) {
+		ui_error("record", "out of memory");
+		code = EXIT_FATAL;
+		goto done;
 	}
+	if (st.format == FORMAT_RAW && raw_write_header(out, info, st.rate) < 0)
+		r.error = -FTP_E_IO;
 
 	const uint64_t period = (uint64_t)(1e9 / st.rate);
 	const uint64_t start = now_ns();

@@ -20,6 +20,7 @@ struct pframe {
 	pid_t tid;  /* FRAME_THREAD */
 	char *name; /* FRAME_THREAD, copied; NULL if unknown */
 	uint64_t hash;
+	char *label; /* the escaped folded label, made on first use */
 };
 
 /* A stack is a node of the prefix tree; node 0 is the empty stack. */
@@ -51,6 +52,8 @@ struct timeline {
 	struct frame_id *last; /* the thread's last stack, and its node */
 	unsigned nlast, last_cap;
 	uint32_t last_node;
+	char *raw_stack; /* the raw format's stack column for `last` */
+	size_t raw_len;
 };
 
 /* Open addressing over indices into an array; slots hold index + 1. */
@@ -168,11 +171,13 @@ void profile_destroy(struct profile *pr)
 		free(pr->frames[i].symbol);
 		free(pr->frames[i].object);
 		free(pr->frames[i].name);
+		free(pr->frames[i].label);
 	}
 	for (size_t i = 0; i < pr->nthreads; i++) {
 		free(pr->threads[i].name);
 		free(pr->threads[i].runs);
 		free(pr->threads[i].last);
+		free(pr->threads[i].raw_stack);
 	}
 	free(pr->frames);
 	free(pr->nodes);
@@ -610,8 +615,67 @@ int raw_write_header(FILE *f, const struct ftp_target_info *info, double rate)
 	return ferror(f) ? -1 : 0;
 }
 
-int raw_write_sample(FILE *f, const struct ftp_sample *s)
+/* The escaped folded label of frame id, made once. */
+static const char *frame_label(struct profile *pr, uint32_t id)
 {
+	struct pframe *fr = &pr->frames[id];
+	if (!fr->label) {
+		size_t len = 0;
+		FILE *m = open_memstream(&fr->label, &len);
+		if (!m)
+			return NULL;
+		put_frame_folded(m, fr);
+		if (fclose(m) != 0) {
+			free(fr->label);
+			fr->label = NULL;
+		}
+	}
+	return fr->label;
+}
+
+/* The thread's stack as the raw format writes it, kept until it moves. */
+static int raw_stack(struct profile *pr, struct timeline *t, const struct ftp_sample *s)
+{
+	if (t->raw_stack && same_as_last(t, s))
+		return 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return -FTP_E_NOMEM;
+	for (unsigned i = s->nframes; i-- > 0;) {
+		struct pframe k;
+		uint32_t id;
+		frame_key(&k, &s->frames[i]);
+		const char *label = intern_frame(pr, &k, &id) == 0 ? frame_label(pr, id) : NULL;
+		if (!label) {
+			fclose(m);
+			free(buf);
+			return -FTP_E_NOMEM;
+		}
+		fputs(label, m);
+		if (i)
+			fputc(';', m);
+	}
+	if (fclose(m) != 0) {
+		free(buf);
+		return -FTP_E_NOMEM;
+	}
+	free(t->raw_stack);
+	t->raw_stack = buf;
+	t->raw_len = len;
+	remember_last(t, s, 0);
+	return 0;
+}
+
+int profile_write_raw(struct profile *pr, FILE *f, const struct ftp_sample *s)
+{
+	struct timeline *t = thread_timeline(pr, s);
+	if (!t)
+		return -FTP_E_NOMEM;
+	int ret = raw_stack(pr, t, s);
+	if (ret < 0)
+		return ret;
 	fprintf(f, "%llu\t%d\t%s\t%s\t", (unsigned long long)s->time_ns, (int)s->tid,
 	        ftp_state_name(s->state),
 	        s->holds_gil < 0 ? "-"
@@ -620,14 +684,7 @@ int raw_write_sample(FILE *f, const struct ftp_sample *s)
 	if (s->name)
 		ui_put_folded(f, s->name);
 	fputc('\t', f);
-	for (unsigned i = s->nframes; i-- > 0;) {
-		const struct ftp_frame *fr = &s->frames[i];
-		struct pframe k;
-		frame_key(&k, fr);
-		put_frame_folded(f, &k);
-		if (i)
-			fputc(';', f);
-	}
+	fwrite(t->raw_stack, 1, t->raw_len, f);
 	fputc('\n', f);
 	return ferror(f) ? -1 : 0;
 }

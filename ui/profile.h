@@ -42,6 +42,7 @@ int profile_write_speedscope(const struct profile *pr, FILE *f, const struct ftp
 
 /* The raw format: every sample as a line, written as it comes. */
 int raw_write_header(FILE *f, const struct ftp_target_info *info, double rate);
-int raw_write_sample(FILE *f, const struct ftp_sample *s);
+/* Writes s as a raw line; frames' labels are made once and kept in pr. */
+int profile_write_raw(struct profile *pr, FILE *f, const struct ftp_sample *s);
 
 #endif
