@@ -6,10 +6,10 @@
 
 #include "probe_int.h"
 
-#define MAX_STR_CHARS 1024       /* names longer than this are cut */
-#define MAX_LINETABLE (1u << 20) /* no real line table is near 1 MiB */
-#define MAX_HEADER 1024          /* bytes of an object header read at once */
-#define LINE_CACHE 4             /* decoded lines kept per code object */
+#define MAX_STR_CHARS 1024              /* names longer than this are cut */
+#define MAX_LINETABLE (1u << 20)        /* no real line table is near 1 MiB */
+#define MAX_HEADER FTP_LAYOUT_CODE_SPAN /* bytes of a code object read at once */
+#define LINE_CACHE 4                    /* decoded lines kept per code object */
 
 struct code_entry {
 	struct ftp_code pub;

@@ -9,10 +9,11 @@
 
 #define MAX_INTERPRETERS 256
 #define MAX_THREADS 65536
-#define TSTATE_READ 2048           /* bytes of a thread state read at once */
-#define GIL_STRUCT_SPAN 256        /* struct _gil_runtime_state is smaller than this */
-#define NAMES_EVERY_NS 200000000u  /* threading names re-read every 200 ms */
-#define NAMES_MISSING_NS 10000000u /* or after 10 ms when a thread had none */
+/* Layouts keep the fields read within these (ftp_layout_check). */
+#define TSTATE_READ FTP_LAYOUT_TSTATE_SPAN  /* bytes of a thread state read at once */
+#define GIL_STRUCT_SPAN FTP_LAYOUT_GIL_SPAN /* struct _gil_runtime_state is smaller than this */
+#define NAMES_EVERY_NS 200000000u           /* threading names re-read every 200 ms */
+#define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
 
 static uint64_t now_ns(void)
 {
@@ -170,7 +171,7 @@ static void learn_pthread_tid(struct ftp_probe *p, uint64_t interp)
 static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *s)
 {
 	const struct ftp_layout *L = &p->L;
-	unsigned char buf[256];
+	unsigned char buf[FTP_LAYOUT_FRAME_SPAN];
 	uint32_t need = L->frame.previous;
 	const uint32_t fields[] = { L->frame.code, L->frame.instr, L->frame.owner, L->frame.tlbc_index };
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

@@ -266,85 +266,90 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 		        "_Py_DebugOffsets of %s: gil_runtime_state_enabled (%llu) outside the GIL", vbuf,
 		        (unsigned long long)v[IS_GIL_ENABLED]);
 
-	memset(out, 0xff, sizeof(*out)); /* every offset FTP_OFF_NONE */
-	out->version = (uint32_t)version;
-	out->free_threaded = ft == 1;
-	out->from_debug_offsets = true;
-	out->frames = FTP_FRAMES_INTERP;
-	out->lines = FTP_LINES_LOCATIONS;
-	out->instr = FTP_INSTR_POINTER;
+	struct ftp_layout L;
+	memset(&L, 0xff, sizeof(L)); /* every offset FTP_OFF_NONE */
+	L.version = (uint32_t)version;
+	L.free_threaded = ft == 1;
+	L.from_debug_offsets = true;
+	L.frames = FTP_FRAMES_INTERP;
+	L.lines = FTP_LINES_LOCATIONS;
+	L.instr = FTP_INSTR_POINTER;
 
-	out->runtime.size = off32(v[RT_SIZE]);
-	out->runtime.interpreters_head = off32(v[RT_INTERPRETERS_HEAD]);
+	L.runtime.size = off32(v[RT_SIZE]);
+	L.runtime.interpreters_head = off32(v[RT_INTERPRETERS_HEAD]);
 
-	out->interp.size = off32(v[IS_SIZE]);
-	out->interp.next = off32(v[IS_NEXT]);
-	out->interp.id = off32(v[IS_ID]);
-	out->interp.threads_head = off32(v[IS_THREADS_HEAD]);
-	out->interp.threads_main = off32(v[IS_THREADS_MAIN]);
-	out->interp.modules = off32(v[IS_IMPORTS_MODULES]);
-	out->interp.ceval_gil = off32(v[IS_CEVAL_GIL]);
-	out->interp.gc = off32(v[IS_GC]);
+	L.interp.size = off32(v[IS_SIZE]);
+	L.interp.next = off32(v[IS_NEXT]);
+	L.interp.id = off32(v[IS_ID]);
+	L.interp.threads_head = off32(v[IS_THREADS_HEAD]);
+	L.interp.threads_main = off32(v[IS_THREADS_MAIN]);
+	L.interp.modules = off32(v[IS_IMPORTS_MODULES]);
+	L.interp.ceval_gil = off32(v[IS_CEVAL_GIL]);
+	L.interp.gc = off32(v[IS_GC]);
 	/* gil_runtime_state_enabled is relative to _gil already, and only
 	 * meaningful in free-threaded builds (it reads 0 in both). */
-	out->gil.enabled = out->free_threaded ? off32(v[IS_GIL_ENABLED]) : FTP_OFF_NONE;
-	out->gil.last_holder = off32(v[IS_GIL_HOLDER] - v[IS_GIL_RUNTIME_STATE]);
-	out->gil.locked = off32(v[IS_GIL_LOCKED] - v[IS_GIL_RUNTIME_STATE]);
-	out->gc_collecting = off32(v[GC_COLLECTING]);
+	L.gil.enabled = L.free_threaded ? off32(v[IS_GIL_ENABLED]) : FTP_OFF_NONE;
+	L.gil.last_holder = off32(v[IS_GIL_HOLDER] - v[IS_GIL_RUNTIME_STATE]);
+	L.gil.locked = off32(v[IS_GIL_LOCKED] - v[IS_GIL_RUNTIME_STATE]);
+	L.gc_collecting = off32(v[GC_COLLECTING]);
 
-	out->tstate.size = off32(v[TS_SIZE]);
-	out->tstate.prev = off32(v[TS_PREV]);
-	out->tstate.next = off32(v[TS_NEXT]);
-	out->tstate.interp = off32(v[TS_INTERP]);
-	out->tstate.frame = off32(v[TS_CURRENT_FRAME]);
-	out->tstate.thread_id = off32(v[TS_THREAD_ID]);
-	out->tstate.native_thread_id = off32(v[TS_NATIVE_THREAD_ID]);
-	out->tstate.datastack_chunk = off32(v[TS_DATASTACK_CHUNK]);
-	out->tstate.status = off32(v[TS_STATUS]);
-	out->tstate.holds_gil = off32(v[TS_HOLDS_GIL]);
+	L.tstate.size = off32(v[TS_SIZE]);
+	L.tstate.prev = off32(v[TS_PREV]);
+	L.tstate.next = off32(v[TS_NEXT]);
+	L.tstate.interp = off32(v[TS_INTERP]);
+	L.tstate.frame = off32(v[TS_CURRENT_FRAME]);
+	L.tstate.thread_id = off32(v[TS_THREAD_ID]);
+	L.tstate.native_thread_id = off32(v[TS_NATIVE_THREAD_ID]);
+	L.tstate.datastack_chunk = off32(v[TS_DATASTACK_CHUNK]);
+	L.tstate.status = off32(v[TS_STATUS]);
+	L.tstate.holds_gil = off32(v[TS_HOLDS_GIL]);
 
-	out->frame.size = off32(v[IF_SIZE]);
-	out->frame.previous = off32(v[IF_PREVIOUS]);
-	out->frame.code = off32(v[IF_EXECUTABLE]);
-	out->frame.instr = off32(v[IF_INSTR_PTR]);
-	out->frame.owner = off32(v[IF_OWNER]);
+	L.frame.size = off32(v[IF_SIZE]);
+	L.frame.previous = off32(v[IF_PREVIOUS]);
+	L.frame.code = off32(v[IF_EXECUTABLE]);
+	L.frame.instr = off32(v[IF_INSTR_PTR]);
+	L.frame.owner = off32(v[IF_OWNER]);
 	/* 3.14+ free-threaded: per-thread bytecode copies, chosen by tlbc_index. */
-	if (out->free_threaded && minor >= 14) {
-		out->frame.tlbc_index = off32(v[IF_TLBC_INDEX]);
-		out->code.tlbc = off32(v[CO_TLBC]);
+	if (L.free_threaded && minor >= 14) {
+		L.frame.tlbc_index = off32(v[IF_TLBC_INDEX]);
+		L.code.tlbc = off32(v[CO_TLBC]);
 	}
 	/* 3.14+: f_executable is a _PyStackRef; the low two bits are tags. */
-	out->code_tag_mask = minor >= 14 ? 3 : 0;
+	L.code_tag_mask = minor >= 14 ? 3 : 0;
 
-	out->code.size = off32(v[CO_SIZE]);
-	out->code.filename = off32(v[CO_FILENAME]);
-	out->code.name = off32(v[CO_NAME]);
-	out->code.qualname = off32(v[CO_QUALNAME]);
-	out->code.linetable = off32(v[CO_LINETABLE]);
-	out->code.firstlineno = off32(v[CO_FIRSTLINENO]);
-	out->code.code = off32(v[CO_CODE_ADAPTIVE]);
+	L.code.size = off32(v[CO_SIZE]);
+	L.code.filename = off32(v[CO_FILENAME]);
+	L.code.name = off32(v[CO_NAME]);
+	L.code.qualname = off32(v[CO_QUALNAME]);
+	L.code.linetable = off32(v[CO_LINETABLE]);
+	L.code.firstlineno = off32(v[CO_FIRSTLINENO]);
+	L.code.code = off32(v[CO_CODE_ADAPTIVE]);
 
-	out->object.ob_type = off32(v[OB_TYPE]);
-	out->object.tp_name = off32(v[TP_NAME]);
-	out->object.tp_flags = off32(v[TP_FLAGS]);
-	out->object.var_size = off32(v[TU_OB_SIZE]);
-	out->tuple.ob_item = off32(v[TU_OB_ITEM]);
-	out->list.ob_item = off32(v[LI_OB_ITEM]);
-	out->dict.ma_keys = off32(v[DI_MA_KEYS]);
-	out->dict.ma_values = off32(v[DI_MA_VALUES]);
-	out->bytes.ob_sval = off32(v[BY_OB_SVAL]);
+	L.object.ob_type = off32(v[OB_TYPE]);
+	L.object.tp_name = off32(v[TP_NAME]);
+	L.object.tp_flags = off32(v[TP_FLAGS]);
+	L.object.var_size = off32(v[TU_OB_SIZE]);
+	L.tuple.ob_item = off32(v[TU_OB_ITEM]);
+	L.list.ob_item = off32(v[LI_OB_ITEM]);
+	L.dict.ma_keys = off32(v[DI_MA_KEYS]);
+	L.dict.ma_values = off32(v[DI_MA_VALUES]);
+	L.bytes.ob_sval = off32(v[BY_OB_SVAL]);
 
-	out->unicode.length = off32(v[UN_LENGTH]);
-	out->unicode.state = off32(v[UN_STATE]);
-	out->unicode.ascii_size = off32(v[UN_ASCII_SIZE]);
+	L.unicode.length = off32(v[UN_LENGTH]);
+	L.unicode.state = off32(v[UN_STATE]);
+	L.unicode.ascii_size = off32(v[UN_ASCII_SIZE]);
 	/* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject;
 	 * 3.15 exports its size. */
-	out->unicode.compact_size =
+	L.unicode.compact_size =
 	        v[UN_COMPACT_SIZE] != NONE ? off32(v[UN_COMPACT_SIZE]) : off32(v[UN_ASCII_SIZE] + 16);
 	/* 3.14+ free-threaded: `interned` became a whole byte of state. */
-	bool byte_interned = out->free_threaded && minor >= 14;
-	out->unicode.kind_shift = byte_interned ? 8 : 2;
-	out->unicode.compact_bit = byte_interned ? 11 : 5;
-	out->unicode.ascii_bit = byte_interned ? 12 : 6;
+	bool byte_interned = L.free_threaded && minor >= 14;
+	L.unicode.kind_shift = byte_interned ? 8 : 2;
+	L.unicode.compact_bit = byte_interned ? 11 : 5;
+	L.unicode.ascii_bit = byte_interned ? 12 : 6;
+	int ret = ftp_layout_check(&L, err);
+	if (ret < 0)
+		return ret;
+	*out = L;
 	return 0;
 }

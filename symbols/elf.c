@@ -272,7 +272,8 @@ int ftp_elf_addr_symbol(const struct ftp_elf *celf, uint64_t addr, const char **
 			free(l.v);
 			return -FTP_E_NOMEM;
 		}
-		qsort(l.v, l.n, sizeof(*l.v), by_addr);
+		if (l.n > 1) /* l.v is NULL when there are none */
+			qsort(l.v, l.n, sizeof(*l.v), by_addr);
 		elf->funcs = l.v;
 		elf->nfuncs = l.n;
 		elf->funcs_built = true;

@@ -192,6 +192,22 @@ struct ftp_layout {
 	} unicode;
 };
 
+/* The probe copies the start of a struct of the target into a buffer of one
+ * of these sizes and takes its fields from there by their offsets. Every
+ * layout this module returns keeps each field of struct ftp_layout inside
+ * both its struct's size and these spans (see ftp_layout_check). */
+#define FTP_LAYOUT_TSTATE_SPAN 2048 /* PyThreadState */
+#define FTP_LAYOUT_FRAME_SPAN 256   /* the frame: PyFrameObject or _PyInterpreterFrame */
+#define FTP_LAYOUT_CODE_SPAN 1024   /* PyCodeObject */
+#define FTP_LAYOUT_GIL_SPAN 256     /* struct _gil_runtime_state */
+#define FTP_LAYOUT_OBJECT_SPAN 32   /* PyObject: ob_type + 8 */
+
+/* Checks that every field of L lies where a reader of the spans above finds
+ * it: inside FTP_LAYOUT_*_SPAN and its struct's size; str and bytes header
+ * fields inside sizeof(PyASCIIObject) and before ob_sval. Returns 0, or
+ * -FTP_E_UNSUPPORTED with err filled. */
+int ftp_layout_check(const struct ftp_layout *L, struct ftp_error *err);
+
 /* Size of the _Py_DebugOffsets prefix ftprof reads from the target. */
 #define FTP_DEBUG_OFFSETS_MAX 1024
 
@@ -199,8 +215,9 @@ struct ftp_layout {
  * Checks the cookie, the version and that every offset lies inside the size of
  * its struct. Minors newer than the newest known one are parsed with the newest
  * known field list and marked so that callers validate them against the
- * process. Returns 0, or -FTP_E_NOTPYTHON (no cookie), -FTP_E_UNSUPPORTED,
- * -FTP_E_CORRUPT with err filled. */
+ * process. The layout passes ftp_layout_check(). Returns 0, or
+ * -FTP_E_NOTPYTHON (no cookie), -FTP_E_UNSUPPORTED, -FTP_E_CORRUPT with err
+ * filled. */
 int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len,
                                   struct ftp_error *err);
 

@@ -337,6 +337,33 @@ Test(layout_tables, unsupported_versions)
 	cr_expect_eq(ftp_layout_builtin(&l, 0x030d00f0, false, NULL), -FTP_E_UNSUPPORTED);
 }
 
+/* The built-in layouts keep every field within what the probe reads of its
+ * struct, as parsed ones must; and a field moved beyond it is refused. */
+Test(layout_tables, within_read_spans)
+{
+	struct ftp_layout l;
+	struct ftp_error err = { 0 };
+	for (unsigned minor = 8; minor <= 12; minor++) {
+		cr_assert_eq(ftp_layout_builtin(&l, version_hex(3, minor), false, &err), 0);
+		cr_expect_eq(ftp_layout_check(&l, &err), 0, "3.%u: %s", minor, err.msg);
+	}
+	cr_assert_eq(ftp_layout_builtin(&l, version_hex(3, 12), false, &err), 0);
+	struct ftp_layout bad = l;
+	bad.frame.previous = FTP_LAYOUT_FRAME_SPAN - 4;
+	bad.frame.size = 4096;
+	cr_expect_eq(ftp_layout_check(&bad, &err), -FTP_E_UNSUPPORTED);
+	cr_expect(strstr(err.msg, "frame.previous") != NULL, "%s", err.msg);
+	bad = l;
+	bad.tstate.native_thread_id = l.tstate.size;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.unicode.state = l.unicode.ascii_size;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.object.ob_type = FTP_LAYOUT_OBJECT_SPAN;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+}
+
 /* ---- the DWARF reader ------------------------------------------------ */
 
 ParameterizedTestParameters(dwarf, invariants)
