@@ -41,7 +41,7 @@ void probe_mem_release(struct probe_mem *mem)
 
 static void trace_add(struct probe_mem *mem, uint64_t addr, size_t len)
 {
-	if (!mem->prefetch || len > TRACE_MAX_READ)
+	if (!mem->prefetch || len > TRACE_MAX_READ || addr + len < addr)
 		return;
 	uint64_t end = addr + len;
 	if (mem->ntrace) {
@@ -92,6 +92,10 @@ static void keep_planned(struct probe_mem *mem)
  * bytes they cover. */
 static size_t plan_runs(struct probe_mem *mem)
 {
+	if (!mem->ntrace) {
+		mem->nruns = 0;
+		return 0;
+	}
 	if (mem->nruns_planned && mem->ntrace == mem->nplanned &&
 	    memcmp(mem->trace, mem->planned, mem->ntrace * sizeof(*mem->trace)) == 0) {
 		mem->ntrace = 0;
@@ -206,7 +210,7 @@ static const unsigned char *prefetched(const struct probe_mem *mem, uint64_t add
 	if (lo == 0)
 		return NULL;
 	const struct probe_range *r = &mem->runs[lo - 1];
-	if (!r->ok || addr + len > r->end)
+	if (!r->ok || len > r->end - r->addr || addr - r->addr > r->end - r->addr - len)
 		return NULL;
 	return mem->pre + r->off + (addr - r->addr);
 }
