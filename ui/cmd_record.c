@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -497,6 +498,9 @@ int cmd_record(int argc, char **argv)
 	if (st.format == FORMAT_RAW && raw_write_header(out, info, st.rate) < 0)
 		r.error = -FTP_E_IO;
 
+	/* Sleeps end when asked, not up to the default 50 us later: at high
+	 * rates the slack would cap the rate. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	const uint64_t period = (uint64_t)(1e9 / st.rate);
 	const uint64_t start = now_ns();
 	const uint64_t deadline = st.duration > 0 ? start + (uint64_t)(st.duration * 1e9) : UINT64_MAX;
