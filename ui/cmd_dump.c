@@ -123,11 +123,7 @@ int cmd_dump(int argc, char **argv)
 	if (!ui_parse_pid("dump", pid_arg, &pid))
 		return EXIT_USAGE;
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	ui_catch_stop_signals(on_signal);
 
 	struct ftp_error err = { 0 };
 	struct ftp_probe *probe;

@@ -448,11 +448,7 @@ int cmd_record(int argc, char **argv)
 	if (!out)
 		return EXIT_FATAL;
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	ui_catch_stop_signals(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
 	struct ftp_error err = { 0 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ftprof's entry point: the command table and shared command-line helpers. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,15 @@ bool ui_parse_pid(const char *cmd, const char *s, pid_t *out)
 	}
 	*out = (pid_t)v;
 	return true;
+}
+
+void ui_catch_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 int ui_exit_code(int err)

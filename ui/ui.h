@@ -41,6 +41,10 @@ bool ui_parse_pid(const char *cmd, const char *s, pid_t *out);
 /* Prints "ftprof CMD: MESSAGE" to stderr. */
 void ui_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Routes SIGINT, SIGTERM and SIGHUP to handler (without SA_RESTART, so that
+ * a blocking call returns and the command can wind down). */
+void ui_catch_stop_signals(void (*handler)(int));
+
 /* The exit code for a failed probe call. */
 int ui_exit_code(int err);
 
