@@ -548,8 +548,6 @@ int cmd_record(int argc, char **argv)
 		progress(&r, start, end, true);
 	if (stop_signal)
 		ended = stop_signal == SIGINT ? "interrupted" : "stopped by a signal";
-	else if (!ended && end >= deadline)
-		ended = NULL;
 
 	if (!r.error && r.format != FORMAT_RAW) {
 		int w = st.format == FORMAT_SPEEDSCOPE ? profile_write_speedscope(r.profile, out, info)
