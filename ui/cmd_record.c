@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ struct record {
 	int error;     /* a failed write or allocation: stop */
 	/* counts */
 	uint64_t rounds, read, written, idle_dropped, torn, empty, missed, failed_rounds;
+	uint64_t cut_rounds; /* rounds whose thread list changed while read */
 };
 
 static uint64_t now_ns(void)
@@ -330,9 +332,11 @@ static int parse_args(int argc, char **argv, struct settings *st)
 }
 
 /* Opens the output before anything is sampled, so that a bad path costs
- * nothing. */
-static FILE *open_output(struct settings *st, char *path, size_t len)
+ * nothing. *created says whether the file is new: only then may a failure
+ * remove it (never /dev/null, never a file that was there). */
+static FILE *open_output(struct settings *st, char *path, size_t len, bool *created)
 {
+	*created = false;
 	if (st->output && strcmp(st->output, "-") == 0) {
 		snprintf(path, len, "standard output");
 		return stdout;
@@ -346,9 +350,12 @@ static FILE *open_output(struct settings *st, char *path, size_t len)
 		snprintf(path, len, "ftprof-%s.%s", base ? base + 1 : st->command[0],
 		         format_exts[st->format]);
 	}
+	struct stat before;
+	bool existed = lstat(path, &before) == 0;
 	FILE *f = fopen(path, "w");
 	if (!f)
 		ui_error("record", "cannot write '%s': %s", path, strerror(errno));
+	*created = f && !existed;
 	return f;
 }
 
@@ -377,7 +384,7 @@ static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, 
 }
 
 static void summary(const struct settings *st, const struct record *r, const struct ftp_target_info *info,
-                    double secs, const char *path, const char *ended)
+                    double secs, const char *path, const char *ended, uint64_t job_stopped)
 {
 	if (st->quiet)
 		return;
@@ -401,6 +408,14 @@ static void summary(const struct settings *st, const struct record *r, const str
 		        (unsigned long long)r->missed);
 	if (r->failed_rounds)
 		fprintf(stderr, "; %llu samples failed", (unsigned long long)r->failed_rounds);
+	if (r->cut_rounds)
+		fprintf(stderr, "; %llu samples missed threads (the thread list changed while read)",
+		        (unsigned long long)r->cut_rounds);
+	if (job_stopped)
+		fprintf(stderr,
+		        "; the target was stopped by a signal (SIGSTOP, SIGTSTP) in %llu samples, "
+		        "and left stopped",
+		        (unsigned long long)job_stopped);
 	fputc('\n', stderr);
 	if (st->format != FORMAT_RAW)
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
@@ -418,7 +433,8 @@ int cmd_record(int argc, char **argv)
 		return code < 0 ? EXIT_OK : code;
 
 	char path[4096];
-	FILE *out = open_output(&st, path, sizeof(path));
+	bool created;
+	FILE *out = open_output(&st, path, sizeof(path), &created);
 	if (!out)
 		return EXIT_FATAL;
 
@@ -454,7 +470,8 @@ int cmd_record(int argc, char **argv)
 			ui_error("record", "%s", err.msg);
 		if (out != stdout) {
 			fclose(out);
-			unlink(path);
+			if (created)
+				unlink(path);
 		}
 		launch_finish(&child, stop_signal);
 		return ret == -FTP_E_INTERRUPTED ? EXIT_INTERRUPTED : ui_exit_code(ret);
@@ -480,7 +497,7 @@ int cmd_record(int argc, char **argv)
 	const bool show_progress = !st.quiet && isatty(STDERR_FILENO);
 	uint64_t next = start, last_round = 0, last_progress = start, last_check = start;
 	const char *ended = NULL;
-	char how[160] = "";
+	char how[sizeof(err.msg) + 8] = "", command_end[sizeof(how) + 160];
 	while (!stop_signal && !r.error) {
 		uint64_t t = now_ns();
 		if (t >= deadline)
@@ -492,7 +509,17 @@ int cmd_record(int argc, char **argv)
 			ended = "the target exited";
 			break;
 		}
-		if (ret < 0 && ret != r.error) {
+		if (ret == -FTP_E_EXEC) {
+			/* what it runs now is another program: stop here */
+			snprintf(how, sizeof(how), "%s", err.msg);
+			ended = how;
+			break;
+		}
+		if (ret == -FTP_E_TORN) {
+			/* the threads read before the list changed were kept */
+			r.rounds++;
+			r.cut_rounds++;
+		} else if (ret < 0 && ret != r.error) {
 			r.failed_rounds++;
 			if (st.command && launch_exited(&child))
 				break;
@@ -540,10 +567,13 @@ int cmd_record(int argc, char **argv)
 		launch_finish(&child, stop_signal);
 		char status[128];
 		launch_describe(&child, status, sizeof(status));
-		snprintf(how, sizeof(how), "the command %s", status);
-		ended = how;
+		snprintf(command_end, sizeof(command_end), "%s%sthe command %s", ended == how ? how : "",
+		         ended == how ? "; " : "", status);
+		ended = command_end;
 	}
-	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended);
+	struct ftp_probe_stats stats;
+	ftp_probe_stats(probe, &stats);
+	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended, stats.job_stopped);
 	if (r.error == -FTP_E_NOMEM) {
 		ui_error("record", "out of memory after %llu samples", (unsigned long long)r.rounds);
 		code = EXIT_FATAL;
@@ -558,8 +588,11 @@ int cmd_record(int argc, char **argv)
 		code = stop_signal == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
 	} else if (r.written == 0) {
 		ui_error("record", "no stack was written: %s",
-		         r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
-		                        : "no thread had Python frames");
+		         r.idle_dropped && stats.job_stopped == r.rounds
+		                 ? "the target was stopped by a signal the whole time (SIGCONT resumes it; "
+		                   "--idle keeps the stacks where it stopped)"
+		         : r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
+		                          : "no thread had Python frames");
 		code = EXIT_PARTIAL;
 	}
 done:
