@@ -175,6 +175,18 @@ static int confirm_exit(struct ftp_probe *p, int ret, struct ftp_error *err)
 	return ret;
 }
 
+/* What a failed (or any) round means for the target as a whole. */
+static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
+{
+	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
+		return ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);
+	if (ret == -FTP_E_EXITED)
+		return confirm_exit(p, ret, err);
+	if (ret <= 0)
+		return check_exec(p, ret, err);
+	return ret;
+}
+
 int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
@@ -188,7 +200,7 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	if (p->opts.blocking) {
 		ret = probe_stop(&p->stopper, p->pid, err);
 		if (ret < 0)
-			return ret;
+			return after_round(p, ret, err); /* an exec can make the stop fail */
 		if (p->stopper.job_stopped)
 			p->stats.job_stopped++;
 	}
@@ -201,13 +213,7 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 		p->info.state_source = probe_sched_source(p);
 	}
 	p->stats.rounds++;
-	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
-		ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);
-	else if (ret == -FTP_E_EXITED)
-		ret = confirm_exit(p, ret, err);
-	else if (ret <= 0)
-		ret = check_exec(p, ret, err);
-	return ret;
+	return after_round(p, ret, err);
 }
 
 #define FTP_STATE_STR(name, str) str,

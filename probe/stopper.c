@@ -317,6 +317,7 @@ static int seize_all(struct probe_stopper *st, pid_t pid, struct ftp_error *err)
 			if (sr < 0 && !(e == EPERM && ptrace(PTRACE_INTERRUPT, tids[i], 0, 0) == 0)) {
 				if (e == ESRCH || (e == EPERM && is_dead(pid, tids[i])))
 					continue; /* the thread just exited */
+				pid_t tid = tids[i];
 				free(tids);
 				resume(st);
 				if (e == EPERM)
@@ -325,9 +326,9 @@ static int seize_all(struct probe_stopper *st, pid_t pid, struct ftp_error *err)
 					        "ptrace(PTRACE_SEIZE, %d): cannot stop the target "
 					        "(another tracer is attached, or no CAP_SYS_PTRACE); "
 					        "use --nonblocking",
-					        (int)tids[i]);
+					        (int)tid);
 				return ftp_error_set(err, FTP_E_PERM, e, "ptrace(PTRACE_SEIZE, %d)",
-				                     (int)tids[i]);
+				                     (int)tid);
 			}
 			if (push(st, tids[i]) < 0) {
 				ptrace(PTRACE_DETACH, tids[i], 0, 0);
