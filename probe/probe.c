@@ -1,12 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* The probe handle: attach to a process, sample rounds, report counters. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "probe_int.h"
 
 #define DEFAULT_DEPTH 4096
+#define EXEC_CHECK_NS 100000000u /* how often a working target is checked for an exec */
+#define EXIT_CONFIRM_POLLS 10
+#define EXIT_CONFIRM_NS 10000000L
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void ftp_probe_destroy(struct ftp_probe *p)
 {
@@ -53,6 +65,8 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	ret = probe_mem_init(&p->mem, pid, err);
 	if (ret < 0)
 		goto fail;
+	p->exec_id = probe_proc_exec_id(pid);
+	p->next_exec_check = now_ns() + EXEC_CHECK_NS;
 	ret = probe_proc_exe(pid, p->info.executable, sizeof(p->info.executable), err);
 	if (ret < 0)
 		goto fail;
@@ -132,6 +146,58 @@ static bool need_task_list(const struct ftp_probe *p)
 	return p->L.tstate.native_thread_id == FTP_OFF_NONE && p->pthread_tid_off < 0;
 }
 
+/* After an exec the pid runs another program: the addresses the probe knows
+ * mean nothing there. Returns -FTP_E_EXEC when that happened, else 0. */
+static int execed(struct ftp_probe *p, struct ftp_error *err)
+{
+	uint64_t id = probe_proc_exec_id(p->pid);
+	if (!p->exec_id || !id || id == p->exec_id)
+		return 0;
+	char exe[sizeof(p->info.executable)];
+	if (probe_proc_exe(p->pid, exe, sizeof(exe), NULL) < 0)
+		snprintf(exe, sizeof(exe), "another program");
+	return ftp_error_set(err, FTP_E_EXEC, 0, "process %d replaced its program with %s (exec)",
+	                     (int)p->pid, exe);
+}
+
+/* Checked at once when a round failed, else now and then. */
+static int check_exec(struct ftp_probe *p, int ret, struct ftp_error *err)
+{
+	uint64_t t = now_ns();
+	if (ret == 0 && t < p->next_exec_check)
+		return ret;
+	p->next_exec_check = t + EXEC_CHECK_NS;
+	int e = execed(p, err);
+	return e ? e : ret;
+}
+
+/* An exec in a thread other than the leader kills the leader first, and reads
+ * through the pid fail as if the process had exited until the exec is done:
+ * give it 100 ms before believing the process has gone. */
+static int confirm_exit(struct ftp_probe *p, int ret, struct ftp_error *err)
+{
+	for (int i = 0; i < EXIT_CONFIRM_POLLS; i++) {
+		int e = execed(p, err);
+		if (e || probe_proc_check(p->pid, NULL) < 0)
+			return e ? e : ret;
+		struct timespec pause = { 0, EXIT_CONFIRM_NS };
+		nanosleep(&pause, NULL);
+	}
+	return ret;
+}
+
+/* What a failed (or any) round means for the target as a whole. */
+static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
+{
+	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
+		return ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);
+	if (ret == -FTP_E_EXITED)
+		return confirm_exit(p, ret, err);
+	if (ret <= 0)
+		return check_exec(p, ret, err);
+	return ret;
+}
+
 int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
@@ -145,7 +211,9 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	if (p->opts.blocking) {
 		ret = probe_stop(&p->stopper, p->pid, err);
 		if (ret < 0)
-			return ret;
+			return after_round(p, ret, err); /* an exec can make the stop fail */
+		if (p->stopper.job_stopped)
+			p->stats.job_stopped++;
 	}
 	probe_mem_new_round(&p->mem);
 	ret = probe_walk(p, fn, arg, err);
@@ -156,9 +224,7 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 		p->info.state_source = probe_sched_source(p);
 	}
 	p->stats.rounds++;
-	if (ret < 0 && probe_proc_check(p->pid, NULL) < 0)
-		ret = ftp_error_set(err, FTP_E_EXITED, 0, "process %d has exited", (int)p->pid);
-	return ret;
+	return after_round(p, ret, err);
 }
 
 #define FTP_STATE_STR(name, str) str,

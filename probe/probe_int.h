@@ -47,6 +47,10 @@ int probe_proc_check(pid_t pid, struct ftp_error *err);
 /* Fills err with the message for a process we may not read, with advice. */
 int probe_perm_error(pid_t pid, struct ftp_error *err);
 int probe_proc_exe(pid_t pid, char *buf, size_t len, struct ftp_error *err);
+/* A hash of /proc/PID/auxv: exec gives a process a new auxiliary vector (entry
+ * point, vDSO and AT_RANDOM addresses), so a change means another program.
+ * 0 when it cannot be read (gone, a zombie, no permission). */
+uint64_t probe_proc_exec_id(pid_t pid);
 /* The command line, arguments joined by spaces; "" when unreadable. */
 void probe_proc_cmdline(pid_t pid, char *buf, size_t len);
 int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err);
@@ -115,15 +119,25 @@ int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
 
 /* ---- stopper.c: ptrace stop of every thread ------------------------- */
 
+struct stopper_reaper; /* stopper.c's helper thread */
+
 struct probe_stopper {
 	pid_t pid;
 	pid_t *tids;
 	int *pending_sig; /* signal to re-inject at detach */
 	size_t n, cap;
+	pid_t *dying; /* tracees that died while stopped, until waited for */
+	size_t ndying, dying_cap;
+	struct stopper_reaper *reaper; /* from the first stop; NULL before */
+	size_t job_stopped;            /* tasks the last probe_stop found in a job-control
+			       stop (SIGSTOP, SIGTSTP, ...): they stay stopped */
 };
 
 /* Seizes and interrupts every task of pid; on failure everything seized is
- * released. Returns 0 or a negative FTP_E_*. */
+ * released. Tasks that die while seized are waited for (by a helper thread
+ * started on the first call if the stopper is blocked meanwhile), so that
+ * neither the target's parent nor an exec in the target waits on ftprof.
+ * Returns 0 or a negative FTP_E_*. */
 int probe_stop(struct probe_stopper *st, pid_t pid, struct ftp_error *err);
 /* Detaches every seized task. Never fails; safe on a zeroed stopper. */
 void probe_resume(struct probe_stopper *st);
@@ -255,6 +269,8 @@ struct ftp_probe {
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;
+	uint64_t exec_id;         /* probe_proc_exec_id() at attach; 0 unknown */
+	uint64_t next_exec_check; /* CLOCK_MONOTONIC ns */
 };
 
 #endif

@@ -199,6 +199,24 @@ bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
 	return true;
 }
 
+uint64_t probe_proc_exec_id(pid_t pid)
+{
+	char path[64];
+	unsigned char buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return 0;                   /* a zombie has no auxiliary vector left */
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (ssize_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
 void probe_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];

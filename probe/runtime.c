@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "probe_int.h"
+
+#define VALIDATE_ATTEMPTS 8
+#define VALIDATE_PAUSE_NS 2000000L
 
 /* "3.X" in a file name like libpython3.10.so.1.0 or python3.9: 0 if absent. */
 static uint32_t version_from_path(const char *path)
@@ -166,7 +170,7 @@ static int find_layout(struct ftp_probe *p, struct ftp_error *err)
 
 /* A layout is trusted only when the process agrees with it: the runtime's
  * first interpreter has a thread whose state points back at it. */
-static int validate(struct ftp_probe *p, struct ftp_error *err)
+static int validate_once(struct ftp_probe *p, struct ftp_error *err)
 {
 	const struct ftp_layout *L = &p->L;
 	uint64_t interp = 0, tstate = 0, back = 0;
@@ -202,6 +206,21 @@ static int validate(struct ftp_probe *p, struct ftp_error *err)
 	                     "process %d: Python %s layout does not match the process (no thread state "
 	                     "holds the id of one of its threads)",
 	                     (int)p->pid, p->info.version_str);
+}
+
+/* Threads that start and end meanwhile can fail a look at a running target
+ * (a freed thread state, one whose thread has not started yet): look again,
+ * in fresh reads, before calling the layout wrong. */
+static int validate(struct ftp_probe *p, struct ftp_error *err)
+{
+	int ret = validate_once(p, err);
+	for (int attempt = 1; attempt < VALIDATE_ATTEMPTS && ret == -FTP_E_LAYOUT; attempt++) {
+		struct timespec pause = { 0, VALIDATE_PAUSE_NS };
+		nanosleep(&pause, NULL);
+		probe_mem_new_round(&p->mem);
+		ret = validate_once(p, err);
+	}
+	return ret;
 }
 
 int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err)

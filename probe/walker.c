@@ -181,11 +181,20 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 	if (need > sizeof(buf))
 		need = sizeof(buf);
 
-	unsigned depth = 0, seen = 0;
+	/* A chain that changed under us can loop: Brent's cycle check stops it
+	 * within about twice its length, rather than after the depth bound has
+	 * read thousands of frames (and grown the prefetch plan to match). */
+	unsigned depth = 0, seen = 0, power = 1, lam = 0;
+	uint64_t mark = 0;
 	while (frame) {
-		if (++seen > p->max_depth * 4u + 64) {
+		if (frame == mark || ++seen > p->max_depth * 4u + 64) {
 			s->flags |= FTP_SAMPLE_TORN; /* a cycle: the chain changed under us */
 			break;
+		}
+		if (++lam == power) {
+			mark = frame;
+			power *= 2;
+			lam = 0;
 		}
 		if ((frame & 7) || probe_mem_read(&p->mem, frame, buf, need, NULL) < 0) {
 			s->flags |= FTP_SAMPLE_TORN;
@@ -300,13 +309,21 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		ts_len = L->tstate.size;
 	if (ts_len > sizeof(ts))
 		ts_len = sizeof(ts);
+	/* Freed thread states can link into a loop (Brent's check, as for frames) */
+	unsigned power = 1, lam = 0;
+	uint64_t mark = 0;
 	for (unsigned n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
 		s.time_ns = now_ns();
-		if ((tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
+		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
-			break; /* the list changed under us: the rest cannot be trusted */
+			return -FTP_E_TORN; /* the list changed under us: the rest cannot be trusted */
+		}
+		if (++lam == power) {
+			mark = tstate;
+			power *= 2;
+			lam = 0;
 		}
 		s.thread_id = probe_load_u64(ts, L->tstate.thread_id);
 		if (L->tstate.native_thread_id != FTP_OFF_NONE) {
@@ -354,6 +371,7 @@ int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_err
 	                         err);
 	if (ret < 0)
 		return ret;
+	bool cut = false;
 	for (unsigned n = 0; interp && n < MAX_INTERPRETERS; n++) {
 		uint64_t next = 0;
 		if (probe_mem_u64(&p->mem, interp + L->interp.next, &next) < 0)
@@ -361,7 +379,15 @@ int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_err
 		ret = walk_interp(p, interp, n == 0 && !next, fn, arg);
 		if (ret > 0)
 			return ret;
+		cut |= ret < 0;
 		interp = next;
 	}
+	/* The threads behind the break were not reported: say so rather than
+	 * pass the round off as complete. */
+	if (cut)
+		return ftp_error_set(
+		        err, FTP_E_TORN, 0,
+		        "the thread list of pid %d changed while it was read: threads may be missing",
+		        (int)p->pid);
 	return 0;
 }

@@ -68,6 +68,7 @@ struct record {
 	int error;     /* a failed write or allocation: stop */
 	/* counts */
 	uint64_t rounds, read, written, idle_dropped, torn, empty, missed, failed_rounds;
+	uint64_t cut_rounds; /* rounds whose thread list changed while read */
 };
 
 static uint64_t now_ns(void)
@@ -341,8 +342,8 @@ static int parse_args(int argc, char **argv, struct settings *st)
 }
 
 /* Opens the output before anything is sampled, so that a bad path costs
- * nothing. *created says whether the file is new (and may be removed when
- * nothing is written to it). */
+ * nothing. *created says whether the file is new: only then may a failure
+ * remove it (never /dev/null, never a file that was there). */
 static FILE *open_output(struct settings *st, char *path, size_t len, bool *created)
 {
 	*created = false;
@@ -360,7 +361,7 @@ static FILE *open_output(struct settings *st, char *path, size_t len, bool *crea
 		         format_exts[st->format]);
 	}
 	struct stat before;
-	bool existed = stat(path, &before) == 0;
+	bool existed = lstat(path, &before) == 0;
 	FILE *f = fopen(path, "w");
 	*created = f && !existed;
 	if (!f)
@@ -393,7 +394,7 @@ static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, 
 }
 
 static void summary(const struct settings *st, const struct record *r, const struct ftp_target_info *info,
-                    double secs, const char *path, const char *ended)
+                    double secs, const char *path, const char *ended, uint64_t job_stopped)
 {
 	if (st->quiet)
 		return;
@@ -417,6 +418,14 @@ static void summary(const struct settings *st, const struct record *r, const str
 		        (unsigned long long)r->missed);
 	if (r->failed_rounds)
 		fprintf(stderr, "; %llu samples failed", (unsigned long long)r->failed_rounds);
+	if (r->cut_rounds)
+		fprintf(stderr, "; %llu samples missed threads (the thread list changed while read)",
+		        (unsigned long long)r->cut_rounds);
+	if (job_stopped)
+		fprintf(stderr,
+		        "; the target was stopped by a signal (SIGSTOP, SIGTSTP) in %llu samples, "
+		        "and left stopped",
+		        (unsigned long long)job_stopped);
 	fprintf(stderr, "; thread states from %s\n", info->state_source);
 	if (st->format != FORMAT_RAW)
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
@@ -503,7 +512,7 @@ int cmd_record(int argc, char **argv)
 	const bool show_progress = !st.quiet && isatty(STDERR_FILENO);
 	uint64_t next = start, last_round = 0, last_progress = start, last_check = start;
 	const char *ended = NULL;
-	char how[160] = "";
+	char how[sizeof(err.msg) + 8] = "", command_end[sizeof(how) + 160];
 	while (!stop_signal && !r.error) {
 		uint64_t t = now_ns();
 		if (t >= deadline)
@@ -515,7 +524,17 @@ int cmd_record(int argc, char **argv)
 			ended = "the target exited";
 			break;
 		}
-		if (ret < 0 && ret != r.error) {
+		if (ret == -FTP_E_EXEC) {
+			/* what it runs now is another program: stop here */
+			snprintf(how, sizeof(how), "%s", err.msg);
+			ended = how;
+			break;
+		}
+		if (ret == -FTP_E_TORN) {
+			/* the threads read before the list changed were kept */
+			r.rounds++;
+			r.cut_rounds++;
+		} else if (ret < 0 && ret != r.error) {
 			r.failed_rounds++;
 			if (st.command && launch_exited(&child))
 				break;
@@ -561,10 +580,13 @@ int cmd_record(int argc, char **argv)
 		launch_finish(&child, stop_signal);
 		char status[128];
 		launch_describe(&child, status, sizeof(status));
-		snprintf(how, sizeof(how), "the command %s", status);
-		ended = how;
+		snprintf(command_end, sizeof(command_end), "%s%sthe command %s", ended == how ? how : "",
+		         ended == how ? "; " : "", status);
+		ended = command_end;
 	}
-	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended);
+	struct ftp_probe_stats stats;
+	ftp_probe_stats(probe, &stats);
+	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended, stats.job_stopped);
 	if (r.error == -FTP_E_NOMEM) {
 		ui_error("record", "out of memory after %llu samples", (unsigned long long)r.rounds);
 		code = EXIT_FATAL;
@@ -579,8 +601,11 @@ int cmd_record(int argc, char **argv)
 		code = stop_signal == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
 	} else if (r.written == 0) {
 		ui_error("record", "no stack was written: %s",
-		         r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
-		                        : "no thread had Python frames");
+		         r.idle_dropped && stats.job_stopped == r.rounds
+		                 ? "the target was stopped by a signal the whole time (SIGCONT resumes it; "
+		                   "--idle keeps the stacks where it stopped)"
+		         : r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
+		                          : "no thread had Python frames");
 		code = EXIT_PARTIAL;
 	}
 done:

@@ -23,7 +23,8 @@
 	X(CORRUPT, "malformed data")                               \
 	X(NOTFOUND, "not found")                                   \
 	X(IO, "input/output error")                                \
-	X(INTERRUPTED, "interrupted")
+	X(INTERRUPTED, "interrupted")                              \
+	X(EXEC, "target process replaced its program (exec)")
 
 #define FTP_ERROR_ENUM(name, msg) FTP_E_##name,
 enum ftp_err { FTP_ERRORS(FTP_ERROR_ENUM) FTP_E_COUNT };

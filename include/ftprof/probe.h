@@ -58,9 +58,14 @@ const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *probe);
 
 /* Reads one round: every Python thread of every interpreter, calling fn for
  * each. In blocking mode the target is stopped for the round and always
- * resumed before returning. Returns 0, the callback's nonzero value, or a
- * negative FTP_E_* (-FTP_E_EXITED when the target is gone). Threads that could
- * not be read consistently are reported with FTP_SAMPLE_TORN and counted. */
+ * resumed before returning; a target someone else stopped (SIGSTOP) is read
+ * and left stopped. Returns 0, the callback's nonzero value, or a negative
+ * FTP_E_*: -FTP_E_EXITED when the target is gone, -FTP_E_EXEC when it has
+ * replaced its program (checked after a failed round, and every 100 ms), after
+ * which every round would fail; -FTP_E_TORN when the list of threads changed
+ * while it was read, after the threads before the break were reported.
+ * Threads that could not be read consistently are reported with
+ * FTP_SAMPLE_TORN and counted. */
 int ftp_probe_sample(struct ftp_probe *probe, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
 
 /* Counters since creation. */
@@ -68,7 +73,9 @@ struct ftp_probe_stats {
 	uint64_t rounds;
 	uint64_t samples;
 	uint64_t torn;
-	uint64_t reads; /* process_vm_readv calls */
+	uint64_t reads;       /* process_vm_readv calls */
+	uint64_t job_stopped; /* blocking rounds that found the target stopped by a
+				  signal (SIGSTOP, SIGTSTP): its stacks do not move */
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
 
