@@ -26,6 +26,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 		return;
 	probe_stopper_release(&p->stopper);
 	probe_sched_release(p);
+	probe_stacks_release(p);
 	probe_native_destroy(p->native);
 	probe_names_release(p);
 	probe_code_cache_release(&p->codes);
@@ -221,7 +222,10 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 		probe_resume(&p->stopper);
 	if (events) {
 		probe_sched_end_round(p);
-		p->info.state_source = probe_sched_source(p);
+		probe_stacks_end_round(p);
+		const char *source = probe_sched_source(p);
+		if (strcmp(source, "none") != 0) /* a round without threads says nothing */
+			p->info.state_source = source;
 	}
 	p->stats.rounds++;
 	return after_round(p, ret, err);

@@ -194,6 +194,19 @@ void probe_sched_release(struct ftp_probe *p);
 /* "perf_event context switches", "/proc" or "none". */
 const char *probe_sched_source(const struct ftp_probe *p);
 
+/* ---- stacks.c: the stacks of still threads -------------------------- */
+
+/* Reports the stack kept for thread s->tid (at thread state tstate) into s,
+ * with its stack_id; false when none is kept. hint: where the thread was
+ * in the last round's order. */
+bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s);
+/* Notes the stack just read of s->tid; keeps it, and gives s a stack_id,
+ * when the thread was off its CPU before it was read and it is not torn. */
+void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu);
+/* Forgets the threads the round did not see. */
+void probe_stacks_end_round(struct ftp_probe *p);
+void probe_stacks_release(struct ftp_probe *p);
+
 /* ---- walker.c -------------------------------------------------------- */
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
@@ -239,6 +252,20 @@ struct task_info {
 	bool in_syscall;
 	long sys_nr;
 	uint64_t sys_arg0;
+	bool off_cpu; /* the context switches say it is off its CPU now */
+	bool still;   /* off_cpu at the last look too, with no switch since: it
+			 has not run, so its stack has not moved */
+};
+
+/* The last stack read of a thread seen off its CPU: while the thread stays
+ * still it is reported again without reading the target. */
+struct stack_entry {
+	pid_t tid;
+	uint64_t tstate, thread_id; /* must match too: a tid can be reused */
+	uint64_t id;                /* ftp_sample.stack_id */
+	unsigned nframes, cap, flags;
+	struct ftp_frame *frames;
+	uint64_t seen; /* round it was last reported in */
 };
 
 struct ftp_probe {
@@ -265,7 +292,10 @@ struct ftp_probe {
 	bool names_missing;              /* a thread of the round had no name */
 	struct task_info *tasks;         /* the round's task list */
 	size_t ntasks, tasks_cap;
-	struct probe_sched *sched; /* task_events: NULL until the first round */
+	struct probe_sched *sched;  /* task_events: NULL until the first round */
+	struct stack_entry *stacks; /* task_events: threads' last still stacks */
+	size_t nstacks, stacks_cap;
+	uint64_t stack_ids; /* the last ftp_sample.stack_id given */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;

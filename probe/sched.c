@@ -23,6 +23,7 @@ struct sched_thread {
 	struct perf_event_mmap_page *page;
 	size_t map_len;
 	enum sched_state state;
+	bool exact;        /* state is the ring's, not a guess from /proc */
 	bool syscall_read; /* the blocked thread's system call is known */
 	struct task_info info;
 	uint64_t seen; /* round it was last asked for */
@@ -103,16 +104,18 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 	           : t->info.state == 'S' || t->info.state == 'D' ? SCHED_BLOCKED
 	                                                          : SCHED_UNKNOWN;
 	t->syscall_read = true;
+	t->exact = false;
 }
 
-/* Consumes the thread's new switch records; the last one is its state. */
-static void drain(struct sched_thread *t)
+/* Consumes the thread's new switch records; the last one is its state.
+ * Returns whether there were any. */
+static bool drain(struct sched_thread *t)
 {
 	struct perf_event_mmap_page *pg = t->page;
 	uint64_t head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = pg->data_tail;
 	if (head == tail)
-		return;
+		return false;
 	const unsigned char *data =
 	        (const unsigned char *)pg + (pg->data_offset ? pg->data_offset : (uint64_t)page_size());
 	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)page_size() * RING_PAGES;
@@ -147,6 +150,7 @@ static void drain(struct sched_thread *t)
 		tail = head;
 	}
 	__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
+	return true;
 }
 
 static struct sched_thread *find(struct probe_sched *s, pid_t tid)
@@ -157,18 +161,24 @@ static struct sched_thread *find(struct probe_sched *s, pid_t tid)
 	return NULL;
 }
 
-/* Brings t->info up to date with the switches recorded since last time. */
+/* Brings t->info up to date with the switches recorded since last time. A
+ * thread off its CPU at the last look, with no switch since, has not run:
+ * its stack cannot have moved (info.still). */
 static void update(struct ftp_probe *p, struct sched_thread *t)
 {
+	t->info.still = t->info.off_cpu = false;
 	if (t->fd < 0) {
 		from_proc(p, t);
 		return;
 	}
-	drain(t);
+	bool switched = drain(t);
 	if (t->state == SCHED_UNKNOWN) {
 		from_proc(p, t);
 		return;
 	}
+	t->info.off_cpu = t->state != SCHED_ON_CPU;
+	t->info.still = t->exact && !switched && t->info.off_cpu;
+	t->exact = true;
 	t->info.state = t->state == SCHED_BLOCKED ? 'S' : 'R';
 	if (t->state != SCHED_BLOCKED) {
 		t->info.in_syscall = false;

@@ -233,6 +233,11 @@ static pid_t wait_tracee(struct probe_stopper *st, pid_t tid, int *status)
 			for (size_t k = 0; k < st->n; k++)
 				reap(st->pid, st->tids[k]);
 			reap_dying(st);
+			/* An exec of the leader can swallow the interrupt: it
+			 * then runs the new program, seized but never stopped.
+			 * Ask again (a stopped tracee ignores it, detach clears
+			 * what is left of it). */
+			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 		}
 	}
 }

@@ -347,9 +347,14 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		s.state = classify(t, &gil, s.holds_gil);
 		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
 			p->names_missing = true;
-		walk_frames(p, first_frame(p, ts), &s);
-		if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
-			s.flags |= FTP_SAMPLE_NO_STACK;
+		bool cached = t && p->opts.task_events && !p->native;
+		if (!cached || !t->still || !probe_stacks_reuse(p, tstate, n, &s)) {
+			walk_frames(p, first_frame(p, ts), &s);
+			if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
+				s.flags |= FTP_SAMPLE_NO_STACK;
+			if (cached)
+				probe_stacks_keep(p, tstate, n, &s, t->off_cpu);
+		}
 		if (p->native)
 			probe_native_splice(p, &s);
 		if (s.flags & FTP_SAMPLE_TORN)

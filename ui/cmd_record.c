@@ -394,8 +394,9 @@ static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, 
 }
 
 static void summary(const struct settings *st, const struct record *r, const struct ftp_target_info *info,
-                    double secs, const char *path, const char *ended, uint64_t job_stopped)
+                    double secs, const char *path, const char *ended, const struct ftp_probe_stats *stats)
 {
+	uint64_t job_stopped = stats->job_stopped;
 	if (st->quiet)
 		return;
 	fprintf(stderr,
@@ -406,6 +407,9 @@ static void summary(const struct settings *st, const struct record *r, const str
 	        st->rate, ended ? "; " : "", ended ? ended : "");
 	fprintf(stderr, "ftprof record: %llu thread stacks read, %llu written", (unsigned long long)r->read,
 	        (unsigned long long)r->written);
+	if (stats->reused)
+		fprintf(stderr, ", %llu unchanged (the thread had not run since its last sample)",
+		        (unsigned long long)stats->reused);
 	if (r->idle_dropped)
 		fprintf(stderr, ", %llu of idle threads left out (--idle keeps them)",
 		        (unsigned long long)r->idle_dropped);
@@ -586,7 +590,7 @@ int cmd_record(int argc, char **argv)
 	}
 	struct ftp_probe_stats stats;
 	ftp_probe_stats(probe, &stats);
-	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended, stats.job_stopped);
+	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended, &stats);
 	if (r.error == -FTP_E_NOMEM) {
 		ui_error("record", "out of memory after %llu samples", (unsigned long long)r.rounds);
 		code = EXIT_FATAL;

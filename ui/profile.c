@@ -52,7 +52,8 @@ struct timeline {
 	struct frame_id *last; /* the thread's last stack, and its node */
 	unsigned nlast, last_cap;
 	uint32_t last_node;
-	char *raw_stack; /* the raw format's stack column for `last` */
+	uint64_t last_id; /* the stack_id of `last`, 0 if none */
+	char *raw_stack;  /* the raw format's stack column for `last` */
 	size_t raw_len;
 };
 
@@ -336,6 +337,8 @@ static bool same_as_last(const struct timeline *t, const struct ftp_sample *s)
 {
 	if (!t->last || t->nlast != s->nframes)
 		return false;
+	if (s->stack_id && s->stack_id == t->last_id)
+		return true; /* the probe knows: the thread has not run */
 	for (unsigned i = 0; i < s->nframes; i++) {
 		struct frame_id a = frame_id_of(&s->frames[i]), b = t->last[i];
 		if (a.code != b.code || a.ip != b.ip || a.line != b.line || a.flags != b.flags)
@@ -350,6 +353,7 @@ static void remember_last(struct timeline *t, const struct ftp_sample *s, uint32
 		struct frame_id *v = realloc(t->last, s->nframes * sizeof(*v));
 		if (!v) {
 			t->nlast = 0;
+			t->last_id = 0;
 			return; /* only a shortcut lost */
 		}
 		t->last = v;
@@ -359,6 +363,7 @@ static void remember_last(struct timeline *t, const struct ftp_sample *s, uint32
 		t->last[i] = frame_id_of(&s->frames[i]);
 	t->nlast = s->nframes;
 	t->last_node = node;
+	t->last_id = s->stack_id;
 }
 
 /* The node of s's stack, interning what is new. */

@@ -81,6 +81,10 @@ struct ftp_sample {
 	unsigned flags; /* FTP_SAMPLE_* */
 	unsigned nframes;
 	const struct ftp_frame *frames; /* innermost first */
+	/* Nonzero when the probe knows two samples of a thread have the same
+	 * frames: it gives them the same stack_id (unique to that stack read,
+	 * never reused for another). */
+	uint64_t stack_id;
 };
 
 /* Called for every thread of a round. Return 0 to go on, nonzero to stop the

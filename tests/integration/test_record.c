@@ -147,6 +147,56 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	unlink(raw);
 }
 
+static struct version_param still_versions[] = { { "3.13t" }, { "3.12" } };
+
+ParameterizedTestParameters(record, still_threads)
+{
+	return cr_make_param_array(struct version_param, still_versions,
+	                           sizeof(still_versions) / sizeof(still_versions[0]));
+}
+
+/* A thread that waits off its CPU is reported again without a read while it
+ * has not run: split.py's worker parked 3/4 : 1/4, waking every 4-12 ms to
+ * move, still splits that way with --idle, and most stacks were not re-read
+ * (the main thread sleeps throughout). A stale stack kept across a wakeup
+ * would skew the split. */
+ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120)
+{
+	const char *interp = interp_or_skip(v->name);
+	paths();
+	struct test_target t;
+	const char *env[] = { "FTPROF_SPLIT=park", NULL };
+	cr_assert_eq(test_target_start(&t, interp, source, env), 0, "Python %s target did not start",
+	             v->name);
+	char pid[16], folded[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(folded, sizeof(folded), ".folded");
+	struct test_run r;
+	const char *args[] = { "record",    "-r", "250",  "-d", "2.5", "--idle",
+		               "--threads", "-o", folded, pid,  NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	unsigned long long read = 0, unchanged = 0;
+	const char *l = strstr(r.err, " thread stacks read, ");
+	while (l && l > r.err && l[-1] != ' ')
+		l--;
+	if (l)
+		sscanf(l, "%llu", &read);
+	if ((l = strstr(r.err, " unchanged (the thread had not run")))
+		while (l > r.err && l[-1] != ' ')
+			l--;
+	if (l)
+		sscanf(l, "%llu", &unchanged);
+	/* the sleeping main thread alone is half the stacks */
+	cr_expect(read > 0 && unchanged >= read / 2, "%llu of %llu stacks reused: %s", unchanged, read,
+	          r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	const char *extra[] = { "--threads", "--idle", "--parked", NULL };
+	check_profile("parked folded", "folded", folded, extra);
+	unlink(folded);
+}
+
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
 Test(record, native, .timeout = 120)
 {

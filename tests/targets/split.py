@@ -2,13 +2,17 @@
 # A workload with a known split: the "worker" thread spends three quarters of
 # its wall time in three_quarters() and one quarter in one_quarter(), the main
 # thread sleeps. Runs for FTPROF_SECONDS (default: until killed), prints
-# "ready PID" once the threads run.
+# "ready PID" once the threads run. With FTPROF_SPLIT=park the worker waits on
+# an event instead of spinning: off its CPU, waking every few milliseconds to
+# move to the other function.
 import os
 import sys
 import threading
 import time
 
 SLICE = 0.004  # one quarter, in seconds
+PARK = os.environ.get("FTPROF_SPLIT") == "park"
+never = threading.Event()
 
 
 def spin_until(deadline):
@@ -18,12 +22,20 @@ def spin_until(deadline):
     return n
 
 
+def park_until(deadline):
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return 0
+        never.wait(left)  # split: parked line
+
+
 def three_quarters(now):
-    return spin_until(now + 3 * SLICE)  # split: calls spin_until
+    return (park_until if PARK else spin_until)(now + 3 * SLICE)  # split: calls spin_until
 
 
 def one_quarter(now):
-    return spin_until(now + SLICE)  # split: calls spin_until
+    return (park_until if PARK else spin_until)(now + SLICE)  # split: calls spin_until
 
 
 def work(stop):
