@@ -216,13 +216,16 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 		if (p->stopper.job_stopped)
 			p->stats.job_stopped++;
 	}
-	probe_mem_new_round(&p->mem);
-	ret = probe_walk(p, fn, arg, err);
+	bool full = !events || !probe_stacks_replay(p, fn, arg, &ret);
+	if (full) {
+		probe_mem_new_round(&p->mem);
+		ret = probe_walk(p, fn, arg, err);
+	}
 	if (p->opts.blocking)
 		probe_resume(&p->stopper);
 	if (events) {
 		probe_sched_end_round(p);
-		probe_stacks_end_round(p);
+		probe_stacks_end_round(p, full);
 		const char *source = probe_sched_source(p);
 		if (strcmp(source, "none") != 0) /* a round without threads says nothing */
 			p->info.state_source = source;

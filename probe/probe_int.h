@@ -200,11 +200,21 @@ const char *probe_sched_source(const struct ftp_probe *p);
  * with its stack_id; false when none is kept. hint: where the thread was
  * in the last round's order. */
 bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s);
-/* Notes the stack just read of s->tid; keeps it, and gives s a stack_id,
- * when the thread was off its CPU before it was read and it is not torn. */
+/* Notes the sample just made of s->tid; keeps its stack, and gives s a
+ * stack_id, when it was read fresh while the thread was off its CPU and is
+ * not torn. */
 void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu);
-/* Forgets the threads the round did not see. */
-void probe_stacks_end_round(struct ftp_probe *p);
+/* After a round that read the whole list of a single interpreter: where it
+ * starts and how many threads it had (interp 0: a round that cannot be
+ * replayed). */
+void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size_t nthreads);
+/* When no thread has run since the last round and the list starts where
+ * it did, reports the last round again and returns true (*ret: the
+ * callback's nonzero value, else 0). Returns false when a round must be
+ * read; the threads' states looked at meanwhile stay the round's. */
+bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int *ret);
+/* Forgets the threads the round did not see. full: a round read whole. */
+void probe_stacks_end_round(struct ftp_probe *p, bool full);
 void probe_stacks_release(struct ftp_probe *p);
 
 /* ---- walker.c -------------------------------------------------------- */
@@ -257,15 +267,16 @@ struct task_info {
 			 has not run, so its stack has not moved */
 };
 
-/* The last stack read of a thread seen off its CPU: while the thread stays
- * still it is reported again without reading the target. */
+/* A thread's last sample, and the last stack read of it off its CPU: while
+ * the thread stays still the stack is reported again without a read. */
 struct stack_entry {
 	pid_t tid;
 	uint64_t tstate, thread_id; /* must match too: a tid can be reused */
-	uint64_t id;                /* ftp_sample.stack_id */
+	uint64_t id;                /* ftp_sample.stack_id of frames; 0: none kept */
 	unsigned nframes, cap, flags;
 	struct ftp_frame *frames;
-	uint64_t seen; /* round it was last reported in */
+	struct ftp_sample sample; /* as last reported by a round read whole */
+	uint64_t seen;            /* round it was last reported in */
 };
 
 struct ftp_probe {
@@ -295,7 +306,11 @@ struct ftp_probe {
 	struct probe_sched *sched;  /* task_events: NULL until the first round */
 	struct stack_entry *stacks; /* task_events: threads' last still stacks */
 	size_t nstacks, stacks_cap;
-	uint64_t stack_ids; /* the last ftp_sample.stack_id given */
+	uint64_t stack_ids;              /* the last ftp_sample.stack_id given */
+	uint64_t list_interp, list_head; /* the last round's single interpreter
+					    and first thread state; 0: none */
+	size_t list_threads;             /* and its number of threads */
+	uint64_t full_round_at;          /* CLOCK_MONOTONIC of the last round read */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;

@@ -231,8 +231,8 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 			}
 		}
 		from_proc(p, t);
-	} else if (!s->frozen) {
-		update(p, t);
+	} else if (!s->frozen && t->seen != p->stats.rounds + 1) {
+		update(p, t); /* once per round: a second look would find no switch */
 	}
 	t->seen = p->stats.rounds + 1;
 	return &t->info;

@@ -1,12 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* The last stack of each thread seen off its CPU. A thread that has not run
- * since (its context switches say so) still has that stack, and is reported
- * again without a single read of the target: most threads of a server or a
- * pool are parked most of the time. */
+/* The last sample of each thread, and its stack when the thread was off its
+ * CPU. A thread that has not run since (its context switches say so) still
+ * has that stack, and is reported again without a read of its frames: most
+ * threads of a server or a pool are parked most of the time. When no thread
+ * of the process has run and its list of threads starts where it did, the
+ * whole round is the last one again, for one read of the target. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "probe_int.h"
+
+/* Even when nothing seems to move, a full round this often: a thread state
+ * freed by a thread that is not in the list would otherwise go unseen. */
+#define FULL_ROUND_NS 100000000u
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The entry of tid, looked for first at `hint` (threads come in the same
  * order round after round). */
@@ -29,7 +43,6 @@ bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struc
 	s->nframes = e->nframes;
 	s->flags |= e->flags;
 	s->stack_id = e->id;
-	e->seen = p->stats.rounds + 1;
 	p->stats.reused++;
 	return true;
 }
@@ -50,8 +63,11 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 		memset(e, 0, sizeof(*e));
 		e->tid = s->tid;
 	}
-	e->id = 0;
 	e->seen = p->stats.rounds + 1;
+	e->sample = *s;
+	if (s->stack_id && s->stack_id == e->id)
+		return; /* reported from this entry */
+	e->id = 0;
 	if (!off_cpu || (s->flags & FTP_SAMPLE_TORN))
 		return;
 	if (s->nframes > e->cap) {
@@ -68,10 +84,53 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 	e->tstate = tstate;
 	e->thread_id = s->thread_id;
 	e->id = s->stack_id = ++p->stack_ids;
+	e->sample.stack_id = e->id;
 }
 
-void probe_stacks_end_round(struct ftp_probe *p)
+void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size_t nthreads)
 {
+	p->list_interp = interp;
+	p->list_head = head;
+	p->list_threads = nthreads;
+}
+
+bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int *ret)
+{
+	if (!p->list_interp || p->nstacks != p->list_threads || p->native || p->opts.blocking)
+		return false;
+	uint64_t now = now_ns();
+	if (now - p->full_round_at >= FULL_ROUND_NS)
+		return false;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct stack_entry *e = &p->stacks[i];
+		const struct task_info *t = probe_sched_task(p, e->tid);
+		if (!e->id || !t || !t->still)
+			return false;
+	}
+	uint64_t head = 0;
+	if (probe_mem_read_direct(&p->mem, p->list_interp + p->L.interp.threads_head, &head, sizeof(head),
+	                          NULL) < 0 ||
+	    head != p->list_head)
+		return false;
+	*ret = 0;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct stack_entry *e = &p->stacks[i];
+		struct ftp_sample s = e->sample;
+		s.time_ns = now;
+		s.frames = e->frames;
+		e->seen = p->stats.rounds + 1;
+		p->stats.samples++;
+		p->stats.reused++;
+		if ((*ret = fn(&s, arg)) != 0)
+			break;
+	}
+	return true;
+}
+
+void probe_stacks_end_round(struct ftp_probe *p, bool full)
+{
+	if (full)
+		p->full_round_at = now_ns();
 	size_t kept = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		if (p->stacks[i].seen == p->stats.rounds + 1)

@@ -309,10 +309,13 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		ts_len = L->tstate.size;
 	if (ts_len > sizeof(ts))
 		ts_len = sizeof(ts);
+	probe_stacks_list(p, 0, 0, 0);
+	const uint64_t head = tstate;
+	bool whole = single; /* every thread kept: the round may be replayed */
 	/* Freed thread states can link into a loop (Brent's check, as for frames) */
-	unsigned power = 1, lam = 0;
+	unsigned power = 1, lam = 0, n;
 	uint64_t mark = 0;
-	for (unsigned n = 0; tstate && n < MAX_THREADS; n++) {
+	for (n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
 		s.time_ns = now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
@@ -352,9 +355,10 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			walk_frames(p, first_frame(p, ts), &s);
 			if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 				s.flags |= FTP_SAMPLE_NO_STACK;
-			if (cached)
-				probe_stacks_keep(p, tstate, n, &s, t->off_cpu);
 		}
+		if (cached)
+			probe_stacks_keep(p, tstate, n, &s, t->off_cpu);
+		whole &= cached;
 		if (p->native)
 			probe_native_splice(p, &s);
 		if (s.flags & FTP_SAMPLE_TORN)
@@ -365,6 +369,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			return r;
 		tstate = probe_load_u64(ts, L->tstate.next);
 	}
+	if (whole && !tstate)
+		probe_stacks_list(p, interp, head, n);
 	return 0;
 }
 

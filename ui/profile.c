@@ -332,8 +332,9 @@ static struct frame_id frame_id_of(const struct ftp_frame *f)
 	return (struct frame_id){ f->code, f->ip, f->line, f->flags & FTP_FRAME_NATIVE };
 }
 
-/* Whether s has the same stack as the thread's last sample. */
-static bool same_as_last(const struct timeline *t, const struct ftp_sample *s)
+/* Whether s has the same stack as the thread's last sample. When it has,
+ * s's stack_id is adopted: later samples with that id skip the comparison. */
+static bool same_as_last(struct timeline *t, const struct ftp_sample *s)
 {
 	if (!t->last || t->nlast != s->nframes)
 		return false;
@@ -344,6 +345,7 @@ static bool same_as_last(const struct timeline *t, const struct ftp_sample *s)
 		if (a.code != b.code || a.ip != b.ip || a.line != b.line || a.flags != b.flags)
 			return false;
 	}
+	t->last_id = s->stack_id;
 	return true;
 }
 

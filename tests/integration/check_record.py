@@ -164,6 +164,7 @@ def raw(args, marks):
     check(header and ("pid %d" % args.pid) in header[0], "raw header %r lacks the pid" % header[:1])
     last = {}
     tids = set()
+    timeline = []  # the worker's samples: (time, in three_quarters)
     for line in lines:
         if line.startswith("#"):
             continue
@@ -171,17 +172,32 @@ def raw(args, marks):
         if not check(len(cols) == 6, "raw line with %d columns: %r" % (len(cols), line)):
             continue
         t, tid, state, gil, name, stack = cols
-        check(state in ("running", "native", "unknown", "gc"), "state %r without --idle" % state)
+        check(args.idle or state in ("running", "native", "unknown", "gc"),
+              "state %r without --idle" % state)
         check(gil in ("-", "0", "1"), "gil column %r" % gil)
         check(int(t) >= last.get(tid, 0), "time goes back for thread %s" % tid)
         last[tid] = int(t)
         tids.add(int(tid))
-        stacks.append((stack.split(";"), 1))
+        if int(tid) != args.pid:
+            stacks.append((stack.split(";"), 1))
+            timeline.append((int(t), "three_quarters" in stack))
     main = sum(1 for l in lines if l.split("\t")[1:2] == [str(args.pid)])
-    check(main <= allowed_wakeups(args, len(stacks)),
-          "%d samples of the sleeping main thread without --idle" % main)
+    if args.idle:
+        check(main > 0, "--idle: no sample of the sleeping main thread")
+    else:
+        check(main <= allowed_wakeups(args, len(stacks)),
+              "%d samples of the sleeping main thread without --idle" % main)
     check(len(tids - {args.pid}) == 1, "samples of %d threads, expected the worker only" % len(tids))
-    check_split(stacks, marks, args.source)
+    check_split(stacks, marks, args.source, args.parked)
+    if args.parked and len(timeline) > 1:
+        # The worker moves twice every 4 quarters (16 ms): a profiler that
+        # kept reporting a stack after the thread moved would see few moves.
+        span = (timeline[-1][0] - timeline[0][0]) / 1e9
+        moves = sum(1 for a, b in zip(timeline, timeline[1:]) if a[1] != b[1])
+        expected = 2 * span / (4 * 0.004)
+        check(moves >= expected / 3, "the worker moved %d times in %.1f s, expected about %d" %
+              (moves, span, expected))
+        print("moves: %d in %.1f s (about %d expected)" % (moves, span, expected))
 
 
 def main():

@@ -156,10 +156,11 @@ ParameterizedTestParameters(record, still_threads)
 }
 
 /* A thread that waits off its CPU is reported again without a read while it
- * has not run: split.py's worker parked 3/4 : 1/4, waking every 4-12 ms to
- * move, still splits that way with --idle, and most stacks were not re-read
- * (the main thread sleeps throughout). A stale stack kept across a wakeup
- * would skew the split. */
+ * has not run, and a round in which no thread ran is the last one again:
+ * split.py's worker parked 3/4 : 1/4, waking every 4-12 ms to move, still
+ * splits that way with --idle, the raw timeline sees it move about every
+ * 8 ms, and most stacks were not re-read (the main thread sleeps
+ * throughout). A stack kept across a wakeup would show few moves. */
 ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120)
 {
 	const char *interp = interp_or_skip(v->name);
@@ -168,12 +169,11 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	const char *env[] = { "FTPROF_SPLIT=park", NULL };
 	cr_assert_eq(test_target_start(&t, interp, source, env), 0, "Python %s target did not start",
 	             v->name);
-	char pid[16], folded[64];
+	char pid[16], raw[64];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	temp_path(folded, sizeof(folded), ".folded");
+	temp_path(raw, sizeof(raw), ".raw");
 	struct test_run r;
-	const char *args[] = { "record",    "-r", "250",  "-d", "2.5", "--idle",
-		               "--threads", "-o", folded, pid,  NULL };
+	const char *args[] = { "record", "-r", "250", "-d", "2.5", "--idle", "-o", raw, pid, NULL };
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
 	unsigned long long read = 0, unchanged = 0;
@@ -192,9 +192,9 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	          r.err);
 	test_run_free(&r);
 	test_target_stop(&t);
-	const char *extra[] = { "--threads", "--idle", "--parked", NULL };
-	check_profile("parked folded", "folded", folded, extra);
-	unlink(folded);
+	const char *extra[] = { "--pid", pid, "--idle", "--parked", NULL };
+	check_profile("parked raw", "raw", raw, extra);
+	unlink(raw);
 }
 
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
