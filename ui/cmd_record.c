@@ -527,6 +527,7 @@ int cmd_record(int argc, char **argv)
 		r.weight = last_round ? (double)(t - last_round) / 1e9 : (double)period / 1e9;
 		last_round = t;
 		ret = ftp_probe_sample(probe, on_sample, &r, &err);
+		profile_end_round(r.profile);
 		if (ret == -FTP_E_EXITED) {
 			ended = "the target exited";
 			break;

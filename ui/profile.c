@@ -55,6 +55,8 @@ struct timeline {
 	uint64_t last_id; /* the stack_id of `last`, 0 if none */
 	char *raw_stack;  /* the raw format's stack column for `last` */
 	size_t raw_len;
+	uint64_t hash;  /* of tid and name */
+	uint64_t round; /* the last round it had a sample in */
 };
 
 /* Open addressing over indices into an array; slots hold index + 1. */
@@ -72,6 +74,13 @@ struct profile {
 	struct index frame_index, node_index;
 	struct timeline *threads;
 	size_t nthreads, threads_cap;
+	struct index thread_index;
+	/* Threads with a sample in this round and in the last one: a thread
+	 * that misses a round has ended or been renamed, and its caches (last
+	 * stack, raw stack) are freed. */
+	uint64_t round;
+	uint32_t *seen, *seen_last;
+	size_t nseen, nseen_last, seen_cap, seen_last_cap;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -185,6 +194,9 @@ void profile_destroy(struct profile *pr)
 	free(pr->frame_index.slots);
 	free(pr->node_index.slots);
 	free(pr->threads);
+	free(pr->thread_index.slots);
+	free(pr->seen);
+	free(pr->seen_last);
 	free(pr);
 }
 
@@ -309,22 +321,86 @@ static int child_node(struct profile *pr, uint32_t parent, uint32_t frame, uint3
 	return 0;
 }
 
+struct thread_key {
+	pid_t tid;
+	const char *name;
+};
+
+static uint64_t thread_hash(const struct profile *pr, size_t idx)
+{
+	return pr->threads[idx].hash;
+}
+
+static bool thread_same(const struct profile *pr, uint32_t idx, const void *key)
+{
+	const struct timeline *t = &pr->threads[idx];
+	const struct thread_key *k = key;
+	return t->tid == k->tid && str_eq(t->name, k->name);
+}
+
+/* Notes that t has a sample in this round. */
+static int mark_seen(struct profile *pr, struct timeline *t)
+{
+	if (t->round == pr->round + 1)
+		return 0;
+	if (grow((void **)&pr->seen, &pr->seen_cap, pr->nseen + 1, sizeof(*pr->seen)) < 0)
+		return -FTP_E_NOMEM;
+	pr->seen[pr->nseen++] = (uint32_t)(t - pr->threads);
+	t->round = pr->round + 1;
+	return 0;
+}
+
 static struct timeline *thread_timeline(struct profile *pr, const struct ftp_sample *s)
 {
-	for (size_t i = pr->nthreads; i-- > 0;) {
-		struct timeline *t = &pr->threads[i];
-		if (t->tid == s->tid && str_eq(t->name, s->name))
-			return t;
+	struct thread_key key = { s->tid, s->name };
+	uint64_t h = hash_str(mix(FRAME_THREAD, (uint64_t)s->tid), s->name);
+	if (index_reserve(pr, &pr->thread_index, pr->nthreads, thread_hash) < 0)
+		return NULL;
+	uint32_t *slot = index_find(pr, &pr->thread_index, h, thread_same, &key);
+	if (*slot) {
+		struct timeline *t = &pr->threads[*slot - 1];
+		return mark_seen(pr, t) < 0 ? NULL : t;
 	}
 	if (grow((void **)&pr->threads, &pr->threads_cap, pr->nthreads + 1, sizeof(*pr->threads)) < 0)
 		return NULL;
 	struct timeline *t = &pr->threads[pr->nthreads];
 	memset(t, 0, sizeof(*t));
 	t->tid = s->tid;
+	t->hash = h;
 	if (s->name && !(t->name = strdup(s->name)))
 		return NULL;
 	pr->nthreads++;
-	return t;
+	*slot = (uint32_t)pr->nthreads;
+	return mark_seen(pr, t) < 0 ? NULL : t;
+}
+
+static void drop_caches(struct timeline *t)
+{
+	free(t->last);
+	free(t->raw_stack);
+	t->last = NULL;
+	t->raw_stack = NULL;
+	t->nlast = t->last_cap = 0;
+	t->last_id = 0;
+	t->raw_len = 0;
+}
+
+void profile_end_round(struct profile *pr)
+{
+	for (size_t i = 0; i < pr->nseen_last; i++) {
+		struct timeline *t = &pr->threads[pr->seen_last[i]];
+		if (t->round != pr->round + 1)
+			drop_caches(t); /* gone, or renamed: no use for its last stack */
+	}
+	uint32_t *v = pr->seen_last;
+	size_t cap = pr->seen_last_cap;
+	pr->seen_last = pr->seen;
+	pr->seen_last_cap = pr->seen_cap;
+	pr->nseen_last = pr->nseen;
+	pr->seen = v;
+	pr->seen_cap = cap;
+	pr->nseen = 0;
+	pr->round++;
 }
 
 static struct frame_id frame_id_of(const struct ftp_frame *f)

@@ -29,6 +29,10 @@ void profile_destroy(struct profile *pr); /* NULL ok */
  * Returns 0 or -FTP_E_NOMEM. */
 int profile_add(struct profile *pr, const struct ftp_sample *s, double weight);
 
+/* Ends a round of samples: threads that had none in it (ended, renamed)
+ * give up the caches that speed up their next sample. */
+void profile_end_round(struct profile *pr);
+
 /* Unique stacks so far. */
 size_t profile_stacks(const struct profile *pr);
 

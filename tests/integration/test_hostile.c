@@ -420,9 +420,11 @@ ParameterizedTest(struct version_param *v, hostile, churn, .timeout = 180, .fini
 	cr_expect(written > 1000, "only %llu stacks written", written);
 	cr_expect(rss_at > 0 && last_at > CHURN_SECONDS - 1.5, "RSS not read in time (%.1f s)", last_at);
 	if (!UNDER_ASAN && rss_at > 0) {
-		cr_expect(rss_last < rss_at * 3 / 2 + 8192, "RSS grew from %ld KiB at %g s to %ld KiB",
+		/* What may grow is what the profile must remember: the target's
+		 * distinct threads, names and functions; not per sample. */
+		cr_expect(rss_last < rss_at * 11 / 10 + 2048, "RSS grew from %ld KiB at %g s to %ld KiB",
 		          rss_at, RSS_AT, rss_last);
-		cr_expect(hwm_end < hwm_at * 3 / 2 + 8192, "peak RSS grew from %ld KiB at %g s to %ld KiB",
+		cr_expect(hwm_end < hwm_at * 11 / 10 + 2048, "peak RSS grew from %ld KiB at %g s to %ld KiB",
 		          hwm_at, RSS_AT, hwm_end);
 	}
 	free(checked);
