@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "probe_int.h"
@@ -178,6 +179,31 @@ char probe_task_state(pid_t pid, pid_t tid)
 	return paren[2];
 }
 
+/* A call interrupted by a signal or a ptrace stop (SIGSTOP, ftprof's own
+ * --blocking stops) goes on as restart_syscall, whose arguments say nothing:
+ * the kernel function it waits in does. Returns the system call it stands
+ * for, or -1 (its first argument is unknown). */
+static long restarted_as(pid_t pid, pid_t tid)
+{
+	char path[64], fn[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, fn, sizeof(fn) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	fn[n] = '\0';
+	if (strstr(fn, "nanosleep") || strstr(fn, "nsleep"))
+		return SYS_clock_nanosleep;
+	if (strstr(fn, "futex"))
+		return SYS_futex;
+	if (strstr(fn, "poll") || strstr(fn, "select"))
+		return SYS_poll;
+	return -1;
+}
+
 bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
 {
 	char path[64], buf[256];
@@ -196,6 +222,13 @@ bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
 		return false;
 	*nr = v;
 	*arg0 = strtoull(end, NULL, 16);
+	if (v == SYS_restart_syscall) {
+		long was = restarted_as(pid, tid);
+		if (was < 0)
+			return false;
+		*nr = was;
+		*arg0 = 0;
+	}
 	return true;
 }
 

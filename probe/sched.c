@@ -97,6 +97,8 @@ static int open_event(pid_t tid, struct sched_thread *t)
 static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 {
 	t->info.state = probe_task_state(p->pid, t->tid);
+	if (t->info.state == 't')
+		t->info.state = 0; /* stopped by a tracer (ftprof's own stop): unknown */
 	t->info.in_syscall = false;
 	if (t->info.state == 'S' || t->info.state == 'D')
 		t->info.in_syscall = probe_task_syscall(p->pid, t->tid, &t->info.sys_nr, &t->info.sys_arg0);
@@ -192,10 +194,19 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 void probe_sched_freeze(struct ftp_probe *p)
 {
 	struct probe_sched *s = p->sched;
-	if (!s)
-		return;
+	if (!s || !s->n) {
+		/* The first round: meet the threads now, while they run. */
+		pid_t *tids = NULL;
+		long n = probe_tasks(p->pid, &tids, NULL);
+		for (long i = 0; i < n; i++)
+			probe_sched_task(p, tids[i]);
+		free(tids);
+		if (!(s = p->sched))
+			return;
+	}
 	for (size_t i = 0; i < s->n; i++)
-		update(p, &s->v[i]);
+		if (s->v[i].seen != p->stats.rounds + 1)
+			update(p, &s->v[i]);
 	s->frozen = true;
 }
 
