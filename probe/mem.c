@@ -44,7 +44,7 @@ static void trace_add(struct probe_mem *mem, uint64_t addr, size_t len)
 	if (!mem->prefetch || len > TRACE_MAX_READ || addr + len < addr)
 		return;
 	uint64_t end = addr + len;
-	if (mem->ntrace) {
+	if (mem->ntrace && !mem->trace_sealed) {
 		struct probe_range *last = &mem->trace[mem->ntrace - 1];
 		uint64_t lo = addr < last->addr ? addr : last->addr;
 		uint64_t hi = end > last->end ? end : last->end;
@@ -63,6 +63,26 @@ static void trace_add(struct probe_mem *mem, uint64_t addr, size_t len)
 		mem->trace_cap = cap;
 	}
 	mem->trace[mem->ntrace++] = (struct probe_range){ .addr = addr, .end = end };
+	mem->trace_sealed = false;
+}
+
+size_t probe_mem_trace_begin(struct probe_mem *mem)
+{
+	mem->trace_sealed = true;
+	return mem->ntrace;
+}
+
+const struct probe_range *probe_mem_traced(const struct probe_mem *mem, size_t since, size_t *n)
+{
+	*n = since < mem->ntrace ? mem->ntrace - since : 0;
+	return *n ? &mem->trace[since] : NULL;
+}
+
+void probe_mem_trace_extend(struct probe_mem *mem, const struct probe_range *ranges, size_t n)
+{
+	mem->trace_sealed = true;
+	for (size_t i = 0; i < n; i++)
+		trace_add(mem, ranges[i].addr, (size_t)(ranges[i].end - ranges[i].addr));
 }
 
 static int range_cmp(const void *a, const void *b)

@@ -218,6 +218,8 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	}
 	bool full = !events || !probe_stacks_replay(p, fn, arg, &ret);
 	if (full) {
+		if (events)
+			probe_stacks_prefetch(p);
 		probe_mem_new_round(&p->mem);
 		ret = probe_walk(p, fn, arg, err);
 	}

@@ -66,6 +66,9 @@ char probe_task_state(pid_t pid, pid_t tid);
 /* The system call a blocked task is in and its first argument, from
  * /proc/PID/task/TID/syscall. Returns false when it is running or unknown. */
 bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
+/* The same from a descriptor kept open: one pread per look. */
+int probe_task_syscall_open(pid_t pid, pid_t tid);
+bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
 
 /* ---- mem.c: reading target memory ----------------------------------- */
 
@@ -103,6 +106,7 @@ struct probe_mem {
 	size_t nruns, runs_cap;
 	unsigned char *pre; /* their data */
 	size_t pre_cap;
+	bool trace_sealed; /* the next read starts a range of its own */
 };
 
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
@@ -116,6 +120,12 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 /* The same, bypassing the cache. */
 int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
+/* The ranges a part of the round reads: begin returns a mark, traced the
+ * ranges read since (lent until the next read). */
+size_t probe_mem_trace_begin(struct probe_mem *mem);
+const struct probe_range *probe_mem_traced(const struct probe_mem *mem, size_t since, size_t *n);
+/* Adds ranges to the next round's prefetch, as if this round had read them. */
+void probe_mem_trace_extend(struct probe_mem *mem, const struct probe_range *ranges, size_t n);
 
 /* ---- stopper.c: ptrace stop of every thread ------------------------- */
 
@@ -203,7 +213,11 @@ bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struc
 /* Notes the sample just made of s->tid; keeps its stack, and gives s a
  * stack_id, when it was read fresh while the thread was off its CPU and is
  * not torn. */
-void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu);
+void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
+                       size_t trace_mark);
+/* Before a round is read: the threads that ran since a round that did not
+ * read them will be read; their frames join the round's prefetch. */
+void probe_stacks_prefetch(struct ftp_probe *p);
 /* After a round that read the whole list of a single interpreter: where it
  * starts and how many threads it had (interp 0: a round that cannot be
  * replayed). */
@@ -275,8 +289,11 @@ struct stack_entry {
 	uint64_t id;                /* ftp_sample.stack_id of frames; 0: none kept */
 	unsigned nframes, cap, flags;
 	struct ftp_frame *frames;
-	struct ftp_sample sample; /* as last reported by a round read whole */
-	uint64_t seen;            /* round it was last reported in */
+	struct ftp_sample sample;   /* as last reported by a round read whole */
+	uint64_t seen;              /* round it was last reported in */
+	struct probe_range *ranges; /* what reading frames took (for the prefetch) */
+	size_t nranges, ranges_cap;
+	bool reused; /* its stack was not read in the last round */
 };
 
 struct ftp_probe {

@@ -204,15 +204,17 @@ static long restarted_as(pid_t pid, pid_t tid)
 	return -1;
 }
 
-bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+int probe_task_syscall_open(pid_t pid, pid_t tid)
 {
-	char path[64], buf[256];
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0); /* each read at 0 is the state now */
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
@@ -230,6 +232,16 @@ bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
 		*arg0 = 0;
 	}
 	return true;
+}
+
+bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+{
+	int fd = probe_task_syscall_open(pid, tid);
+	if (fd < 0)
+		return false;
+	bool ok = probe_task_syscall_read(fd, pid, tid, nr, arg0);
+	close(fd);
+	return ok;
 }
 
 uint64_t probe_proc_exec_id(pid_t pid)

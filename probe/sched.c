@@ -19,7 +19,8 @@ enum sched_state { SCHED_UNKNOWN, SCHED_ON_CPU, SCHED_PREEMPTED, SCHED_BLOCKED }
 
 struct sched_thread {
 	pid_t tid;
-	int fd; /* -1: no event (open failed): /proc every round */
+	int fd;     /* -1: no event (open failed): /proc every round */
+	int sys_fd; /* its /proc syscall file, opened on its first block; -1 */
 	struct perf_event_mmap_page *page;
 	size_t map_len;
 	enum sched_state state;
@@ -51,8 +52,10 @@ static void close_thread(struct sched_thread *t)
 		munmap(t->page, t->map_len);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->sys_fd >= 0)
+		close(t->sys_fd);
 	t->page = NULL;
-	t->fd = -1;
+	t->fd = t->sys_fd = -1;
 }
 
 void probe_sched_release(struct ftp_probe *p)
@@ -186,7 +189,14 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		t->info.in_syscall = false;
 	} else if (!t->syscall_read) {
 		/* blocked since the last look: in what? once per block */
-		t->info.in_syscall = probe_task_syscall(p->pid, t->tid, &t->info.sys_nr, &t->info.sys_arg0);
+		if (t->sys_fd < 0)
+			t->sys_fd = probe_task_syscall_open(p->pid, t->tid);
+		if (t->sys_fd >= 0)
+			t->info.in_syscall = probe_task_syscall_read(t->sys_fd, p->pid, t->tid,
+			                                             &t->info.sys_nr, &t->info.sys_arg0);
+		else /* out of descriptors: open it each time */
+			t->info.in_syscall =
+			        probe_task_syscall(p->pid, t->tid, &t->info.sys_nr, &t->info.sys_arg0);
 		t->syscall_read = true;
 	}
 }
@@ -232,7 +242,7 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 		t = &s->v[s->n++];
 		memset(t, 0, sizeof(*t));
 		t->tid = tid;
-		t->fd = -1;
+		t->fd = t->sys_fd = -1;
 		t->info.tid = tid;
 		if (!s->unavailable) {
 			int e = open_event(tid, t);

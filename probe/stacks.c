@@ -47,7 +47,26 @@ bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struc
 	return true;
 }
 
-void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu)
+/* Keeps the ranges read for e's stack since trace_mark. */
+static void keep_ranges(struct ftp_probe *p, struct stack_entry *e, size_t trace_mark)
+{
+	size_t n;
+	const struct probe_range *r = probe_mem_traced(&p->mem, trace_mark, &n);
+	e->nranges = 0;
+	if (n > e->ranges_cap) {
+		struct probe_range *v = realloc(e->ranges, n * sizeof(*v));
+		if (!v)
+			return;
+		e->ranges = v;
+		e->ranges_cap = n;
+	}
+	if (n)
+		memcpy(e->ranges, r, n * sizeof(*r));
+	e->nranges = n;
+}
+
+void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
+                       size_t trace_mark)
 {
 	struct stack_entry *e = find(p, s->tid, hint);
 	if (!e) {
@@ -65,8 +84,10 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 	}
 	e->seen = p->stats.rounds + 1;
 	e->sample = *s;
-	if (s->stack_id && s->stack_id == e->id)
+	e->reused = s->stack_id && s->stack_id == e->id;
+	if (e->reused)
 		return; /* reported from this entry */
+	keep_ranges(p, e, trace_mark);
 	e->id = 0;
 	if (!off_cpu || (s->flags & FTP_SAMPLE_TORN))
 		return;
@@ -85,6 +106,18 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 	e->thread_id = s->thread_id;
 	e->id = s->stack_id = ++p->stack_ids;
 	e->sample.stack_id = e->id;
+}
+
+void probe_stacks_prefetch(struct ftp_probe *p)
+{
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct stack_entry *e = &p->stacks[i];
+		if (!e->reused || !e->nranges)
+			continue;
+		const struct task_info *t = probe_sched_task(p, e->tid);
+		if (t && !t->still)
+			probe_mem_trace_extend(&p->mem, e->ranges, e->nranges);
+	}
 }
 
 void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size_t nthreads)
@@ -119,6 +152,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 		s.time_ns = now;
 		s.frames = e->frames;
 		e->seen = p->stats.rounds + 1;
+		e->reused = true;
 		p->stats.samples++;
 		p->stats.reused++;
 		if ((*ret = fn(&s, arg)) != 0)
@@ -135,16 +169,20 @@ void probe_stacks_end_round(struct ftp_probe *p, bool full)
 	for (size_t i = 0; i < p->nstacks; i++) {
 		if (p->stacks[i].seen == p->stats.rounds + 1)
 			p->stacks[kept++] = p->stacks[i];
-		else
+		else {
 			free(p->stacks[i].frames);
+			free(p->stacks[i].ranges);
+		}
 	}
 	p->nstacks = kept;
 }
 
 void probe_stacks_release(struct ftp_probe *p)
 {
-	for (size_t i = 0; i < p->nstacks; i++)
+	for (size_t i = 0; i < p->nstacks; i++) {
 		free(p->stacks[i].frames);
+		free(p->stacks[i].ranges);
+	}
 	free(p->stacks);
 	p->stacks = NULL;
 	p->nstacks = p->stacks_cap = 0;

@@ -351,13 +351,16 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
 			p->names_missing = true;
 		bool cached = t && p->opts.task_events && !p->native;
+		size_t traced = 0;
 		if (!cached || !t->still || !probe_stacks_reuse(p, tstate, n, &s)) {
+			traced = probe_mem_trace_begin(&p->mem);
 			walk_frames(p, first_frame(p, ts), &s);
 			if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 				s.flags |= FTP_SAMPLE_NO_STACK;
 		}
 		if (cached)
-			probe_stacks_keep(p, tstate, n, &s, t->off_cpu);
+			probe_stacks_keep(p, tstate, n, &s, t->off_cpu, traced);
+		probe_mem_trace_begin(&p->mem); /* the next thread's reads are not ours */
 		whole &= cached;
 		if (p->native)
 			probe_native_splice(p, &s);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,6 +397,18 @@ static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, 
 	}
 }
 
+/* Recording keeps descriptors per target thread (its perf_event, its /proc
+ * syscall file): a target with thousands of threads needs more than the
+ * usual soft limit of 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void summary(const struct settings *st, const struct record *r, const struct ftp_target_info *info,
                     double secs, const char *path, const char *ended, const struct ftp_probe_stats *stats)
 {
@@ -481,9 +494,11 @@ int cmd_record(int argc, char **argv)
 	int ret;
 	if (st.command) {
 		ret = launch_start(&child, st.command, &err);
+		raise_fd_limit(); /* the command keeps the limit it was given */
 		if (ret == 0)
 			ret = attach_launched(&child, &opts, &probe, &err);
 	} else {
+		raise_fd_limit();
 		ret = ftp_probe_create(&probe, st.pid, &opts, &err);
 	}
 	if (ret < 0) {
