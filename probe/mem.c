@@ -33,7 +33,9 @@ void probe_mem_release(struct probe_mem *mem)
 	free(mem->runs);
 	free(mem->pre);
 	free(mem->planned);
+	free(mem->sort_tmp);
 	mem->planned = NULL;
+	mem->sort_tmp = NULL;
 	mem->blocks = NULL;
 	mem->trace = mem->runs = NULL;
 	mem->pre = NULL;
@@ -91,6 +93,44 @@ static int range_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Sorts v by address: a radix sort over the bytes in which the addresses
+ * differ (three or four in a process's heap), several times faster than
+ * qsort on the few hundred ranges of a round; qsort when out of memory. */
+static void sort_ranges(struct probe_mem *mem, struct probe_range *v, size_t n)
+{
+	if (n < 2)
+		return;
+	if (n > mem->sort_cap) {
+		struct probe_range *t = realloc(mem->sort_tmp, n * sizeof(*t));
+		if (!t) {
+			qsort(v, n, sizeof(*v), range_cmp);
+			return;
+		}
+		mem->sort_tmp = t;
+		mem->sort_cap = n;
+	}
+	uint64_t differ = 0;
+	for (size_t i = 1; i < n; i++)
+		differ |= v[i].addr ^ v[0].addr;
+	struct probe_range *from = v, *to = mem->sort_tmp;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		if (!((differ >> shift) & 0xff))
+			continue;
+		size_t count[257] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[((from[i].addr >> shift) & 0xff) + 1]++;
+		for (size_t b = 1; b < 257; b++)
+			count[b] += count[b - 1];
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i].addr >> shift) & 0xff]++] = from[i];
+		struct probe_range *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+}
+
 /* Remembers the trace a plan is made from: the next round's trace is
  * usually the same, and then so is the plan. */
 static void keep_planned(struct probe_mem *mem)
@@ -123,7 +163,7 @@ static size_t plan_runs(struct probe_mem *mem)
 		return mem->planned_total;
 	}
 	keep_planned(mem);
-	qsort(mem->trace, mem->ntrace, sizeof(*mem->trace), range_cmp);
+	sort_ranges(mem, mem->trace, mem->ntrace);
 	size_t n = 0, total = 0;
 	for (size_t i = 0; i < mem->ntrace; i++) {
 		struct probe_range r = mem->trace[i];

@@ -107,6 +107,8 @@ struct probe_mem {
 	unsigned char *pre; /* their data */
 	size_t pre_cap;
 	bool trace_sealed; /* the next read starts a range of its own */
+	struct probe_range *sort_tmp;
+	size_t sort_cap;
 };
 
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
