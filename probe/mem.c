@@ -329,6 +329,8 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 {
 	if (len == 0)
 		return 0;
+	if (mem->direct)
+		return read_blocks(mem, addr, buf, len, err);
 	if (mem->nruns) {
 		const unsigned char *pre = prefetched(mem, addr, len);
 		if (pre) {
@@ -343,6 +345,13 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 	if (ret == 0)
 		trace_add(mem, addr, len);
 	return ret;
+}
+
+void probe_mem_fresh(struct probe_mem *mem, bool on)
+{
+	mem->direct = on;
+	if (on)
+		mem->round++; /* the blocks read so far are stale */
 }
 
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out)

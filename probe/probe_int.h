@@ -107,6 +107,7 @@ struct probe_mem {
 	unsigned char *pre; /* their data */
 	size_t pre_cap;
 	bool trace_sealed; /* the next read starts a range of its own */
+	bool direct;       /* probe_mem_fresh(): past the prefetch, fresh blocks */
 	struct probe_range *sort_tmp;
 	size_t sort_cap;
 };
@@ -122,6 +123,9 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 /* The same, bypassing the cache. */
 int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
+/* With on, reads skip the round's prefetch and read their blocks anew (a
+ * read again of what changed in the snapshot); off goes back. */
+void probe_mem_fresh(struct probe_mem *mem, bool on);
 /* The ranges a part of the round reads: begin returns a mark, traced the
  * ranges read since (lent until the next read). */
 size_t probe_mem_trace_begin(struct probe_mem *mem);

@@ -14,6 +14,7 @@
 #define GIL_STRUCT_SPAN FTP_LAYOUT_GIL_SPAN /* struct _gil_runtime_state is smaller than this */
 #define NAMES_EVERY_NS 200000000u           /* threading names re-read every 200 ms */
 #define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
+#define WALK_TRIES 2                        /* reads again of a stack torn in the snapshot */
 
 static uint64_t now_ns(void)
 {
@@ -265,6 +266,26 @@ static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
 	return frame;
 }
 
+/* A stack torn in the round's snapshot (a frame popped or pushed while it
+ * was copied: on 3.14 and later a popped frame is cleared at once) is read
+ * once more, now, from the thread state on, past the round's caches. */
+static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, uint32_t ts_len,
+                       struct ftp_sample *s)
+{
+	unsigned char ts[TSTATE_READ];
+	for (int tries = 0; tries < WALK_TRIES && (s->flags & FTP_SAMPLE_TORN); tries++) {
+		probe_mem_fresh(&p->mem, true);
+		if (probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) == 0 &&
+		    probe_load_u64(ts, p->L.tstate.interp) == interp) {
+			s->flags &= ~FTP_SAMPLE_TORN;
+			s->nframes = 0;
+			walk_frames(p, first_frame(p, ts), s);
+			p->stats.retried++;
+		}
+		probe_mem_fresh(&p->mem, false);
+	}
+}
+
 /* Whether threading's names are due for a re-read. They change rarely:
  * with a single interpreter they are re-read every NAMES_EVERY_NS, or
  * sooner when a thread had none; with several, every round. */
@@ -355,6 +376,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (!cached || !t->still || !probe_stacks_reuse(p, tstate, n, &s)) {
 			traced = probe_mem_trace_begin(&p->mem);
 			walk_frames(p, first_frame(p, ts), &s);
+			if ((s.flags & FTP_SAMPLE_TORN) && !p->opts.blocking)
+				walk_again(p, interp, tstate, ts_len, &s);
 			if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 				s.flags |= FTP_SAMPLE_NO_STACK;
 		}

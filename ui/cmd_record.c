@@ -433,6 +433,9 @@ static void summary(const struct settings *st, const struct record *r, const str
 		fprintf(stderr, ", %llu without Python frames", (unsigned long long)r->empty);
 	if (r->torn)
 		fprintf(stderr, ", %llu torn (changed while read) dropped", (unsigned long long)r->torn);
+	if (stats->retried)
+		fprintf(stderr, ", %llu read a second time (torn in the round's snapshot)",
+		        (unsigned long long)stats->retried);
 	if (r->missed)
 		fprintf(stderr, "; %llu samples missed (the sampler fell behind the rate)",
 		        (unsigned long long)r->missed);

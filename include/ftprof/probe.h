@@ -74,6 +74,8 @@ struct ftp_probe_stats {
 	uint64_t samples;
 	uint64_t torn;
 	uint64_t reads;       /* process_vm_readv calls */
+	uint64_t retried;     /* thread stacks torn in the round's snapshot and
+				  read again at once */
 	uint64_t reused;      /* thread stacks reported again without a read:
 				  the thread had not run since (task_events) */
 	uint64_t job_stopped; /* blocking rounds that found the target stopped by a
