@@ -13,13 +13,6 @@
 #define EXIT_CONFIRM_POLLS 10
 #define EXIT_CONFIRM_NS 10000000L
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void ftp_probe_destroy(struct ftp_probe *p)
 {
 	if (!p)
@@ -67,7 +60,7 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	if (ret < 0)
 		goto fail;
 	p->exec_id = probe_proc_exec_id(pid);
-	p->next_exec_check = now_ns() + EXEC_CHECK_NS;
+	p->next_exec_check = probe_now_ns() + EXEC_CHECK_NS;
 	ret = probe_proc_exe(pid, p->info.executable, sizeof(p->info.executable), err);
 	if (ret < 0)
 		goto fail;
@@ -164,7 +157,7 @@ static int execed(struct ftp_probe *p, struct ftp_error *err)
 /* Checked at once when a round failed, else now and then. */
 static int check_exec(struct ftp_probe *p, int ret, struct ftp_error *err)
 {
-	uint64_t t = now_ns();
+	uint64_t t = probe_now_ns();
 	if (ret == 0 && t < p->next_exec_check)
 		return ret;
 	p->next_exec_check = t + EXEC_CHECK_NS;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "ftprof/error.h"
 #include "ftprof/probe.h"
@@ -27,6 +28,14 @@ static inline uint32_t probe_load_u32(const unsigned char *buf, uint32_t off)
 	uint32_t v;
 	memcpy(&v, buf + off, sizeof(v));
 	return v;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t probe_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- proc.c: /proc/PID ---------------------------------------------- */

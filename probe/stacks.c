@@ -7,20 +7,12 @@
  * whole round is the last one again, for one read of the target. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "probe_int.h"
 
 /* Even when nothing seems to move, a full round this often: a thread state
  * freed by a thread that is not in the list would otherwise go unseen. */
 #define FULL_ROUND_NS 100000000u
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The entry of tid, looked for first at `hint` (threads come in the same
  * order round after round). */
@@ -131,7 +123,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 {
 	if (!p->list_interp || p->nstacks != p->list_threads || p->native || p->opts.blocking)
 		return false;
-	uint64_t now = now_ns();
+	uint64_t now = probe_now_ns();
 	if (now - p->full_round_at >= FULL_ROUND_NS)
 		return false;
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -164,7 +156,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 void probe_stacks_end_round(struct ftp_probe *p, bool full)
 {
 	if (full)
-		p->full_round_at = now_ns();
+		p->full_round_at = probe_now_ns();
 	size_t kept = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		if (p->stacks[i].seen == p->stats.rounds + 1)

@@ -16,13 +16,6 @@
 #define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
 #define WALK_TRIES 2                        /* reads again of a stack torn in the snapshot */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct gil_view {
 	uint64_t addr; /* struct _gil_runtime_state, 0 if none */
 	bool enabled;
@@ -291,7 +284,7 @@ static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, ui
  * sooner when a thread had none; with several, every round. */
 static bool names_due(struct ftp_probe *p, bool single)
 {
-	uint64_t now = now_ns();
+	uint64_t now = probe_now_ns();
 	if (!single || !p->names_at || now - p->names_at >= NAMES_EVERY_NS ||
 	    (p->names_missing && now - p->names_at >= NAMES_MISSING_NS)) {
 		p->names_at = now;
@@ -338,7 +331,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	uint64_t mark = 0;
 	for (n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
-		s.time_ns = now_ns();
+		s.time_ns = probe_now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
