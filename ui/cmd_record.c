@@ -412,7 +412,6 @@ static void raise_fd_limit(void)
 static void summary(const struct settings *st, const struct record *r, const struct ftp_target_info *info,
                     double secs, const char *path, const char *ended, const struct ftp_probe_stats *stats)
 {
-	uint64_t job_stopped = stats->job_stopped;
 	if (st->quiet)
 		return;
 	fprintf(stderr,
@@ -444,11 +443,11 @@ static void summary(const struct settings *st, const struct record *r, const str
 	if (r->cut_rounds)
 		fprintf(stderr, "; %llu samples missed threads (the thread list changed while read)",
 		        (unsigned long long)r->cut_rounds);
-	if (job_stopped)
+	if (stats->job_stopped)
 		fprintf(stderr,
 		        "; the target was stopped by a signal (SIGSTOP, SIGTSTP) in %llu samples, "
 		        "and left stopped",
-		        (unsigned long long)job_stopped);
+		        (unsigned long long)stats->job_stopped);
 	fprintf(stderr, "; thread states from %s\n", info->state_source);
 	if (st->format != FORMAT_RAW)
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
@@ -497,13 +496,12 @@ int cmd_record(int argc, char **argv)
 	int ret;
 	if (st.command) {
 		ret = launch_start(&child, st.command, &err);
-		raise_fd_limit(); /* the command keeps the limit it was given */
 		if (ret == 0)
 			ret = attach_launched(&child, &opts, &probe, &err);
 	} else {
-		raise_fd_limit();
 		ret = ftp_probe_create(&probe, st.pid, &opts, &err);
 	}
+	raise_fd_limit(); /* after the fork: the command keeps the limit it was given */
 	if (ret < 0) {
 		if (ret == -FTP_E_INTERRUPTED)
 			ui_error("record", "interrupted before the first sample");
