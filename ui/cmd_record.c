@@ -42,6 +42,8 @@ static const char usage[] =
         "  -t, --threads         start each stack with a `thread \"NAME\" (TID)` frame\n"
         "  -i, --idle            keep samples of threads that are not running (blocked on a\n"
         "                        lock, the GIL, I/O or sleeping); dropped by default\n"
+        "  -g, --gil             keep only samples of the thread holding the GIL (GIL builds)\n"
+        "  -F, --function        one frame per function: no line numbers, its lines merged\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are dropped\n"
         "      --native          interleave native frames (C functions, with the Python\n"
@@ -66,12 +68,13 @@ static void on_signal(int sig)
 struct record {
 	enum format format;
 	bool idle;
+	bool gil_only; /* --gil */
 	FILE *out;
 	struct profile *profile;
 	double weight; /* seconds this round stands for */
 	int error;     /* a failed write or allocation: stop */
 	/* counts */
-	uint64_t rounds, read, written, idle_dropped, torn, empty, missed, failed_rounds;
+	uint64_t rounds, read, written, idle_dropped, gil_dropped, torn, empty, missed, failed_rounds;
 	uint64_t cut_rounds; /* rounds whose thread list changed while read */
 };
 
@@ -112,6 +115,10 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	}
 	if (!s->nframes) {
 		r->empty++;
+		return 0;
+	}
+	if (r->gil_only && s->holds_gil != 1) {
+		r->gil_dropped++;
 		return 0;
 	}
 	if (!r->idle && !is_active(s)) {
@@ -199,7 +206,7 @@ static void progress(const struct record *r, uint64_t start, uint64_t now, bool 
 struct settings {
 	const char *output;
 	enum format format;
-	bool format_given, threads, idle, blocking, nonblocking_given, native, quiet;
+	bool format_given, threads, idle, gil, function, blocking, nonblocking_given, native, quiet;
 	double rate, duration;
 	unsigned max_depth;
 	pid_t pid;
@@ -215,13 +222,14 @@ static int parse_args(int argc, char **argv, struct settings *st)
 		{ "blocking", no_argument, NULL, 'B' },     { "nonblocking", no_argument, NULL, 'n' },
 		{ "native", no_argument, NULL, 'N' },       { "max-depth", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },        { "pid", required_argument, NULL, 'p' },
+		{ "gil", no_argument, NULL, 'g' },          { "function", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	const char *pid_arg = NULL;
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:f:r:d:tiqp:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:f:r:d:tigFqp:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			st->output = optarg;
@@ -265,6 +273,12 @@ static int parse_args(int argc, char **argv, struct settings *st)
 			break;
 		case 'i':
 			st->idle = true;
+			break;
+		case 'g':
+			st->gil = true;
+			break;
+		case 'F':
+			st->function = true;
 			break;
 		case 'B':
 			st->blocking = true;
@@ -425,6 +439,9 @@ static void summary(const struct settings *st, const struct record *r, const str
 	if (stats->reused)
 		fprintf(stderr, ", %llu unchanged (the thread had not run since its last sample)",
 		        (unsigned long long)stats->reused);
+	if (r->gil_dropped)
+		fprintf(stderr, ", %llu of threads not holding the GIL left out (--gil)",
+		        (unsigned long long)r->gil_dropped);
 	if (r->idle_dropped)
 		fprintf(stderr, ", %llu of idle threads left out (--idle keeps them)",
 		        (unsigned long long)r->idle_dropped);
@@ -516,8 +533,10 @@ int cmd_record(int argc, char **argv)
 	}
 	const struct ftp_target_info *info = ftp_probe_info(probe);
 
-	struct record r = { .format = st.format, .idle = st.idle, .out = out };
-	struct profile_opts po = { .thread_root = st.threads, .timeline = st.format == FORMAT_SPEEDSCOPE };
+	struct record r = { .format = st.format, .idle = st.idle, .gil_only = st.gil, .out = out };
+	struct profile_opts po = { .thread_root = st.threads,
+		                   .timeline = st.format == FORMAT_SPEEDSCOPE,
+		                   .by_function = st.function };
 	if (!(r.profile = profile_create(&po))) {
 		ui_error("record", "out of memory");
 		code = EXIT_FATAL;
@@ -535,6 +554,7 @@ int cmd_record(int argc, char **argv)
 	const bool show_progress = !st.quiet && isatty(STDERR_FILENO);
 	uint64_t next = start, last_round = 0, last_progress = start, last_check = start;
 	const char *ended = NULL;
+	bool no_gil = false;
 	char how[sizeof(err.msg) + 8] = "", command_end[sizeof(how) + 160];
 	while (!stop_signal && !r.error) {
 		uint64_t t = now_ns();
@@ -546,6 +566,10 @@ int cmd_record(int argc, char **argv)
 		profile_end_round(r.profile);
 		if (ret == -FTP_E_EXITED) {
 			ended = "the target exited";
+			break;
+		}
+		if (st.gil && info->free_threaded && !info->gil_enabled) {
+			no_gil = true; /* --gil would keep nothing */
 			break;
 		}
 		if (ret == -FTP_E_EXEC) {
@@ -617,7 +641,13 @@ int cmd_record(int argc, char **argv)
 	struct ftp_probe_stats stats;
 	ftp_probe_stats(probe, &stats);
 	summary(&st, &r, info, (double)(end - start) / 1e9, path, ended, &stats);
-	if (r.error == -FTP_E_NOMEM) {
+	if (no_gil) {
+		ui_error("record",
+		         "--gil: pid %d runs a free-threaded Python without a GIL, so no thread ever holds "
+		         "one; record without --gil",
+		         (int)info->pid);
+		code = EXIT_USAGE;
+	} else if (r.error == -FTP_E_NOMEM) {
 		ui_error("record", "out of memory after %llu samples", (unsigned long long)r.rounds);
 		code = EXIT_FATAL;
 	} else if (r.error) {
@@ -634,6 +664,7 @@ int cmd_record(int argc, char **argv)
 		         r.idle_dropped && stats.job_stopped == r.rounds
 		                 ? "the target was stopped by a signal the whole time (SIGCONT resumes it; "
 		                   "--idle keeps the stacks where it stopped)"
+		         : r.gil_dropped  ? "no thread held the GIL (the GIL is held while Python code runs)"
 		         : r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
 		                          : "no thread had Python frames");
 		code = EXIT_PARTIAL;

@@ -274,7 +274,7 @@ static int intern_frame(struct profile *pr, struct pframe *key, uint32_t *out)
 	return 0;
 }
 
-static void frame_key(struct pframe *k, const struct ftp_frame *fr)
+static void frame_key(const struct profile *pr, struct pframe *k, const struct ftp_frame *fr)
 {
 	memset(k, 0, sizeof(*k));
 	if (fr->flags & FTP_FRAME_NATIVE) {
@@ -286,8 +286,8 @@ static void frame_key(struct pframe *k, const struct ftp_frame *fr)
 	} else {
 		k->kind = FRAME_PYTHON;
 		k->code = fr->code;
-		k->line = fr->line;
-		k->hash = mix(mix(FRAME_PYTHON, (uint64_t)(uintptr_t)fr->code), (uint64_t)fr->line);
+		k->line = pr->opts.by_function ? -1 : fr->line; /* -1: written without a line */
+		k->hash = mix(mix(FRAME_PYTHON, (uint64_t)(uintptr_t)fr->code), (uint64_t)k->line);
 	}
 }
 
@@ -457,7 +457,7 @@ static int stack_node(struct profile *pr, const struct ftp_sample *s, uint32_t *
 	}
 	for (unsigned i = s->nframes; i-- > 0;) {
 		struct pframe k;
-		frame_key(&k, &s->frames[i]);
+		frame_key(pr, &k, &s->frames[i]);
 		if ((ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0)
 			return ret;
 	}
@@ -729,7 +729,7 @@ static int raw_stack(struct profile *pr, struct timeline *t, const struct ftp_sa
 	for (unsigned i = s->nframes; i-- > 0;) {
 		struct pframe k;
 		uint32_t id;
-		frame_key(&k, &s->frames[i]);
+		frame_key(pr, &k, &s->frames[i]);
 		const char *label = intern_frame(pr, &k, &id) == 0 ? frame_label(pr, id) : NULL;
 		if (!label) {
 			fclose(m);

@@ -17,6 +17,7 @@ struct profile; /* opaque */
 struct profile_opts {
 	bool thread_root; /* stacks start with a `thread "name" (tid)` frame */
 	bool timeline;    /* keep every thread's samples in order (speedscope) */
+	bool by_function; /* Python frames without lines: a function's lines merged */
 };
 
 /* Returns NULL when out of memory. */

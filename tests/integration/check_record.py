@@ -39,9 +39,10 @@ def parse_frame(label):
     return m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None
 
 
-def check_split(stacks, marks, source, parked=False):
+def check_split(stacks, marks, source, parked=False, function=False):
     """stacks: list of (frame labels outermost first, count). parked: the
-    target ran with FTPROF_SPLIT=park."""
+    target ran with FTPROF_SPLIT=park. function: recorded with --function,
+    so Python frames carry no line."""
     three = one = 0
     hot = set(marks["hot line"])
     callers = set(marks["calls spin_until"])
@@ -54,7 +55,9 @@ def check_split(stacks, marks, source, parked=False):
         if "one_quarter" in names:
             one += count
         for fn, path, line in funcs:
-            if fn in ("three_quarters", "one_quarter") and path == source:
+            if function:
+                check(line is None, "--function: %s has a line (%r)" % (fn, line))
+            elif fn in ("three_quarters", "one_quarter") and path == source:
                 check(line in callers, "%s at line %r, the source says %r" % (fn, line, sorted(callers)))
         if parked:
             # waiting in threading.py, called from the parked line
@@ -63,7 +66,7 @@ def check_split(stacks, marks, source, parked=False):
                 innermost_hot += count
             continue
         fn, path, line = funcs[-1]
-        if fn == "spin_until" and path == source and line in hot | {min(hot) - 1}:
+        if fn == "spin_until" and path == source and (function or line in hot | {min(hot) - 1}):
             innermost_hot += count
     total = three + one
     check(total >= 200, "only %d samples in three_quarters/one_quarter" % total)
@@ -113,9 +116,10 @@ def folded(args, marks):
     if args.native:
         total = sum(c for _, c in stacks)
         check(natives >= 0.9 * total, "--native: only %d of %d samples have native frames" % (natives, total))
-    check_split(stacks, marks, args.source, args.parked)
+    check_split(stacks, marks, args.source, args.parked, args.function)
     sleeps = set(marks["main sleeps"])
-    sleeping = sum(c for s, c in stacks if parse_frame(s[-1])[0] == "main" and parse_frame(s[-1])[2] in sleeps)
+    sleeping = sum(c for s, c in stacks if parse_frame(s[-1])[0] == "main" and
+                   (args.function or parse_frame(s[-1])[2] in sleeps))
     total = sum(c for _, c in stacks)
     if args.idle:
         check(sleeping > 0, "--idle: no sample of the sleeping main thread")
@@ -213,6 +217,7 @@ def main():
     ap.add_argument("--blocking", action="store_true")
     ap.add_argument("--native", action="store_true")
     ap.add_argument("--parked", action="store_true")
+    ap.add_argument("--function", action="store_true")
     args = ap.parse_args()
     marks = markers(args.source)
     {"folded": folded, "speedscope": speedscope, "raw": raw}[args.format](args, marks)

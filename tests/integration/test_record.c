@@ -197,6 +197,47 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	unlink(raw);
 }
 
+/* --gil keeps the thread holding the GIL only: split.py's spinning worker,
+ * never its sleeping main thread, even with --idle; --function writes one
+ * frame per function, without lines, and the split still holds. On a
+ * free-threaded build running without a GIL, --gil is refused. */
+Test(record, gil_and_function, .timeout = 120)
+{
+	const char *interp = interp_or_skip("3.12");
+	paths();
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python 3.12 target did not start");
+	char pid[16], folded[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(folded, sizeof(folded), ".folded");
+	struct test_run r;
+	const char *args[] = { "record",     "-r",     "250", "-d",   "2.5", "--gil",
+		               "--function", "--idle", "-o",  folded, pid,   NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record --gil --function exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "not holding the GIL left out (--gil)"), "no --gil count: %s", r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	/* without --idle in the check: the sleeping main thread must be absent */
+	const char *extra[] = { "--function", NULL };
+	check_profile("--gil --function", "folded", folded, extra);
+	unlink(folded);
+
+	const char *ft = test_interp_path("3.13t");
+	if (!ft)
+		return;
+	cr_assert_eq(test_target_start(&t, ft, source, NULL), 0, "Python 3.13t target did not start");
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	const char *args_ft[] = { "record", "-d", "1", "--gil", "-o", folded, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_ft), 0);
+	cr_expect_eq(r.status, 64, "--gil on 3.13t exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "without a GIL"), "no reason given: %s", r.err);
+	cr_expect(access(folded, F_OK) != 0, "an empty %s was left behind", folded);
+	test_run_free(&r);
+	test_target_stop(&t);
+	unlink(folded);
+}
+
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
 Test(record, native, .timeout = 120)
 {
