@@ -216,8 +216,11 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 		probe_mem_new_round(&p->mem);
 		ret = probe_walk(p, fn, arg, err);
 	}
-	if (p->opts.blocking)
+	if (p->opts.blocking) {
+		if (events)
+			probe_sched_stop_ends(p);
 		probe_resume(&p->stopper);
+	}
 	if (events) {
 		probe_sched_end_round(p);
 		probe_stacks_end_round(p, full);

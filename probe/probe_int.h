@@ -213,6 +213,9 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid);
 /* Takes every known thread's state now, before a blocking round stops the
  * target (a stop is a context switch too). */
 void probe_sched_freeze(struct ftp_probe *p);
+/* Just before a blocking round resumes the target: the switches since the
+ * freeze (into and out of the stop) are ftprof's, not the threads' own. */
+void probe_sched_stop_ends(struct ftp_probe *p);
 /* Closes the events of threads the round did not see. */
 void probe_sched_end_round(struct ftp_probe *p);
 void probe_sched_release(struct ftp_probe *p);

@@ -36,6 +36,9 @@ struct probe_sched {
 	bool unavailable; /* perf_event_open refused: /proc for every thread */
 	int open_errno;
 	bool frozen; /* states taken before a blocking round stopped the target */
+	/* The last blocking stop, CLOCK_MONOTONIC: the switches into it and
+	 * out of it are ftprof's, not the threads' own, and are skipped. */
+	uint64_t stop_from, stop_to;
 };
 
 static long page_size(void)
@@ -78,6 +81,10 @@ static int open_event(pid_t tid, struct sched_thread *t)
 	attr.type = PERF_TYPE_SOFTWARE;
 	attr.config = PERF_COUNT_SW_DUMMY;
 	attr.context_switch = 1;
+	attr.sample_type = PERF_SAMPLE_TIME; /* each switch says when */
+	attr.sample_id_all = 1;
+	attr.use_clockid = 1;
+	attr.clockid = CLOCK_MONOTONIC;
 	attr.exclude_kernel = 1; /* what perf_event_paranoid 2 allows */
 	attr.exclude_hv = 1;
 	int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
@@ -113,8 +120,9 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 }
 
 /* Consumes the thread's new switch records; the last one is its state.
- * Returns whether there were any. */
-static bool drain(struct sched_thread *t)
+ * Switches during ftprof's own last stop are skipped. Returns whether there
+ * were any others. */
+static bool drain(const struct probe_sched *s, struct sched_thread *t)
 {
 	struct perf_event_mmap_page *pg = t->page;
 	uint64_t head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
@@ -124,7 +132,7 @@ static bool drain(struct sched_thread *t)
 	const unsigned char *data =
 	        (const unsigned char *)pg + (pg->data_offset ? pg->data_offset : (uint64_t)page_size());
 	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)page_size() * RING_PAGES;
-	bool lost = head - tail > size;
+	bool lost = head - tail > size, any = false;
 	while (!lost && tail + sizeof(struct perf_event_header) <= head) {
 		struct perf_event_header h;
 		uint64_t off = tail % size;
@@ -137,7 +145,16 @@ static bool drain(struct sched_thread *t)
 		}
 		if (h.size < sizeof(h))
 			break; /* cannot happen; do not loop on it */
-		if (h.type == PERF_RECORD_SWITCH) {
+		uint64_t when = 0;
+		if (h.size >= sizeof(h) + sizeof(when)) { /* sample_id: the time */
+			uint64_t at = (tail + sizeof(h)) % size;
+			for (size_t k = 0; k < sizeof(when); k++)
+				((unsigned char *)&when)[k] = data[(at + k) % size];
+		}
+		if (h.type == PERF_RECORD_SWITCH && when >= s->stop_from && when < s->stop_to) {
+			/* ftprof's stop: not the thread's doing */
+		} else if (h.type == PERF_RECORD_SWITCH) {
+			any = true;
 			if (!(h.misc & PERF_RECORD_MISC_SWITCH_OUT))
 				t->state = SCHED_ON_CPU;
 			else if (h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
@@ -153,9 +170,10 @@ static bool drain(struct sched_thread *t)
 	if (lost) {
 		t->state = SCHED_UNKNOWN; /* reseeded from /proc below */
 		tail = head;
+		any = true;
 	}
 	__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
-	return true;
+	return any;
 }
 
 static struct sched_thread *find(struct probe_sched *s, pid_t tid)
@@ -176,7 +194,7 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		from_proc(p, t);
 		return;
 	}
-	bool switched = drain(t);
+	bool switched = drain(p->sched, t);
 	if (t->state == SCHED_UNKNOWN) {
 		from_proc(p, t);
 		return;
@@ -218,6 +236,13 @@ void probe_sched_freeze(struct ftp_probe *p)
 		if (s->v[i].seen != p->stats.rounds + 1)
 			update(p, &s->v[i]);
 	s->frozen = true;
+	s->stop_from = probe_now_ns();
+}
+
+void probe_sched_stop_ends(struct ftp_probe *p)
+{
+	if (p->sched)
+		p->sched->stop_to = probe_now_ns();
 }
 
 /* The state of tid now. Opens its event on first sight. */

@@ -238,6 +238,48 @@ Test(record, gil_and_function, .timeout = 120)
 	unlink(folded);
 }
 
+/* In --blocking mode every thread is switched out into ftprof's stop: those
+ * switches are not the threads' own. Five threads spinning on a
+ * free-threaded build (more than this machine's CPUs) are runnable
+ * throughout: with --idle, every sample of theirs says so, none says idle
+ * or blocked. */
+Test(record, blocking_states, .timeout = 120)
+{
+	const char *interp = interp_or_skip("3.13t");
+	struct test_target t;
+	const char *env[] = { "FTPROF_WORKERS=4", NULL };
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/lifecycle.py"), env), 0,
+	             "Python 3.13t target did not start");
+	char pid[16], raw[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(raw, sizeof(raw), ".raw");
+	struct test_run r;
+	const char *args[] = {
+		"record", "--blocking", "--idle", "-r", "200", "-d", "2", "-o", raw, pid, NULL
+	};
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	FILE *f = fopen(raw, "r");
+	cr_assert(f, "no output %s", raw);
+	char line[8192];
+	unsigned running = 0, other = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char state[32];
+		if (line[0] == '#' || sscanf(line, "%*s %*s %31s", state) != 1)
+			continue;
+		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0)
+			running++;
+		else
+			other++;
+	}
+	fclose(f);
+	unlink(raw);
+	cr_expect(running >= 200 && other * 20 <= running + other,
+	          "%u samples running, %u in another state (at most 5%% expected)", running, other);
+}
+
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
 Test(record, native, .timeout = 120)
 {
