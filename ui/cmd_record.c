@@ -631,7 +631,8 @@ int cmd_record(int argc, char **argv)
 	if (!r.error && fflush(out) != 0)
 		r.error = -FTP_E_IO;
 	if (st.command) {
-		launch_finish(&child, stop_signal);
+		/* --gil refused: the command was launched for nothing */
+		launch_finish(&child, no_gil ? SIGTERM : stop_signal);
 		char status[128];
 		launch_describe(&child, status, sizeof(status));
 		snprintf(command_end, sizeof(command_end), "%s%sthe command %s", ended == how ? how : "",
