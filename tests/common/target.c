@@ -175,3 +175,19 @@ void test_run_free(struct test_run *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+pid_t test_spawn_ftprof(const char *const args[], const char *out_path)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		const char *argv[32] = { FTPROF_BINARY };
+		for (size_t i = 0; args[i] && i < 30; i++)
+			argv[i + 1] = args[i];
+		execv(FTPROF_BINARY, (char **)argv);
+		_exit(127);
+	}
+	return pid;
+}

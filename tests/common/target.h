@@ -32,6 +32,10 @@ int test_run(struct test_run *r, const char *const argv[], int timeout_s);
 int test_run_ftprof(struct test_run *r, const char *const args[]);
 void test_run_free(struct test_run *r);
 
+/* Starts ftprof with args, its stdout and stderr into the file out_path, and
+ * returns its pid (-1 when it cannot fork) for the caller to wait for. */
+pid_t test_spawn_ftprof(const char *const args[], const char *out_path);
+
 /* The path of a file in the source tree, in static storage (one at a time). */
 const char *test_source_path(const char *rel);
 

@@ -22,25 +22,25 @@ def check(cond, msg):
     return cond
 
 
-def markers(source):
-    found = {}
+def matches(source, pattern):
+    """(line number, match) for every line of source that pattern matches."""
     with open(source, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
-            m = re.search(r"# split: (.+)$", line)
+            m = re.search(pattern, line)
             if m:
-                found.setdefault(m.group(1).strip(), set()).add(n)
+                yield n, m
+
+
+def markers(source):
+    found = {}
+    for n, m in matches(source, r"# split: (.+)$"):
+        found.setdefault(m.group(1).strip(), set()).add(n)
     return found
 
 
 def def_lines(source):
     """Line of each top-level `def NAME(` in source."""
-    found = {}
-    with open(source, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            m = re.match(r"def (\w+)\(", line)
-            if m:
-                found[m.group(1)] = n
-    return found
+    return {m.group(1): n for n, m in matches(source, r"^def (\w+)\(")}
 
 
 def parse_frame(label):

@@ -206,21 +206,12 @@ static int stopped_after(pid_t pid, double grace_s)
 	}
 }
 
-/* Starts ftprof with stdout and stderr into err_path; returns its pid. */
+/* Starts ftprof with stdout and stderr into err_path; returns its pid,
+ * killed by kill_all if the test fails. */
 static pid_t spawn_ftprof(const char *const args[], const char *err_path)
 {
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 2);
-		dup2(fd, 1);
-		const char *argv[32] = { FTPROF_BINARY };
-		for (size_t i = 0; args[i] && i < 30; i++)
-			argv[i + 1] = args[i];
-		execv(FTPROF_BINARY, (char **)argv);
-		_exit(127);
-	}
+	pid_t pid = test_spawn_ftprof(args, err_path);
+	cr_assert(pid > 0);
 	remember_child(pid);
 	return pid;
 }

@@ -331,24 +331,6 @@ Test(record, launch_command, .timeout = 120)
 	unlink(out);
 }
 
-/* Starts ftprof with stdout and stderr into files; returns its pid. */
-static pid_t spawn_ftprof(const char *const args[], const char *err_path)
-{
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 2);
-		dup2(fd, 1);
-		const char *argv[32] = { FTPROF_BINARY };
-		for (size_t i = 0; args[i] && i < 30; i++)
-			argv[i + 1] = args[i];
-		execv(FTPROF_BINARY, (char **)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 static char *slurp(const char *path)
 {
 	static char buf[8192];
@@ -386,7 +368,8 @@ static void stop_by_signal(int sig, const char *mode)
 	temp_path(out, sizeof(out), ".folded");
 	temp_path(err, sizeof(err), ".err");
 	const char *args[] = { "record", "-r", "250", mode, "-o", out, pid, NULL };
-	pid_t f = spawn_ftprof(args, err);
+	pid_t f = test_spawn_ftprof(args, err);
+	cr_assert(f > 0);
 	usleep(2500 * 1000);
 	kill(f, sig);
 	int status = wait_status(f, 30);
