@@ -191,3 +191,16 @@ pid_t test_spawn_ftprof(const char *const args[], const char *out_path)
 	}
 	return pid;
 }
+
+bool test_count_before(const char *text, const char *phrase, unsigned long long *out)
+{
+	const char *p = strstr(text, phrase), *start;
+	if (!p)
+		return false;
+	for (start = p; start > text && start[-1] >= '0' && start[-1] <= '9'; start--)
+		;
+	if (start == p)
+		return false;
+	*out = strtoull(start, NULL, 10);
+	return true;
+}

@@ -3,6 +3,7 @@
 #ifndef FTPROF_TEST_TARGET_H
 #define FTPROF_TEST_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -31,6 +32,11 @@ int test_run(struct test_run *r, const char *const argv[], int timeout_s);
 /* test_run with the ftprof binary as argv[0]: args are its arguments. */
 int test_run_ftprof(struct test_run *r, const char *const args[]);
 void test_run_free(struct test_run *r);
+
+/* The number that stands just before the first `phrase` in text, as in a
+ * summary's "1250 thread stacks read": true and *out, or false when the
+ * phrase is absent or has no number before it. */
+bool test_count_before(const char *text, const char *phrase, unsigned long long *out);
 
 /* Starts ftprof with args, its stdout and stderr into the file out_path, and
  * returns its pid (-1 when it cannot fork) for the caller to wait for. */

@@ -377,19 +377,10 @@ ParameterizedTest(struct version_param *v, hostile, churn, .timeout = 180, .fini
 
 	/* "N thread stacks read, M written, K torn (changed while read) dropped" */
 	unsigned long long read = 0, written = 0, torn = 0;
-	const char *line = strstr(log, " thread stacks read, ");
-	cr_expect(line, "no summary from record: %s", log);
-	if (line) {
-		while (line > log && line[-1] != '\n' && line[-1] != ' ')
-			line--;
-		sscanf(line, "%llu thread stacks read, %llu written", &read, &written);
-		const char *tp = strstr(line, " torn (changed while read) dropped");
-		if (tp) {
-			while (tp > line && tp[-1] != ' ')
-				tp--;
-			torn = strtoull(tp, NULL, 10);
-		}
-	}
+	cr_expect(test_count_before(log, " thread stacks read, ", &read) &&
+	                  test_count_before(log, " written", &written),
+	          "no summary from record: %s", log);
+	test_count_before(log, " torn (changed while read) dropped", &torn);
 	const char *cargs[] = { "raw", raw, "--pid", pid, NULL };
 	char *checked = check_output("raw profile of the churn", cargs);
 	long hwm_end = ru.ru_maxrss;

@@ -177,16 +177,8 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
 	unsigned long long read = 0, unchanged = 0;
-	const char *l = strstr(r.err, " thread stacks read, ");
-	while (l && l > r.err && l[-1] != ' ')
-		l--;
-	if (l)
-		sscanf(l, "%llu", &read);
-	if ((l = strstr(r.err, " unchanged (the thread had not run")))
-		while (l > r.err && l[-1] != ' ')
-			l--;
-	if (l)
-		sscanf(l, "%llu", &unchanged);
+	test_count_before(r.err, " thread stacks read, ", &read);
+	test_count_before(r.err, " unchanged (the thread had not run", &unchanged);
 	/* the sleeping main thread alone is half the stacks */
 	cr_expect(read > 0 && unchanged >= read / 2, "%llu of %llu stacks reused: %s", unchanged, read,
 	          r.err);
