@@ -120,8 +120,11 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 }
 
 /* Consumes the thread's new switch records; the last one is its state.
- * Switches during ftprof's own last stop are skipped. Returns whether there
- * were any others. */
+ * Switches during ftprof's own last stop are skipped, and so is the thread's
+ * first switch out after the stop began, whenever it is stamped: that is the
+ * switch into the stop, which the tracer may see before the thread leaves
+ * its CPU (the detach waits for it, the stop's end does not). Returns
+ * whether there were any others. */
 static bool drain(const struct probe_sched *s, struct sched_thread *t)
 {
 	struct perf_event_mmap_page *pg = t->page;
@@ -133,6 +136,7 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 	        (const unsigned char *)pg + (pg->data_offset ? pg->data_offset : (uint64_t)page_size());
 	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)page_size() * RING_PAGES;
 	bool lost = head - tail > size, any = false;
+	bool stopped = s->stop_to > s->stop_from, stop_out_seen = false;
 	while (!lost && tail + sizeof(struct perf_event_header) <= head) {
 		struct perf_event_header h;
 		uint64_t off = tail % size;
@@ -151,13 +155,17 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 			for (size_t k = 0; k < sizeof(when); k++)
 				((unsigned char *)&when)[k] = data[(at + k) % size];
 		}
-		if (h.type == PERF_RECORD_SWITCH && when >= s->stop_from && when < s->stop_to) {
+		bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
+		bool preempt = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
+		if (h.type == PERF_RECORD_SWITCH && stopped && when >= s->stop_from &&
+		    (when < s->stop_to || (out && !preempt && !stop_out_seen))) {
 			/* ftprof's stop: not the thread's doing */
+			stop_out_seen |= out && !preempt;
 		} else if (h.type == PERF_RECORD_SWITCH) {
 			any = true;
-			if (!(h.misc & PERF_RECORD_MISC_SWITCH_OUT))
+			if (!out)
 				t->state = SCHED_ON_CPU;
-			else if (h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
+			else if (preempt)
 				t->state = SCHED_PREEMPTED;
 			else
 				t->state = SCHED_BLOCKED;

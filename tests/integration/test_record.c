@@ -255,21 +255,26 @@ Test(record, blocking_states, .timeout = 120)
 	test_target_stop(&t);
 	FILE *f = fopen(raw, "r");
 	cr_assert(f, "no output %s", raw);
-	char line[8192];
+	char line[8192], others[256] = "";
 	unsigned running = 0, other = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char state[32];
 		if (line[0] == '#' || sscanf(line, "%*s %*s %31s", state) != 1)
 			continue;
-		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0)
+		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0) {
 			running++;
-		else
+		} else {
 			other++;
+			if (!strstr(others, state) && strlen(others) + strlen(state) + 2 < sizeof(others))
+				strcat(strcat(others, " "), state);
+		}
 	}
 	fclose(f);
 	unlink(raw);
-	cr_expect(running >= 200 && other * 20 <= running + other,
-	          "%u samples running, %u in another state (at most 5%% expected)", running, other);
+	/* At least 20 rounds, which a machine busy with other work still gives. */
+	cr_expect(running >= 100 && other * 20 <= running + other,
+	          "%u samples running, %u in another state (%s; at most 5%% expected)", running, other,
+	          other ? others + 1 : "none");
 }
 
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
