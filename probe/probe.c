@@ -122,8 +122,12 @@ static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
 		t->tid = tids[i];
 		if (p->opts.task_state) {
 			t->state = probe_task_state(p->pid, t->tid);
-			if (t->state == 'S' || t->state == 'D')
-				t->in_syscall = probe_task_syscall(p->pid, t->tid, &t->sys_nr, &t->sys_arg0);
+			struct task_syscall sc;
+			if ((t->state == 'S' || t->state == 'D') && probe_task_syscall(p->pid, t->tid, &sc)) {
+				t->in_syscall = true;
+				t->sys_nr = sc.nr;
+				t->sys_arg0 = sc.arg0;
+			}
 		}
 	}
 	p->ntasks = (size_t)n;

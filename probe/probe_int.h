@@ -72,12 +72,18 @@ long probe_tasks(pid_t pid, pid_t **tids, struct ftp_error *err);
 /* State letter of /proc/PID/task/TID/stat, or 0 when it cannot be read. */
 char probe_task_state(pid_t pid, pid_t tid);
 
-/* The system call a blocked task is in and its first argument, from
- * /proc/PID/task/TID/syscall. Returns false when it is running or unknown. */
-bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
+/* The system call a blocked task is in, from /proc/PID/task/TID/syscall. */
+struct task_syscall {
+	long nr;
+	uint64_t arg0, arg1;
+	uint64_t pc;    /* the user instruction pointer: just after the call */
+	bool restarted; /* went on as restart_syscall: nr from wchan, no arguments */
+};
+/* Returns false when the task is running or its call is unknown. */
+bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out);
 /* The same from a descriptor kept open: one pread per look. */
 int probe_task_syscall_open(pid_t pid, pid_t tid);
-bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, long *nr, uint64_t *arg0);
+bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *out);
 
 /* ---- mem.c: reading target memory ----------------------------------- */
 

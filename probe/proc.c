@@ -211,35 +211,48 @@ int probe_task_syscall_open(pid_t pid, pid_t tid)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *out)
 {
 	char buf[256];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0); /* each read at 0 is the state now */
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	/* "NR ARG0 ... ARG5 SP PC", the arguments and addresses in hex */
 	char *end;
 	long v = strtol(buf, &end, 10);
 	if (end == buf || v < 0) /* "running" or -1 (not in a system call) */
 		return false;
-	*nr = v;
-	*arg0 = strtoull(end, NULL, 16);
+	memset(out, 0, sizeof(*out));
+	out->nr = v;
+	uint64_t word[8] = { 0 };
+	for (int i = 0; i < 8; i++) {
+		char *next;
+		word[i] = strtoull(end, &next, 16);
+		if (next == end)
+			break;
+		end = next;
+	}
+	out->arg0 = word[0];
+	out->arg1 = word[1];
+	out->pc = word[7];
 	if (v == SYS_restart_syscall) {
 		long was = restarted_as(pid, tid);
 		if (was < 0)
 			return false;
-		*nr = was;
-		*arg0 = 0;
+		out->nr = was;
+		out->arg0 = out->arg1 = 0;
+		out->restarted = true;
 	}
 	return true;
 }
 
-bool probe_task_syscall(pid_t pid, pid_t tid, long *nr, uint64_t *arg0)
+bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out)
 {
 	int fd = probe_task_syscall_open(pid, tid);
 	if (fd < 0)
 		return false;
-	bool ok = probe_task_syscall_read(fd, pid, tid, nr, arg0);
+	bool ok = probe_task_syscall_read(fd, pid, tid, out);
 	close(fd);
 	return ok;
 }

@@ -2,7 +2,13 @@
 /* Thread states from the scheduler: one perf_event per thread recording its
  * context switches into a ring ftprof reads without a system call. The last
  * switch of a thread says whether it is on a CPU, waiting for one, or
- * blocked; /proc tells what a blocked thread waits for, once per block. */
+ * blocked; /proc tells what a blocked thread waits for, once per block.
+ *
+ * Where the kernel allows it (root, or perf_event_paranoid <= 1), each switch
+ * out also brings the thread's user registers: the call site and the first
+ * two arguments of the system call it blocks in. A block at a site already
+ * seen with the same arguments is the same call (the same futex: the GIL, a
+ * lock), and /proc is not read again. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
@@ -13,7 +19,27 @@
 
 #include "probe_int.h"
 
-#define RING_PAGES 1 /* data pages: 4 KiB, 512 switch records */
+#define RING_PAGES 1      /* data pages: 4 KiB, 256 switch records */
+#define RING_PAGES_REGS 2 /* with a 40-byte sample per switch out */
+#define SITES 64          /* system call sites remembered, direct-mapped */
+
+/* The user registers of a thread's last switch out (PERF_SAMPLE_REGS_USER,
+ * in the order of their bits in enum perf_event_x86_regs). */
+#define REG_SI 4
+#define REG_DI 5
+#define REG_IP 8
+#define REGS_MASK ((1ull << REG_SI) | (1ull << REG_DI) | (1ull << REG_IP))
+
+struct block_regs {
+	uint64_t si, di, ip;
+	bool valid;
+};
+
+/* A system call /proc named at a site: (ip, arg0, arg1) -> nr. */
+struct syscall_site {
+	uint64_t ip, arg0, arg1;
+	long nr;
+};
 
 enum sched_state { SCHED_UNKNOWN, SCHED_ON_CPU, SCHED_PREEMPTED, SCHED_BLOCKED };
 
@@ -26,6 +52,8 @@ struct sched_thread {
 	enum sched_state state;
 	bool exact;        /* state is the ring's, not a guess from /proc */
 	bool syscall_read; /* the blocked thread's system call is known */
+	struct block_regs pending; /* the sample of a switch out to come */
+	struct block_regs block;   /* where the thread blocked last */
 	struct task_info info;
 	uint64_t seen; /* round it was last asked for */
 };
@@ -35,6 +63,8 @@ struct probe_sched {
 	size_t n, cap;
 	bool unavailable; /* perf_event_open refused: /proc for every thread */
 	int open_errno;
+	int regs; /* switches bring user registers: 1 yes, -1 refused, 0 untried */
+	struct syscall_site sites[SITES];
 	bool frozen; /* states taken before a blocking round stopped the target */
 	/* The last blocking stop, CLOCK_MONOTONIC: the switches into it and
 	 * out of it are ftprof's, not the threads' own, and are skipped. */
@@ -73,7 +103,11 @@ void probe_sched_release(struct ftp_probe *p)
 	p->sched = NULL;
 }
 
-static int open_event(pid_t tid, struct sched_thread *t)
+/* With regs, the event also samples every switch out of the thread with its
+ * user registers: a context switch happens in the kernel, so the sample
+ * needs kernel events counted, which perf_event_paranoid 2 refuses to users
+ * without CAP_PERFMON. */
+static int open_event(pid_t tid, struct sched_thread *t, bool regs)
 {
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -87,10 +121,17 @@ static int open_event(pid_t tid, struct sched_thread *t)
 	attr.clockid = CLOCK_MONOTONIC;
 	attr.exclude_kernel = 1; /* what perf_event_paranoid 2 allows */
 	attr.exclude_hv = 1;
+	if (regs) {
+		attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+		attr.sample_period = 1;
+		attr.sample_type |= PERF_SAMPLE_REGS_USER;
+		attr.sample_regs_user = REGS_MASK;
+		attr.exclude_kernel = 0;
+	}
 	int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t len = (size_t)page_size() * (1 + RING_PAGES);
+	size_t len = (size_t)page_size() * (1 + (regs ? RING_PAGES_REGS : RING_PAGES));
 	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		int e = errno;
@@ -110,13 +151,40 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 	if (t->info.state == 't')
 		t->info.state = 0; /* stopped by a tracer (ftprof's own stop): unknown */
 	t->info.in_syscall = false;
-	if (t->info.state == 'S' || t->info.state == 'D')
-		t->info.in_syscall = probe_task_syscall(p->pid, t->tid, &t->info.sys_nr, &t->info.sys_arg0);
+	struct task_syscall sc;
+	if ((t->info.state == 'S' || t->info.state == 'D') && probe_task_syscall(p->pid, t->tid, &sc)) {
+		t->info.in_syscall = true;
+		t->info.sys_nr = sc.nr;
+		t->info.sys_arg0 = sc.arg0;
+	}
 	t->state = t->info.state == 'R'                           ? SCHED_ON_CPU
 	           : t->info.state == 'S' || t->info.state == 'D' ? SCHED_BLOCKED
 	                                                          : SCHED_UNKNOWN;
 	t->syscall_read = true;
 	t->exact = false;
+}
+
+/* Copies len bytes at ring offset off, which may wrap. */
+static void ring_copy(const unsigned char *data, uint64_t size, uint64_t off, void *dst, size_t len)
+{
+	off %= size;
+	size_t first = len < size - off ? len : (size_t)(size - off);
+	memcpy(dst, data + off, first);
+	memcpy((unsigned char *)dst + first, data, len - first);
+}
+
+/* A switch-out sample: the time, the registers' ABI, then SI, DI and IP. */
+static void take_sample(const unsigned char *data, uint64_t size, uint64_t at, uint16_t len,
+                        struct block_regs *r)
+{
+	uint64_t v[5];
+	r->valid = false;
+	if (len < sizeof(struct perf_event_header) + sizeof(v))
+		return;
+	ring_copy(data, size, at + sizeof(struct perf_event_header), v, sizeof(v));
+	if (v[1] != PERF_SAMPLE_REGS_ABI_64)
+		return; /* no user registers: not in a system call */
+	*r = (struct block_regs){ .si = v[2], .di = v[3], .ip = v[4], .valid = true };
 }
 
 /* Consumes the thread's new switch records; the last one is its state.
@@ -139,36 +207,35 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 	bool stopped = s->stop_to > s->stop_from, stop_out_seen = false;
 	while (!lost && tail + sizeof(struct perf_event_header) <= head) {
 		struct perf_event_header h;
-		uint64_t off = tail % size;
-		if (off + sizeof(h) <= size) {
-			memcpy(&h, data + off, sizeof(h));
-		} else {
-			size_t first = (size_t)(size - off);
-			memcpy(&h, data + off, first);
-			memcpy((unsigned char *)&h + first, data, sizeof(h) - first);
-		}
+		ring_copy(data, size, tail, &h, sizeof(h));
 		if (h.size < sizeof(h))
 			break; /* cannot happen; do not loop on it */
-		uint64_t when = 0;
-		if (h.size >= sizeof(h) + sizeof(when)) { /* sample_id: the time */
-			uint64_t at = (tail + sizeof(h)) % size;
-			for (size_t k = 0; k < sizeof(when); k++)
-				((unsigned char *)&when)[k] = data[(at + k) % size];
+		if (h.type == PERF_RECORD_SAMPLE) { /* comes before its switch out */
+			take_sample(data, size, tail, h.size, &t->pending);
+			tail += h.size;
+			continue;
 		}
+		uint64_t when = 0;
+		if (h.size >= sizeof(h) + sizeof(when)) /* sample_id: the time */
+			ring_copy(data, size, tail + sizeof(h), &when, sizeof(when));
 		bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
 		bool preempt = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
 		if (h.type == PERF_RECORD_SWITCH && stopped && when >= s->stop_from &&
 		    (when < s->stop_to || (out && !preempt && !stop_out_seen))) {
 			/* ftprof's stop: not the thread's doing */
 			stop_out_seen |= out && !preempt;
+			t->pending.valid = false;
 		} else if (h.type == PERF_RECORD_SWITCH) {
 			any = true;
-			if (!out)
+			if (!out) {
 				t->state = SCHED_ON_CPU;
-			else if (preempt)
+			} else if (preempt) {
 				t->state = SCHED_PREEMPTED;
-			else
+			} else {
 				t->state = SCHED_BLOCKED;
+				t->block = t->pending;
+			}
+			t->pending.valid = false;
 			t->syscall_read = false;
 		} else if (h.type == PERF_RECORD_LOST) {
 			lost = true;
@@ -177,11 +244,47 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 	}
 	if (lost) {
 		t->state = SCHED_UNKNOWN; /* reseeded from /proc below */
+		t->pending.valid = t->block.valid = false;
 		tail = head;
 		any = true;
 	}
 	__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
 	return any;
+}
+
+static struct syscall_site *site_of(struct probe_sched *s, const struct block_regs *r)
+{
+	uint64_t h = (r->ip ^ r->di * 0x9e3779b97f4a7c15ull ^ r->si * 0xc2b2ae3d27d4eb4full) >> 58;
+	return &s->sites[h % SITES];
+}
+
+/* What the blocked thread t waits in: from the site of its block when that
+ * site was named before with the same arguments, else from /proc, and then
+ * the site is remembered if /proc names the same one. */
+static void blocked_in(struct ftp_probe *p, struct sched_thread *t)
+{
+	struct probe_sched *s = p->sched;
+	const struct block_regs *r = &t->block;
+	struct syscall_site *site = r->valid ? site_of(s, r) : NULL;
+	if (site && site->ip == r->ip && site->arg0 == r->di && site->arg1 == r->si) {
+		t->info.in_syscall = true;
+		t->info.sys_nr = site->nr;
+		t->info.sys_arg0 = r->di;
+		p->stats.syscall_sites++;
+		return;
+	}
+	if (t->sys_fd < 0)
+		t->sys_fd = probe_task_syscall_open(p->pid, t->tid);
+	struct task_syscall sc;
+	p->stats.syscall_reads++;
+	t->info.in_syscall = t->sys_fd >= 0 ? probe_task_syscall_read(t->sys_fd, p->pid, t->tid, &sc)
+	                                    : probe_task_syscall(p->pid, t->tid, &sc); /* out of fds */
+	if (!t->info.in_syscall)
+		return;
+	t->info.sys_nr = sc.nr;
+	t->info.sys_arg0 = sc.arg0;
+	if (site && !sc.restarted && sc.pc == r->ip && sc.arg0 == r->di && sc.arg1 == r->si)
+		*site = (struct syscall_site){ .ip = r->ip, .arg0 = r->di, .arg1 = r->si, .nr = sc.nr };
 }
 
 static struct sched_thread *find(struct probe_sched *s, pid_t tid)
@@ -214,15 +317,7 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 	if (t->state != SCHED_BLOCKED) {
 		t->info.in_syscall = false;
 	} else if (!t->syscall_read) {
-		/* blocked since the last look: in what? once per block */
-		if (t->sys_fd < 0)
-			t->sys_fd = probe_task_syscall_open(p->pid, t->tid);
-		if (t->sys_fd >= 0)
-			t->info.in_syscall = probe_task_syscall_read(t->sys_fd, p->pid, t->tid,
-			                                             &t->info.sys_nr, &t->info.sys_arg0);
-		else /* out of descriptors: open it each time */
-			t->info.in_syscall =
-			        probe_task_syscall(p->pid, t->tid, &t->info.sys_nr, &t->info.sys_arg0);
+		blocked_in(p, t); /* blocked since the last look: in what? once per block */
 		t->syscall_read = true;
 	}
 }
@@ -278,7 +373,11 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 		t->fd = t->sys_fd = -1;
 		t->info.tid = tid;
 		if (!s->unavailable) {
-			int e = open_event(tid, t);
+			int e = s->regs >= 0 ? open_event(tid, t, true) : -EACCES;
+			if (s->regs == 0)
+				s->regs = e == -EACCES || e == -EPERM || e == -EOPNOTSUPP ? -1 : 1;
+			if (s->regs < 0)
+				e = open_event(tid, t, false);
 			if (e == -EACCES || e == -EPERM || e == -ENOSYS || e == -ENOENT || e == -EOPNOTSUPP) {
 				s->unavailable = true;
 				s->open_errno = -e;

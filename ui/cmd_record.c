@@ -465,7 +465,11 @@ static void summary(const struct settings *st, const struct record *r, const str
 		        "; the target was stopped by a signal (SIGSTOP, SIGTSTP) in %llu samples, "
 		        "and left stopped",
 		        (unsigned long long)stats->job_stopped);
-	fprintf(stderr, "; thread states from %s\n", info->state_source);
+	fprintf(stderr, "; thread states from %s", info->state_source);
+	if (stats->syscall_sites + stats->syscall_reads)
+		fprintf(stderr, " (%llu waits named by their call site, %llu by /proc)",
+		        (unsigned long long)stats->syscall_sites, (unsigned long long)stats->syscall_reads);
+	fputc('\n', stderr);
 	if (st->format != FORMAT_RAW)
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
 		        profile_stacks(r->profile), path, format_names[st->format]);

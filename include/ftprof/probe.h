@@ -78,6 +78,9 @@ struct ftp_probe_stats {
 				  read again at once */
 	uint64_t reused;      /* thread stacks reported again without a read:
 				  the thread had not run since (task_events) */
+	uint64_t syscall_sites; /* blocks whose system call was known from its call
+				   site and arguments (task_events, with registers) */
+	uint64_t syscall_reads; /* blocks whose system call was read from /proc */
 	uint64_t job_stopped; /* blocking rounds that found the target stopped by a
 				  signal (SIGSTOP, SIGTSTP): its stacks do not move */
 };
