@@ -329,9 +329,7 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 {
 	if (len == 0)
 		return 0;
-	if (mem->direct)
-		return read_blocks(mem, addr, buf, len, err);
-	if (mem->nruns) {
+	if (!mem->direct && mem->nruns) {
 		const unsigned char *pre = prefetched(mem, addr, len);
 		if (pre) {
 			memcpy(buf, pre, len);

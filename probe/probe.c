@@ -217,6 +217,7 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	if (full) {
 		if (events)
 			probe_stacks_prefetch(p);
+		probe_code_prefetch(p);
 		probe_mem_new_round(&p->mem);
 		ret = probe_walk(p, fn, arg, err);
 	}

@@ -178,9 +178,18 @@ void probe_stopper_release(struct probe_stopper *st);
 
 struct code_entry; /* cache entry, see pyobj.c */
 
+#define RECENT_CODES 32 /* code objects whose headers stay in the prefetch */
+
 struct code_cache {
 	struct code_entry **slots;
 	size_t nslots, count;
+	/* Code objects checked in recent rounds, a ring: a function called on
+	 * and off (a loop's callee) is checked from the prefetch, not by a read
+	 * of its own, in rounds after one that did not see it. */
+	struct {
+		uint64_t addr, round;
+	} recent[RECENT_CODES];
+	unsigned recent_next;
 };
 
 /* Reads a str object at addr into out as UTF-8 (unescaped, NUL-terminated,
@@ -196,6 +205,9 @@ int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t of
 /* Number of bytecode bytes of the code object. */
 uint64_t probe_code_nbytes(const struct code_entry *e);
 void probe_code_cache_release(struct code_cache *cache);
+/* Adds the headers of the code objects checked in the last rounds to the
+ * next round's prefetch. */
+void probe_code_prefetch(struct ftp_probe *p);
 
 /* ---- names.c: threading names --------------------------------------- */
 

@@ -14,7 +14,8 @@
 struct code_entry {
 	struct ftp_code pub;
 	uint64_t name_ptr, filename_ptr, linetable_ptr; /* identity, for revalidation */
-	uint64_t round; /* last round the entry was checked against the target */
+	uint64_t round;  /* last round the entry was checked against the target */
+	unsigned recent; /* its place in the cache's recent ring, plus one; 0: none */
 	uint64_t nbytes;
 	struct {
 		int64_t offset; /* -1: empty */
@@ -126,14 +127,16 @@ static struct code_entry **slot_for(struct code_cache *c, uint64_t addr)
 static int grow(struct code_cache *c)
 {
 	size_t n = c->nslots ? c->nslots * 2 : 1024;
-	struct code_cache bigger = { calloc(n, sizeof(*bigger.slots)), n, c->count };
-	if (!bigger.slots)
+	struct code_entry **slots = calloc(n, sizeof(*slots));
+	if (!slots)
 		return -FTP_E_NOMEM;
+	struct code_cache bigger = { .slots = slots, .nslots = n };
 	for (size_t i = 0; i < c->nslots; i++)
 		if (c->slots[i])
 			*slot_for(&bigger, c->slots[i]->pub.addr) = c->slots[i];
 	free(c->slots);
-	*c = bigger;
+	c->slots = slots;
+	c->nslots = n;
 	return 0;
 }
 
@@ -186,6 +189,33 @@ fail:
 	return NULL;
 }
 
+#define RECENT_ROUNDS 32 /* rounds a code object stays in the recent ring */
+
+/* Marks e, at addr, as checked this round. */
+static void touch(struct code_cache *c, struct code_entry *e, uint64_t addr, uint64_t round)
+{
+	e->round = round;
+	if (!e->recent || c->recent[e->recent - 1].addr != addr) {
+		e->recent = c->recent_next + 1;
+		c->recent_next = (c->recent_next + 1) % RECENT_CODES;
+	}
+	c->recent[e->recent - 1].addr = addr;
+	c->recent[e->recent - 1].round = round;
+}
+
+void probe_code_prefetch(struct ftp_probe *p)
+{
+	struct code_cache *c = &p->codes;
+	uint32_t size = p->L.code.size < MAX_HEADER ? p->L.code.size : MAX_HEADER;
+	struct probe_range r[RECENT_CODES];
+	size_t n = 0;
+	for (size_t i = 0; i < RECENT_CODES; i++)
+		if (c->recent[i].addr && p->mem.round - c->recent[i].round <= RECENT_ROUNDS)
+			r[n++] = (struct probe_range){ .addr = c->recent[i].addr,
+				                       .end = c->recent[i].addr + size };
+	probe_mem_trace_extend(&p->mem, r, n);
+}
+
 struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 {
 	const struct ftp_layout *L = &p->L;
@@ -208,7 +238,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	    old->filename_ptr == probe_load_u64(hdr, L->code.filename) &&
 	    old->linetable_ptr == probe_load_u64(hdr, L->code.linetable) &&
 	    old->pub.firstlineno == (int)probe_load_u32(hdr, L->code.firstlineno)) {
-		old->round = p->mem.round;
+		touch(c, old, addr, p->mem.round);
 		return old;
 	}
 	struct code_entry *e = decode(p, addr, hdr);
@@ -218,6 +248,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	if (!old)
 		c->count++;
 	*slot = e;
+	touch(c, e, addr, p->mem.round);
 	return e;
 }
 

@@ -50,8 +50,8 @@ struct sched_thread {
 	struct perf_event_mmap_page *page;
 	size_t map_len;
 	enum sched_state state;
-	bool exact;        /* state is the ring's, not a guess from /proc */
-	bool syscall_read; /* the blocked thread's system call is known */
+	bool exact;                /* state is the ring's, not a guess from /proc */
+	bool syscall_read;         /* the blocked thread's system call is known */
 	struct block_regs pending; /* the sample of a switch out to come */
 	struct block_regs block;   /* where the thread blocked last */
 	struct task_info info;
@@ -210,7 +210,8 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 		ring_copy(data, size, tail, &h, sizeof(h));
 		if (h.size < sizeof(h))
 			break; /* cannot happen; do not loop on it */
-		if (h.type == PERF_RECORD_SAMPLE) { /* comes before its switch out */
+		if (h.type == PERF_RECORD_SAMPLE) {
+			/* a switch out's registers: its record comes next */
 			take_sample(data, size, tail, h.size, &t->pending);
 			tail += h.size;
 			continue;

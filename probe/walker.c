@@ -14,6 +14,7 @@
 #define GIL_STRUCT_SPAN FTP_LAYOUT_GIL_SPAN /* struct _gil_runtime_state is smaller than this */
 #define NAMES_EVERY_NS 200000000u           /* threading names re-read every 200 ms */
 #define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
+#define FRAME_LOOKAHEAD 512                 /* bytes above the innermost frame prefetched */
 #define WALK_TRIES 2                        /* reads again of a stack torn in the snapshot */
 
 struct gil_view {
@@ -193,6 +194,17 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 		if ((frame & 7) || probe_mem_read(&p->mem, frame, buf, need, NULL) < 0) {
 			s->flags |= FTP_SAMPLE_TORN;
 			break;
+		}
+		if (seen == 1) {
+			/* The innermost frame: the next call's frame goes just
+			 * above it. Have the next round's prefetch take that
+			 * space too, up to the end of the page (mapped whole). */
+			uint64_t from = frame + need;
+			uint64_t to = from + FRAME_LOOKAHEAD;
+			uint64_t page_end = ((from - 1) | (PROBE_BLOCK - 1)) + 1;
+			struct probe_range ahead = { .addr = from, .end = to < page_end ? to : page_end };
+			if (ahead.end > ahead.addr)
+				probe_mem_trace_extend(&p->mem, &ahead, 1);
 		}
 		uint64_t next = probe_load_u64(buf, L->frame.previous);
 		if (L->frame.owner != FTP_OFF_NONE && buf[L->frame.owner] > 2) {

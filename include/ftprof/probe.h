@@ -73,16 +73,16 @@ struct ftp_probe_stats {
 	uint64_t rounds;
 	uint64_t samples;
 	uint64_t torn;
-	uint64_t reads;       /* process_vm_readv calls */
-	uint64_t retried;     /* thread stacks torn in the round's snapshot and
-				  read again at once */
-	uint64_t reused;      /* thread stacks reported again without a read:
-				  the thread had not run since (task_events) */
+	uint64_t reads;         /* process_vm_readv calls */
+	uint64_t retried;       /* thread stacks torn in the round's snapshot and
+				   read again at once */
+	uint64_t reused;        /* thread stacks reported again without a read:
+				   the thread had not run since (task_events) */
 	uint64_t syscall_sites; /* blocks whose system call was known from its call
 				   site and arguments (task_events, with registers) */
 	uint64_t syscall_reads; /* blocks whose system call was read from /proc */
-	uint64_t job_stopped; /* blocking rounds that found the target stopped by a
-				  signal (SIGSTOP, SIGTSTP): its stacks do not move */
+	uint64_t job_stopped;   /* blocking rounds that found the target stopped by
+				   a signal (SIGSTOP, SIGTSTP): its stacks do not move */
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
 
