@@ -37,7 +37,7 @@ static const char usage[] =
         "                        (speedscope.app, one profile per thread) or raw (a line per\n"
         "                        sample: time, tid, state, GIL, thread, stack); picked from\n"
         "                        FILE's extension (.folded .txt / .json / .raw .tsv) if absent\n"
-        "  -r, --rate HZ         samples per second (default 100; '1k' = 1000)\n"
+        "  -r, --rate HZ         samples per second (default 100; '1k' = 1000, '1M')\n"
         "  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
         "  -t, --threads         start each stack with a `thread \"NAME\" (TID)` frame\n"
         "  -i, --idle            keep samples of threads that are not running (blocked on a\n"
@@ -135,7 +135,7 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	return 0;
 }
 
-/* "100", "2.5", "1k", "10khz", "50Hz". */
+/* "100", "2.5", "1k", "10khz", "50Hz", "1M", "1MHz". */
 static bool parse_rate(const char *s, double *out)
 {
 	char *end;
@@ -145,6 +145,9 @@ static bool parse_rate(const char *s, double *out)
 		return false;
 	if (*end == 'k' || *end == 'K') {
 		v *= 1000;
+		end++;
+	} else if (*end == 'M') {
+		v *= 1000000;
 		end++;
 	}
 	if (strcasecmp(end, "hz") == 0)

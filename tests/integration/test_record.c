@@ -436,6 +436,8 @@ Test(record, bad_input, .timeout = 120)
 	expect_fail(zero, 64, "invalid rate '0'");
 	const char *fast[] = { "record", "-r", "10000k", "1", NULL };
 	expect_fail(fast, 64, "beyond what the sampler can pace");
+	const char *mega[] = { "record", "-r", "2M", "1", NULL }; /* parsed as 2000000 */
+	expect_fail(mega, 64, "beyond what the sampler can pace");
 	const char *dur[] = { "record", "-d", "-1", "1", NULL };
 	expect_fail(dur, 64, "invalid duration '-1'");
 	const char *nopid[] = { "record", NULL };
