@@ -352,6 +352,37 @@ void probe_mem_fresh(struct probe_mem *mem, bool on)
 		mem->round++; /* the blocks read so far are stale */
 }
 
+void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n)
+{
+	struct iovec local[PROBE_NBLOCKS], remote[PROBE_NBLOCKS];
+	size_t slots[PROBE_NBLOCKS], k = 0;
+	bool taken[PROBE_NBLOCKS] = { false };
+	for (size_t i = 0; i < n && k < PROBE_NBLOCKS; i++) {
+		uint64_t b = ranges[i].addr & ~(uint64_t)(PROBE_BLOCK - 1);
+		for (; b && b < ranges[i].end && k < PROBE_NBLOCKS; b += PROBE_BLOCK) {
+			size_t slot = (b / PROBE_BLOCK) % PROBE_NBLOCKS;
+			if (taken[slot])
+				continue; /* this block, or one that shares its slot */
+			taken[slot] = true;
+			mem->blocks[slot].addr = 0;
+			slots[k] = slot;
+			local[k] = (struct iovec){ mem->blocks[slot].data, PROBE_BLOCK };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)b, PROBE_BLOCK };
+			k++;
+		}
+	}
+	if (!k)
+		return;
+	mem->reads++;
+	ssize_t got = process_vm_readv(mem->pid, local, k, remote, k, 0);
+	/* The reads stop at the first block that cannot be read; the blocks
+	 * before it are whole. */
+	for (size_t j = 0; got > 0 && j < k && (size_t)got >= PROBE_BLOCK; j++, got -= PROBE_BLOCK) {
+		mem->blocks[slots[j]].addr = (uint64_t)(uintptr_t)remote[j].iov_base;
+		mem->blocks[slots[j]].round = mem->round;
+	}
+}
+
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out)
 {
 	return probe_mem_read(mem, addr, out, sizeof(*out), NULL);

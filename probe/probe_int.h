@@ -141,6 +141,10 @@ int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
 /* With on, reads skip the round's prefetch and read their blocks anew (a
  * read again of what changed in the snapshot); off goes back. */
 void probe_mem_fresh(struct probe_mem *mem, bool on);
+/* In fresh mode: reads anew, in one scattered read, the blocks the ranges
+ * touch (as many as the block cache holds), so that reading them again
+ * costs no system call of its own. */
+void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n);
 /* The ranges a part of the round reads: begin returns a mark, traced the
  * ranges read since (lent until the next read). */
 size_t probe_mem_trace_begin(struct probe_mem *mem);
@@ -242,6 +246,9 @@ const char *probe_sched_source(const struct ftp_probe *p);
 
 /* ---- stacks.c: the stacks of still threads -------------------------- */
 
+/* The ranges the last read of thread tid's stack went through (lent until
+ * the thread's entry changes); NULL when none are kept. */
+const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
 /* Reports the stack kept for thread s->tid (at thread state tstate) into s,
  * with its stack_id; false when none is kept. hint: where the thread was
  * in the last round's order. */

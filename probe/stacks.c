@@ -39,6 +39,13 @@ bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struc
 	return true;
 }
 
+const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n)
+{
+	const struct stack_entry *e = find(p, tid, hint);
+	*n = e ? e->nranges : 0;
+	return *n ? e->ranges : NULL;
+}
+
 /* Keeps the ranges read for e's stack since trace_mark. */
 static void keep_ranges(struct ftp_probe *p, struct stack_entry *e, size_t trace_mark)
 {

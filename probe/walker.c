@@ -274,12 +274,32 @@ static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
 /* A stack torn in the round's snapshot (a frame popped or pushed while it
  * was copied: on 3.14 and later a popped frame is cleared at once) is read
  * once more, now, from the thread state on, past the round's caches. */
+/* Appends up to cap - *n of from's ranges to r. */
+static void add_ranges(struct probe_range *r, size_t *n, size_t cap, const struct probe_range *from,
+                       size_t count)
+{
+	count = count < cap - *n ? count : cap - *n;
+	if (count)
+		memcpy(r + *n, from, count * sizeof(*r));
+	*n += count;
+}
+
 static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, uint32_t ts_len,
-                       struct ftp_sample *s)
+                       struct ftp_sample *s, size_t hint, size_t traced)
 {
 	unsigned char ts[TSTATE_READ];
 	for (int tries = 0; tries < WALK_TRIES && (s->flags & FTP_SAMPLE_TORN); tries++) {
 		probe_mem_fresh(&p->mem, true);
+		/* What the torn read and the thread's last whole read went
+		 * through, afresh in one read: most of it is what the next
+		 * read goes through again. */
+		struct probe_range r[PROBE_NBLOCKS] = { { .addr = tstate, .end = tstate + ts_len } };
+		size_t n = 1, count;
+		const struct probe_range *from = probe_mem_traced(&p->mem, traced, &count);
+		add_ranges(r, &n, PROBE_NBLOCKS, from, count);
+		from = probe_stacks_ranges(p, s->tid, hint, &count);
+		add_ranges(r, &n, PROBE_NBLOCKS, from, count);
+		probe_mem_fresh_blocks(&p->mem, r, n);
 		if (probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) == 0 &&
 		    probe_load_u64(ts, p->L.tstate.interp) == interp) {
 			s->flags &= ~FTP_SAMPLE_TORN;
@@ -382,7 +402,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			traced = probe_mem_trace_begin(&p->mem);
 			walk_frames(p, first_frame(p, ts), &s);
 			if ((s.flags & FTP_SAMPLE_TORN) && !p->opts.blocking)
-				walk_again(p, interp, tstate, ts_len, &s);
+				walk_again(p, interp, tstate, ts_len, &s, n, traced);
 			if (!s.nframes && !(s.flags & FTP_SAMPLE_TORN))
 				s.flags |= FTP_SAMPLE_NO_STACK;
 		}
