@@ -78,8 +78,10 @@ struct task_syscall {
 	uint64_t arg0, arg1;
 	uint64_t pc;    /* the user instruction pointer: just after the call */
 	bool restarted; /* went on as restart_syscall: nr from wchan, no arguments */
+	bool running;   /* not blocked at all: on a CPU or waiting for one */
 };
-/* Returns false when the task is running or its call is unknown. */
+/* Returns false when the task is running (out->running) or its call is
+ * unknown. */
 bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out);
 /* The same from a descriptor kept open: one pread per look. */
 int probe_task_syscall_open(pid_t pid, pid_t tid);

@@ -214,16 +214,17 @@ int probe_task_syscall_open(pid_t pid, pid_t tid)
 bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *out)
 {
 	char buf[256];
+	memset(out, 0, sizeof(*out));
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0); /* each read at 0 is the state now */
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	out->running = strncmp(buf, "running", 7) == 0;
 	/* "NR ARG0 ... ARG5 SP PC", the arguments and addresses in hex */
 	char *end;
 	long v = strtol(buf, &end, 10);
 	if (end == buf || v < 0) /* "running" or -1 (not in a system call) */
 		return false;
-	memset(out, 0, sizeof(*out));
 	out->nr = v;
 	uint64_t word[8] = { 0 };
 	for (int i = 0; i < 8; i++) {
@@ -249,6 +250,7 @@ bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *
 
 bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out)
 {
+	memset(out, 0, sizeof(*out));
 	int fd = probe_task_syscall_open(pid, tid);
 	if (fd < 0)
 		return false;

@@ -21,7 +21,8 @@
 
 #define RING_PAGES 1      /* data pages: 4 KiB, 256 switch records */
 #define RING_PAGES_REGS 2 /* with a 40-byte sample per switch out */
-#define SITES 64          /* system call sites remembered, direct-mapped */
+#define SITES 256         /* system call sites remembered */
+#define SITE_WAYS 4       /* places a site may take, from its hash on */
 
 /* The user registers of a thread's last switch out (PERF_SAMPLE_REGS_USER,
  * in the order of their bits in enum perf_event_x86_regs). */
@@ -65,7 +66,8 @@ struct probe_sched {
 	int open_errno;
 	int regs; /* switches bring user registers: 1 yes, -1 refused, 0 untried */
 	struct syscall_site sites[SITES];
-	bool frozen; /* states taken before a blocking round stopped the target */
+	unsigned site_victim; /* which way a new site takes when all are full */
+	bool frozen;          /* states taken before a blocking round stopped the target */
 	/* The last blocking stop, CLOCK_MONOTONIC: the switches into it and
 	 * out of it are ftprof's, not the threads' own, and are skipped. */
 	uint64_t stop_from, stop_to;
@@ -253,10 +255,36 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 	return any;
 }
 
-static struct syscall_site *site_of(struct probe_sched *s, const struct block_regs *r)
+static size_t site_hash(const struct block_regs *r)
 {
-	uint64_t h = (r->ip ^ r->di * 0x9e3779b97f4a7c15ull ^ r->si * 0xc2b2ae3d27d4eb4full) >> 58;
-	return &s->sites[h % SITES];
+	uint64_t h = r->ip ^ r->di * 0x9e3779b97f4a7c15ull ^ r->si * 0xc2b2ae3d27d4eb4full;
+	return (size_t)((h * 0xff51afd7ed558ccdull) >> 56) % SITES;
+}
+
+/* The remembered site of r, or NULL. */
+static const struct syscall_site *site_find(const struct probe_sched *s, const struct block_regs *r)
+{
+	size_t h = site_hash(r);
+	for (size_t i = 0; i < SITE_WAYS; i++) {
+		const struct syscall_site *site = &s->sites[(h + i) % SITES];
+		if (site->ip == r->ip && site->arg0 == r->di && site->arg1 == r->si)
+			return site;
+	}
+	return NULL;
+}
+
+/* Remembers that a block at r is system call nr: in a free way, or in place
+ * of one of the others in turn. */
+static void site_learn(struct probe_sched *s, const struct block_regs *r, long nr)
+{
+	size_t h = site_hash(r), way = s->site_victim++ % SITE_WAYS;
+	for (size_t i = 0; i < SITE_WAYS; i++)
+		if (!s->sites[(h + i) % SITES].ip) {
+			way = i;
+			break;
+		}
+	s->sites[(h + way) % SITES] =
+	        (struct syscall_site){ .ip = r->ip, .arg0 = r->di, .arg1 = r->si, .nr = nr };
 }
 
 /* What the blocked thread t waits in: from the site of its block when that
@@ -266,8 +294,8 @@ static void blocked_in(struct ftp_probe *p, struct sched_thread *t)
 {
 	struct probe_sched *s = p->sched;
 	const struct block_regs *r = &t->block;
-	struct syscall_site *site = r->valid ? site_of(s, r) : NULL;
-	if (site && site->ip == r->ip && site->arg0 == r->di && site->arg1 == r->si) {
+	const struct syscall_site *site = r->valid ? site_find(s, r) : NULL;
+	if (site) {
 		t->info.in_syscall = true;
 		t->info.sys_nr = site->nr;
 		t->info.sys_arg0 = r->di;
@@ -280,12 +308,19 @@ static void blocked_in(struct ftp_probe *p, struct sched_thread *t)
 	p->stats.syscall_reads++;
 	t->info.in_syscall = t->sys_fd >= 0 ? probe_task_syscall_read(t->sys_fd, p->pid, t->tid, &sc)
 	                                    : probe_task_syscall(p->pid, t->tid, &sc); /* out of fds */
+	if (!t->info.in_syscall && sc.running) {
+		/* woken since its switch out, not yet back on a CPU (that
+		 * switch would be in the ring): runnable */
+		t->state = SCHED_PREEMPTED;
+		t->info.state = 'R';
+		return;
+	}
 	if (!t->info.in_syscall)
 		return;
 	t->info.sys_nr = sc.nr;
 	t->info.sys_arg0 = sc.arg0;
-	if (site && !sc.restarted && sc.pc == r->ip && sc.arg0 == r->di && sc.arg1 == r->si)
-		*site = (struct syscall_site){ .ip = r->ip, .arg0 = r->di, .arg1 = r->si, .nr = sc.nr };
+	if (r->valid && r->ip && !sc.restarted && sc.pc == r->ip && sc.arg0 == r->di && sc.arg1 == r->si)
+		site_learn(s, r, sc.nr);
 }
 
 static struct sched_thread *find(struct probe_sched *s, pid_t tid)

@@ -189,6 +189,89 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	unlink(raw);
 }
 
+ParameterizedTestParameters(record, wait_states)
+{
+	return cr_make_param_array(struct version_param, still_versions,
+	                           sizeof(still_versions) / sizeof(still_versions[0]));
+}
+
+/* A thread's samples in states other than running, native and gil. */
+struct wait_tally {
+	const char *thread, *state; /* the state its waits must have */
+	unsigned waits, right, on_cpu;
+	char seen[128]; /* the states of its waits */
+};
+
+/* waits.py's threads block over and over, each in one kind of wait; after
+ * the first of each, ftprof names the wait from the call site its switch
+ * out gives (as root), not from /proc. Every wait must still be named
+ * right: the lock waiter's lock, the sleeper's sleep, the pipe waiter's
+ * io; the spinners only run or wait for the GIL. */
+ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
+{
+	const char *interp = interp_or_skip(v->name);
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/waits.py"), NULL), 0,
+	             "Python %s target did not start", v->name);
+	char pid[16], raw[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(raw, sizeof(raw), ".raw");
+	struct test_run r;
+	const char *args[] = { "record", "-r", "250", "-d", "2", "--idle", "-o", raw, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	unsigned long long by_site = 0, by_proc = 0;
+	bool counted = test_count_before(r.err, " waits named by their call site", &by_site) &&
+	               test_count_before(r.err, " by /proc)", &by_proc);
+	if (geteuid() == 0) /* switch samples need kernel events counted: root here */
+		cr_expect(counted && by_site > 10 * by_proc, "waits named by site %llu, by /proc %llu: %s",
+		          by_site, by_proc, r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+
+	struct wait_tally tally[] = {
+		{ .thread = "MainThread", .state = "lock" }, { .thread = "lock", .state = "lock" },
+		{ .thread = "sleep", .state = "sleep" },     { .thread = "pipe", .state = "io" },
+		{ .thread = "spin-0", .state = "none" },     { .thread = "spin-1", .state = "none" },
+	};
+	size_t nt = sizeof(tally) / sizeof(tally[0]);
+	FILE *f = fopen(raw, "r");
+	cr_assert(f, "no output %s", raw);
+	char line[8192];
+	while (fgets(line, sizeof(line), f)) {
+		char state[32], thread[64];
+		if (line[0] == '#' || sscanf(line, "%*s %*s %31s %*s %63s", state, thread) != 2)
+			continue;
+		for (size_t i = 0; i < nt; i++) {
+			if (strcmp(thread, tally[i].thread) != 0)
+				continue;
+			if (!strcmp(state, "running") || !strcmp(state, "native") || !strcmp(state, "gil")) {
+				tally[i].on_cpu++;
+			} else {
+				tally[i].waits++;
+				tally[i].right += strcmp(state, tally[i].state) == 0;
+				if (!strstr(tally[i].seen, state) &&
+				    strlen(tally[i].seen) + strlen(state) + 2 < sizeof(tally[i].seen))
+					strcat(strcat(tally[i].seen, " "), state);
+			}
+		}
+	}
+	fclose(f);
+	unlink(raw);
+	for (size_t i = 0; i < nt; i++) {
+		struct wait_tally *w = &tally[i];
+		if (!strcmp(w->state, "none")) { /* a spinner: at most a stray wait */
+			cr_expect(w->on_cpu >= 100 && w->waits * 20 <= w->on_cpu,
+			          "Python %s: %s ran in %u samples and waited in %u (%s)", v->name, w->thread,
+			          w->on_cpu, w->waits, w->seen);
+			continue;
+		}
+		cr_expect(w->waits >= 50 && w->right * 10 >= w->waits * 9,
+		          "Python %s: %s waited in %u samples, %u of them in %s (%s)", v->name, w->thread,
+		          w->waits, w->right, w->state, w->seen);
+	}
+}
+
 /* --gil keeps the thread holding the GIL only: split.py's spinning worker,
  * never its sleeping main thread, even with --idle; --function writes one
  * frame per function, without lines, and the split still holds. On a
