@@ -352,14 +352,15 @@ void probe_mem_fresh(struct probe_mem *mem, bool on)
 		mem->round++; /* the blocks read so far are stale */
 }
 
-void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n)
+void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most)
 {
 	struct iovec local[PROBE_NBLOCKS], remote[PROBE_NBLOCKS];
 	size_t slots[PROBE_NBLOCKS], k = 0;
 	bool taken[PROBE_NBLOCKS] = { false };
-	for (size_t i = 0; i < n && k < PROBE_NBLOCKS; i++) {
+	most = most < PROBE_NBLOCKS ? most : PROBE_NBLOCKS;
+	for (size_t i = 0; i < n && k < most; i++) {
 		uint64_t b = ranges[i].addr & ~(uint64_t)(PROBE_BLOCK - 1);
-		for (; b && b < ranges[i].end && k < PROBE_NBLOCKS; b += PROBE_BLOCK) {
+		for (; b && b < ranges[i].end && k < most; b += PROBE_BLOCK) {
 			size_t slot = (b / PROBE_BLOCK) % PROBE_NBLOCKS;
 			if (taken[slot])
 				continue; /* this block, or one that shares its slot */

@@ -144,9 +144,9 @@ int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
  * read again of what changed in the snapshot); off goes back. */
 void probe_mem_fresh(struct probe_mem *mem, bool on);
 /* In fresh mode: reads anew, in one scattered read, the blocks the ranges
- * touch (as many as the block cache holds), so that reading them again
- * costs no system call of its own. */
-void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n);
+ * touch (the first `most` of them, at most as many as the block cache
+ * holds), so that reading them again costs no system call of its own. */
+void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most);
 /* The ranges a part of the round reads: begin returns a mark, traced the
  * ranges read since (lent until the next read). */
 size_t probe_mem_trace_begin(struct probe_mem *mem);

@@ -15,6 +15,7 @@
 #define NAMES_EVERY_NS 200000000u           /* threading names re-read every 200 ms */
 #define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
 #define FRAME_LOOKAHEAD 512                 /* bytes above the innermost frame prefetched */
+#define AGAIN_BLOCKS 16                     /* blocks fetched at once for a read again */
 #define WALK_TRIES 2                        /* reads again of a stack torn in the snapshot */
 
 struct gil_view {
@@ -271,9 +272,6 @@ static uint64_t first_frame(struct ftp_probe *p, const unsigned char *ts)
 	return frame;
 }
 
-/* A stack torn in the round's snapshot (a frame popped or pushed while it
- * was copied: on 3.14 and later a popped frame is cleared at once) is read
- * once more, now, from the thread state on, past the round's caches. */
 /* Appends up to cap - *n of from's ranges to r. */
 static void add_ranges(struct probe_range *r, size_t *n, size_t cap, const struct probe_range *from,
                        size_t count)
@@ -284,6 +282,9 @@ static void add_ranges(struct probe_range *r, size_t *n, size_t cap, const struc
 	*n += count;
 }
 
+/* A stack torn in the round's snapshot (a frame popped or pushed while it
+ * was copied: on 3.14 and later a popped frame is cleared at once) is read
+ * once more, now, from the thread state on, past the round's caches. */
 static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, uint32_t ts_len,
                        struct ftp_sample *s, size_t hint, size_t traced)
 {
@@ -293,13 +294,13 @@ static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, ui
 		/* What the torn read and the thread's last whole read went
 		 * through, afresh in one read: most of it is what the next
 		 * read goes through again. */
-		struct probe_range r[PROBE_NBLOCKS] = { { .addr = tstate, .end = tstate + ts_len } };
+		struct probe_range r[AGAIN_BLOCKS] = { { .addr = tstate, .end = tstate + ts_len } };
 		size_t n = 1, count;
 		const struct probe_range *from = probe_mem_traced(&p->mem, traced, &count);
-		add_ranges(r, &n, PROBE_NBLOCKS, from, count);
+		add_ranges(r, &n, AGAIN_BLOCKS, from, count);
 		from = probe_stacks_ranges(p, s->tid, hint, &count);
-		add_ranges(r, &n, PROBE_NBLOCKS, from, count);
-		probe_mem_fresh_blocks(&p->mem, r, n);
+		add_ranges(r, &n, AGAIN_BLOCKS, from, count);
+		probe_mem_fresh_blocks(&p->mem, r, n, AGAIN_BLOCKS);
 		if (probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) == 0 &&
 		    probe_load_u64(ts, p->L.tstate.interp) == interp) {
 			s->flags &= ~FTP_SAMPLE_TORN;
