@@ -64,6 +64,30 @@ static void temp_path(char *buf, size_t len, const char *ext)
 	snprintf(buf, len, "%s%s", tmpl, ext);
 }
 
+/* Starts script under interp (env may be NULL) and records it with --idle
+ * and opts (NULL-terminated: rate, duration, mode) into a new raw file,
+ * whose path goes to raw. record must exit 0; r keeps its output for the
+ * caller to read and free, t the target for the caller to stop. */
+static void record_idle_raw(const char *interp, const char *script, const char **env, const char *const *opts,
+                            struct test_target *t, char *raw, size_t raw_len, struct test_run *r)
+{
+	cr_assert_eq(test_target_start(t, interp, script, env), 0, "%s under %s did not start", script,
+	             interp);
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t->pid);
+	temp_path(raw, raw_len, ".raw");
+	const char *args[16] = { "record", "--idle" };
+	size_t n = 2;
+	for (; opts[n - 2] && n < 12; n++)
+		args[n] = opts[n - 2];
+	args[n++] = "-o";
+	args[n++] = raw;
+	args[n++] = pid;
+	args[n] = NULL;
+	cr_assert_eq(test_run_ftprof(r, args), 0);
+	cr_expect_eq(r->status, 0, "record exited %d: %s", r->status, r->err);
+}
+
 static int task_stopped_count(pid_t pid)
 {
 	char pidstr[16], state;
@@ -167,15 +191,11 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_SPLIT=park", NULL };
-	cr_assert_eq(test_target_start(&t, interp, source, env), 0, "Python %s target did not start",
-	             v->name);
+	const char *opts[] = { "-r", "250", "-d", "2.5", NULL };
 	char pid[16], raw[64];
-	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	temp_path(raw, sizeof(raw), ".raw");
 	struct test_run r;
-	const char *args[] = { "record", "-r", "250", "-d", "2.5", "--idle", "-o", raw, pid, NULL };
-	cr_assert_eq(test_run_ftprof(&r, args), 0);
-	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	record_idle_raw(interp, source, env, opts, &t, raw, sizeof(raw), &r);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
 	unsigned long long read = 0, unchanged = 0;
 	test_count_before(r.err, " thread stacks read, ", &read);
 	test_count_before(r.err, " unchanged (the thread had not run", &unchanged);
@@ -211,15 +231,11 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 {
 	const char *interp = interp_or_skip(v->name);
 	struct test_target t;
-	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/waits.py"), NULL), 0,
-	             "Python %s target did not start", v->name);
-	char pid[16], raw[64];
-	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	temp_path(raw, sizeof(raw), ".raw");
+	const char *opts[] = { "-r", "250", "-d", "2", NULL };
+	char raw[64];
 	struct test_run r;
-	const char *args[] = { "record", "-r", "250", "-d", "2", "--idle", "-o", raw, pid, NULL };
-	cr_assert_eq(test_run_ftprof(&r, args), 0);
-	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	record_idle_raw(interp, test_source_path("tests/targets/waits.py"), NULL, opts, &t, raw, sizeof(raw),
+	                &r);
 	unsigned long long by_site = 0, by_proc = 0;
 	bool counted = test_count_before(r.err, " waits named by their call site", &by_site) &&
 	               test_count_before(r.err, " by /proc)", &by_proc);
@@ -323,17 +339,11 @@ Test(record, blocking_states, .timeout = 120)
 	const char *interp = interp_or_skip("3.13t");
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=4", NULL };
-	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/lifecycle.py"), env), 0,
-	             "Python 3.13t target did not start");
-	char pid[16], raw[64];
-	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	temp_path(raw, sizeof(raw), ".raw");
+	const char *opts[] = { "--blocking", "-r", "200", "-d", "2", NULL };
+	char raw[64];
 	struct test_run r;
-	const char *args[] = {
-		"record", "--blocking", "--idle", "-r", "200", "-d", "2", "-o", raw, pid, NULL
-	};
-	cr_assert_eq(test_run_ftprof(&r, args), 0);
-	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	record_idle_raw(interp, test_source_path("tests/targets/lifecycle.py"), env, opts, &t, raw,
+	                sizeof(raw), &r);
 	test_run_free(&r);
 	test_target_stop(&t);
 	FILE *f = fopen(raw, "r");
