@@ -120,17 +120,8 @@ static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
 		struct task_info *t = &p->tasks[i];
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
-		if (p->opts.task_state) {
-			t->state = probe_task_state(p->pid, t->tid);
-			struct task_syscall sc = { 0 };
-			if ((t->state == 'S' || t->state == 'D') && probe_task_syscall(p->pid, t->tid, &sc)) {
-				t->in_syscall = true;
-				t->sys_nr = sc.nr;
-				t->sys_arg0 = sc.arg0;
-			} else if (sc.running) {
-				t->state = 'R'; /* woken between the two reads */
-			}
-		}
+		if (p->opts.task_state && probe_task_read(p->pid, t))
+			t->state = 'R'; /* woken between the two reads */
 	}
 	p->ntasks = (size_t)n;
 	free(tids);

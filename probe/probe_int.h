@@ -86,6 +86,11 @@ bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out);
 /* The same from a descriptor kept open: one pread per look. */
 int probe_task_syscall_open(pid_t pid, pid_t tid);
 bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *out);
+struct task_info;
+/* t's state letter and, when blocked, its system call, from /proc (t->tid
+ * set). Returns whether the call file found it running: it woke between
+ * the two reads. */
+bool probe_task_read(pid_t pid, struct task_info *t);
 
 /* ---- mem.c: reading target memory ----------------------------------- */
 

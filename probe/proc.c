@@ -259,6 +259,19 @@ bool probe_task_syscall(pid_t pid, pid_t tid, struct task_syscall *out)
 	return ok;
 }
 
+bool probe_task_read(pid_t pid, struct task_info *t)
+{
+	t->state = probe_task_state(pid, t->tid);
+	t->in_syscall = false;
+	struct task_syscall sc = { 0 };
+	if ((t->state == 'S' || t->state == 'D') && probe_task_syscall(pid, t->tid, &sc)) {
+		t->in_syscall = true;
+		t->sys_nr = sc.nr;
+		t->sys_arg0 = sc.arg0;
+	}
+	return sc.running;
+}
+
 uint64_t probe_proc_exec_id(pid_t pid)
 {
 	char path[64];

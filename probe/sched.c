@@ -149,16 +149,9 @@ static int open_event(pid_t tid, struct sched_thread *t, bool regs)
 /* What /proc says now: the seed of a new event, and the fallback. */
 static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 {
-	t->info.state = probe_task_state(p->pid, t->tid);
+	probe_task_read(p->pid, &t->info);
 	if (t->info.state == 't')
 		t->info.state = 0; /* stopped by a tracer (ftprof's own stop): unknown */
-	t->info.in_syscall = false;
-	struct task_syscall sc;
-	if ((t->info.state == 'S' || t->info.state == 'D') && probe_task_syscall(p->pid, t->tid, &sc)) {
-		t->info.in_syscall = true;
-		t->info.sys_nr = sc.nr;
-		t->info.sys_arg0 = sc.arg0;
-	}
 	t->state = t->info.state == 'R'                           ? SCHED_ON_CPU
 	           : t->info.state == 'S' || t->info.state == 'D' ? SCHED_BLOCKED
 	                                                          : SCHED_UNKNOWN;
@@ -204,7 +197,7 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 		return false;
 	const unsigned char *data =
 	        (const unsigned char *)pg + (pg->data_offset ? pg->data_offset : (uint64_t)page_size());
-	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)page_size() * RING_PAGES;
+	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)(t->map_len - (size_t)page_size());
 	bool lost = head - tail > size, any = false;
 	bool stopped = s->stop_to > s->stop_from, stop_out_seen = false;
 	while (!lost && tail + sizeof(struct perf_event_header) <= head) {
