@@ -20,6 +20,7 @@ int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err)
 	mem->pid = pid;
 	mem->round = 1;
 	mem->prefetch = true;
+	mem->first_run = SIZE_MAX;
 	mem->blocks = calloc(PROBE_NBLOCKS, sizeof(*mem->blocks));
 	if (!mem->blocks)
 		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "allocating the read cache");
@@ -198,13 +199,45 @@ static size_t plan_runs(struct probe_mem *mem)
 	return total;
 }
 
+/* The index of the run holding addr (the last one starting at or below it),
+ * or SIZE_MAX. */
+static size_t run_at(const struct probe_mem *mem, uint64_t addr)
+{
+	size_t lo = 0, hi = mem->nruns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->runs[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : SIZE_MAX;
+}
+
+/* The run copied j-th: mem->first_run, then the others in address order. */
+static size_t nth_run(const struct probe_mem *mem, size_t j)
+{
+	size_t f = mem->first_run;
+	if (f == SIZE_MAX)
+		return j;
+	return j == 0 ? f : j <= f ? j - 1 : j;
+}
+
 /* Reads every run, in batches of scattered reads. A run that cannot be read
- * whole is left out (ok = false) and the batch goes on after it. */
+ * whole is left out (ok = false) and the batch goes on after it. The kernel
+ * copies the ranges of one call in their order, so the first run's copy is
+ * the round's oldest. */
 static void prefetch(struct probe_mem *mem)
 {
 	size_t total = plan_runs(mem);
+	mem->first_run = SIZE_MAX;
 	if (!mem->nruns)
 		return;
+	if (mem->first) {
+		size_t f = run_at(mem, mem->first);
+		if (f != SIZE_MAX && mem->first < mem->runs[f].end)
+			mem->first_run = f;
+	}
 	if (total > mem->pre_cap) {
 		unsigned char *pre = realloc(mem->pre, total);
 		if (!pre) {
@@ -220,7 +253,7 @@ static void prefetch(struct probe_mem *mem)
 	while (i < mem->nruns && fails < PREFETCH_MAX_FAILS) {
 		size_t k = 0, want = 0;
 		for (; k < IOV_BATCH && i + k < mem->nruns; k++) {
-			struct probe_range *r = &mem->runs[i + k];
+			struct probe_range *r = &mem->runs[nth_run(mem, i + k)];
 			r->ok = false;
 			local[k] = (struct iovec){ mem->pre + r->off, r->end - r->addr };
 			remote[k] = (struct iovec){ (void *)(uintptr_t)r->addr, r->end - r->addr };
@@ -232,7 +265,7 @@ static void prefetch(struct probe_mem *mem)
 			break; /* the process is gone, or forbidden: the reads will say */
 		size_t done = got > 0 ? (size_t)got : 0, j = 0;
 		for (; j < k && done >= local[j].iov_len; j++) {
-			mem->runs[i + j].ok = true;
+			mem->runs[nth_run(mem, i + j)].ok = true;
 			done -= local[j].iov_len;
 		}
 		if ((size_t)(got > 0 ? got : 0) == want) {
@@ -243,13 +276,28 @@ static void prefetch(struct probe_mem *mem)
 		}
 	}
 	for (; i < mem->nruns; i++)
-		mem->runs[i].ok = false;
+		mem->runs[nth_run(mem, i)].ok = false;
+}
+
+void probe_mem_copy_first(struct probe_mem *mem, uint64_t addr)
+{
+	mem->first = addr;
+}
+
+bool probe_mem_copied_first(const struct probe_mem *mem, uint64_t addr, size_t len)
+{
+	if (mem->first_run == SIZE_MAX || mem->direct)
+		return false;
+	const struct probe_range *r = &mem->runs[mem->first_run];
+	return r->ok && addr >= r->addr && len <= r->end - r->addr &&
+	       addr - r->addr <= r->end - r->addr - len;
 }
 
 void probe_mem_new_round(struct probe_mem *mem)
 {
 	mem->round++;
 	mem->nruns = 0;
+	mem->first_run = SIZE_MAX;
 	if (mem->prefetch)
 		prefetch(mem);
 	else
@@ -259,17 +307,10 @@ void probe_mem_new_round(struct probe_mem *mem)
 /* The prefetched copy of [addr, addr + len), or NULL. */
 static const unsigned char *prefetched(const struct probe_mem *mem, uint64_t addr, size_t len)
 {
-	size_t lo = 0, hi = mem->nruns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->runs[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	size_t i = run_at(mem, addr);
+	if (i == SIZE_MAX)
 		return NULL;
-	const struct probe_range *r = &mem->runs[lo - 1];
+	const struct probe_range *r = &mem->runs[i];
 	if (!r->ok || len > r->end - r->addr || addr - r->addr > r->end - r->addr - len)
 		return NULL;
 	return mem->pre + r->off + (addr - r->addr);
@@ -352,19 +393,29 @@ void probe_mem_fresh(struct probe_mem *mem, bool on)
 		mem->round++; /* the blocks read so far are stale */
 }
 
-void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most)
+/* Reads the blocks of the ranges (the first `most`) into the block cache in
+ * one scattered read; with skip_prefetched, not those of ranges the round's
+ * prefetch holds, nor blocks the cache already has for the round. */
+static void fetch_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most,
+                         bool skip_prefetched)
 {
 	struct iovec local[PROBE_NBLOCKS], remote[PROBE_NBLOCKS];
 	size_t slots[PROBE_NBLOCKS], k = 0;
 	bool taken[PROBE_NBLOCKS] = { false };
 	most = most < PROBE_NBLOCKS ? most : PROBE_NBLOCKS;
 	for (size_t i = 0; i < n && k < most; i++) {
+		if (skip_prefetched && ranges[i].end > ranges[i].addr &&
+		    prefetched(mem, ranges[i].addr, (size_t)(ranges[i].end - ranges[i].addr)))
+			continue;
 		uint64_t b = ranges[i].addr & ~(uint64_t)(PROBE_BLOCK - 1);
 		for (; b && b < ranges[i].end && k < most; b += PROBE_BLOCK) {
 			size_t slot = (b / PROBE_BLOCK) % PROBE_NBLOCKS;
 			if (taken[slot])
 				continue; /* this block, or one that shares its slot */
 			taken[slot] = true;
+			if (skip_prefetched && mem->blocks[slot].addr == b &&
+			    mem->blocks[slot].round == mem->round)
+				continue;
 			mem->blocks[slot].addr = 0;
 			slots[k] = slot;
 			local[k] = (struct iovec){ mem->blocks[slot].data, PROBE_BLOCK };
@@ -382,6 +433,17 @@ void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ran
 		mem->blocks[slots[j]].addr = (uint64_t)(uintptr_t)remote[j].iov_base;
 		mem->blocks[slots[j]].round = mem->round;
 	}
+}
+
+void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most)
+{
+	fetch_blocks(mem, ranges, n, most, false);
+}
+
+void probe_mem_fill(struct probe_mem *mem, const struct probe_range *ranges, size_t n)
+{
+	if (!mem->direct && mem->prefetch)
+		fetch_blocks(mem, ranges, n, PROBE_NBLOCKS, true);
 }
 
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out)

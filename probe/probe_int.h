@@ -130,6 +130,8 @@ struct probe_mem {
 	size_t pre_cap;
 	bool trace_sealed; /* the next read starts a range of its own */
 	bool direct;       /* probe_mem_fresh(): past the prefetch, fresh blocks */
+	uint64_t first;    /* the prefetch copies the run holding this first */
+	size_t first_run;  /* that run's index this round, SIZE_MAX if none */
 	struct probe_range *sort_tmp;
 	size_t sort_cap;
 };
@@ -152,6 +154,16 @@ void probe_mem_fresh(struct probe_mem *mem, bool on);
  * touch (the first `most` of them, at most as many as the block cache
  * holds), so that reading them again costs no system call of its own. */
 void probe_mem_fresh_blocks(struct probe_mem *mem, const struct probe_range *ranges, size_t n, size_t most);
+/* Reads into the round's block cache, in one scattered read, the blocks of
+ * the ranges the round's prefetch does not hold (as many as the cache
+ * takes), so that reading them costs no system call of its own. */
+void probe_mem_fill(struct probe_mem *mem, const struct probe_range *ranges, size_t n);
+/* From the next round on, the prefetch copies the range holding addr before
+ * any other: what it reads there is older than every other copy of the
+ * round. copied_first tells whether [addr, addr + len) was so copied in
+ * this round. */
+void probe_mem_copy_first(struct probe_mem *mem, uint64_t addr);
+bool probe_mem_copied_first(const struct probe_mem *mem, uint64_t addr, size_t len);
 /* The ranges a part of the round reads: begin returns a mark, traced the
  * ranges read since (lent until the next read). */
 size_t probe_mem_trace_begin(struct probe_mem *mem);
@@ -257,14 +269,17 @@ const char *probe_sched_source(const struct ftp_probe *p);
  * the thread's entry changes); NULL when none are kept. */
 const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
 /* Reports the stack kept for thread s->tid (at thread state tstate) into s,
- * with its stack_id; false when none is kept. hint: where the thread was
- * in the last round's order. */
-bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s);
+ * with its stack_id, when the thread cannot have moved it: it has not run
+ * since a read made off its CPU (still), or it has not held the GIL since
+ * the last round (gil_still). False when no such stack is kept. hint: where
+ * the thread was in the last round's order. */
+bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool still, bool gil_still,
+                        struct ftp_sample *s);
 /* Notes the sample just made of s->tid; keeps its stack, and gives s a
- * stack_id, when it was read fresh while the thread was off its CPU and is
- * not torn. */
+ * stack_id, when it is not torn and was read fresh while the thread was off
+ * its CPU, or (any_cpu) in a round whose GIL was copied before the frames. */
 void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
-                       size_t trace_mark);
+                       bool any_cpu, size_t trace_mark);
 /* Before a round is read: the threads that ran since a round that did not
  * read them will be read; their frames join the round's prefetch. */
 void probe_stacks_prefetch(struct ftp_probe *p);
@@ -343,7 +358,16 @@ struct stack_entry {
 	uint64_t seen;              /* round it was last reported in */
 	struct probe_range *ranges; /* what reading frames took (for the prefetch) */
 	size_t nranges, ranges_cap;
-	bool reused; /* its stack was not read in the last round */
+	bool reused;  /* its stack was not read in the last round */
+	bool off_cpu; /* frames read while the thread was off its CPU */
+};
+
+/* The GIL as the last round saw it, copied before any frame (struct
+ * gil_view in walker.c). */
+struct gil_seen {
+	bool valid;
+	uint64_t interp, addr;
+	uint64_t last_holder, switches;
 };
 
 struct ftp_probe {
@@ -377,7 +401,8 @@ struct ftp_probe {
 	uint64_t list_interp, list_head; /* the last round's single interpreter
 					    and first thread state; 0: none */
 	size_t list_threads;             /* and its number of threads */
-	uint64_t full_round_at;          /* CLOCK_MONOTONIC of the last round read */
+	struct gil_seen gil_seen;
+	uint64_t full_round_at; /* CLOCK_MONOTONIC of the last round read */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;

@@ -4,7 +4,9 @@
  * has that stack, and is reported again without a read of its frames: most
  * threads of a server or a pool are parked most of the time. When no thread
  * of the process has run and its list of threads starts where it did, the
- * whole round is the last one again, for one read of the target. */
+ * whole round is the last one again, for one read of the target. With a
+ * GIL, a thread that has not held it since the last round has not moved its
+ * Python frames either, whether it ran or not. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +28,13 @@ static struct stack_entry *find(struct ftp_probe *p, pid_t tid, size_t hint)
 	return NULL;
 }
 
-bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s)
+bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool still, bool gil_still,
+                        struct ftp_sample *s)
 {
 	struct stack_entry *e = find(p, s->tid, hint);
 	if (!e || !e->id || e->tstate != tstate || e->thread_id != s->thread_id)
+		return false;
+	if (!gil_still && !(still && e->off_cpu))
 		return false;
 	s->frames = e->frames;
 	s->nframes = e->nframes;
@@ -65,10 +70,11 @@ static void keep_ranges(struct ftp_probe *p, struct stack_entry *e, size_t trace
 }
 
 void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
-                       size_t trace_mark)
+                       bool any_cpu, size_t trace_mark)
 {
 	struct stack_entry *e = find(p, s->tid, hint);
 	if (!e) {
+		off_cpu = false; /* looked at after the round's copy: not known */
 		if (p->nstacks == p->stacks_cap) {
 			size_t cap = p->stacks_cap ? p->stacks_cap * 2 : 16;
 			struct stack_entry *v = realloc(p->stacks, cap * sizeof(*v));
@@ -88,7 +94,7 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 		return; /* reported from this entry */
 	keep_ranges(p, e, trace_mark);
 	e->id = 0;
-	if (!off_cpu || (s->flags & FTP_SAMPLE_TORN))
+	if (!(off_cpu || any_cpu) || (s->flags & FTP_SAMPLE_TORN))
 		return;
 	if (s->nframes > e->cap) {
 		struct ftp_frame *v = realloc(e->frames, s->nframes * sizeof(*v));
@@ -101,6 +107,7 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 		memcpy(e->frames, s->frames, s->nframes * sizeof(*e->frames));
 	e->nframes = s->nframes;
 	e->flags = s->flags & (FTP_SAMPLE_TRUNCATED | FTP_SAMPLE_NO_STACK);
+	e->off_cpu = off_cpu;
 	e->tstate = tstate;
 	e->thread_id = s->thread_id;
 	e->id = s->stack_id = ++p->stack_ids;
@@ -111,11 +118,16 @@ void probe_stacks_prefetch(struct ftp_probe *p)
 {
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct stack_entry *e = &p->stacks[i];
-		if (!e->reused || !e->nranges)
-			continue;
+		/* Every known thread is looked at before the round's copy: a
+		 * stack read off its CPU was read after the thread left it. */
 		const struct task_info *t = probe_sched_task(p, e->tid);
-		if (t && !t->still)
-			probe_mem_trace_extend(&p->mem, e->ranges, e->nranges);
+		if (!e->reused || !e->nranges || !t || t->still)
+			continue;
+		/* With a GIL, a thread that ran without it is reused again; one
+		 * that takes it anew is filled from its ranges when read. */
+		if (p->gil_seen.valid && e->tstate != p->gil_seen.last_holder)
+			continue;
+		probe_mem_trace_extend(&p->mem, e->ranges, e->nranges);
 	}
 }
 
@@ -136,7 +148,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct stack_entry *e = &p->stacks[i];
 		const struct task_info *t = probe_sched_task(p, e->tid);
-		if (!e->id || !t || !t->still)
+		if (!e->id || !e->off_cpu || !t || !t->still)
 			return false;
 	}
 	uint64_t head = 0;

@@ -21,7 +21,10 @@
 struct gil_view {
 	uint64_t addr; /* struct _gil_runtime_state, 0 if none */
 	bool enabled;
-	uint64_t holder; /* thread state holding it, 0 if free */
+	uint64_t holder;      /* thread state holding it, 0 if free */
+	uint64_t last_holder; /* holding it, or the last to hold it */
+	uint64_t switches;    /* switch_number */
+	bool first;           /* copied before anything else of the round */
 };
 
 static void read_gil(struct ftp_probe *p, uint64_t interp, struct gil_view *g)
@@ -43,8 +46,39 @@ static void read_gil(struct ftp_probe *p, uint64_t interp, struct gil_view *g)
 	}
 	/* A free-threaded build runs without its GIL unless PYTHON_GIL=1. */
 	g->enabled = L->gil.enabled == FTP_OFF_NONE || probe_load_u32(buf, L->gil.enabled) != 0;
+	g->last_holder = probe_load_u64(buf, L->gil.last_holder);
 	if (g->enabled && probe_load_u32(buf, L->gil.locked))
-		g->holder = probe_load_u64(buf, L->gil.last_holder);
+		g->holder = g->last_holder;
+	if (L->gil.switch_number != FTP_OFF_NONE && !L->free_threaded) {
+		g->switches = probe_load_u64(buf, L->gil.switch_number);
+		g->first = probe_mem_copied_first(&p->mem, g->addr, sizeof(buf));
+		probe_mem_copy_first(&p->mem, g->addr);
+	}
+}
+
+/* With a GIL, a thread moves its Python frames only while it holds it.
+ * take_gil() bumps switch_number whenever a thread other than last_holder
+ * takes it, and sets last_holder; so between two copies of the GIL, with
+ * no bump only last_holder can have held it, and with one bump only the
+ * old and the new last_holder. With more, or a GIL not copied before the
+ * round's frames, it is not known (false). movers[]: who may have moved.
+ * Remembers g for the next round. */
+static bool gil_movers(struct ftp_probe *p, uint64_t interp, bool single, const struct gil_view *g,
+                       uint64_t movers[2])
+{
+	struct gil_seen *seen = &p->gil_seen;
+	bool usable = single && g->addr && g->enabled && g->first;
+	bool known = usable && seen->valid && seen->interp == interp && seen->addr == g->addr &&
+	             ((g->switches == seen->switches && g->last_holder == seen->last_holder) ||
+	              (g->switches == seen->switches + 1 && g->last_holder != seen->last_holder));
+	movers[0] = seen->last_holder;
+	movers[1] = g->last_holder;
+	*seen = (struct gil_seen){ .valid = usable,
+		                   .interp = interp,
+		                   .addr = g->addr,
+		                   .last_holder = g->last_holder,
+		                   .switches = g->switches };
+	return known;
 }
 
 static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
@@ -335,6 +369,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		learn_pthread_tid(p, interp);
 	read_gil(p, interp, &gil);
 	p->info.gil_enabled = gil.addr && gil.enabled;
+	uint64_t movers[2];
+	bool gil_known = gil_movers(p, interp, single, &gil, movers);
 	if (p->opts.thread_names && names_due(p, single))
 		probe_names_refresh(p, interp);
 	uint64_t main_ts = 0;
@@ -398,8 +434,15 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
 			p->names_missing = true;
 		bool cached = t && p->opts.task_events && !p->native;
+		bool gil_still = gil_known && tstate != movers[0] && tstate != movers[1];
 		size_t traced = 0;
-		if (!cached || !t->still || !probe_stacks_reuse(p, tstate, n, &s)) {
+		if (!cached || !(t->still || gil_still) ||
+		    !probe_stacks_reuse(p, tstate, n, t->still, gil_still, &s)) {
+			size_t count;
+			const struct probe_range *last =
+			        cached ? probe_stacks_ranges(p, s.tid, n, &count) : NULL;
+			if (last) /* one read for what the prefetch lacks of its last stack */
+				probe_mem_fill(&p->mem, last, count);
 			traced = probe_mem_trace_begin(&p->mem);
 			walk_frames(p, first_frame(p, ts), &s);
 			if ((s.flags & FTP_SAMPLE_TORN) && !p->opts.blocking)
@@ -408,7 +451,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 				s.flags |= FTP_SAMPLE_NO_STACK;
 		}
 		if (cached)
-			probe_stacks_keep(p, tstate, n, &s, t->off_cpu, traced);
+			probe_stacks_keep(p, tstate, n, &s, t->off_cpu, p->gil_seen.valid, traced);
 		probe_mem_trace_begin(&p->mem); /* the next thread's reads are not ours */
 		whole &= cached;
 		if (p->native)

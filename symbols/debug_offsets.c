@@ -291,6 +291,9 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	L.gil.enabled = L.free_threaded ? off32(v[IS_GIL_ENABLED]) : FTP_OFF_NONE;
 	L.gil.last_holder = off32(v[IS_GIL_HOLDER] - v[IS_GIL_RUNTIME_STATE]);
 	L.gil.locked = off32(v[IS_GIL_LOCKED] - v[IS_GIL_RUNTIME_STATE]);
+	/* Not in the blob: the unsigned long after `int locked` in every
+	 * version that has one (3.13-3.15 headers, checked by the tests). */
+	L.gil.switch_number = L.gil.locked != FTP_OFF_NONE ? (L.gil.locked + 4 + 7) & ~7u : FTP_OFF_NONE;
 	L.gc_collecting = off32(v[GC_COLLECTING]);
 
 	L.tstate.size = off32(v[TS_SIZE]);

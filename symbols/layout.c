@@ -59,6 +59,7 @@ static const struct span_check span_checks[] = {
 	{ F(gil.enabled), NO_BOUND, 4, FTP_LAYOUT_GIL_SPAN },
 	{ F(gil.last_holder), NO_BOUND, 8, FTP_LAYOUT_GIL_SPAN },
 	{ F(gil.locked), NO_BOUND, 4, FTP_LAYOUT_GIL_SPAN },
+	{ F(gil.switch_number), NO_BOUND, 8, FTP_LAYOUT_GIL_SPAN },
 	/* PyObject and PyVarObject head every object read: code, str, bytes */
 	{ F(object.ob_type), NO_BOUND, 8, FTP_LAYOUT_OBJECT_SPAN },
 	{ F(object.ob_type), B(code.size), 8, FTP_LAYOUT_CODE_SPAN },

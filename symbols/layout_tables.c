@@ -31,7 +31,7 @@ static const struct ftp_layout py38 = {
 		.ceval_gil = FTP_OFF_NONE,
 		.gc = FTP_OFF_NONE,
 	},
-	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16, .switch_number = 24 },
 	.gc_collecting = 200,
 	.tstate = {
 		.size = 264,
@@ -102,7 +102,7 @@ static const struct ftp_layout py39 = {
 		.ceval_gil = FTP_OFF_NONE,
 		.gc = 616,
 	},
-	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16, .switch_number = 24 },
 	.gc_collecting = 200,
 	.tstate = {
 		.size = 264,
@@ -175,7 +175,7 @@ static const struct ftp_layout py310 = {
 		.ceval_gil = FTP_OFF_NONE,
 		.gc = 616,
 	},
-	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16, .switch_number = 24 },
 	.gc_collecting = 200,
 	.tstate = {
 		.size = 280,
@@ -246,7 +246,7 @@ static const struct ftp_layout py311 = {
 		.ceval_gil = FTP_OFF_NONE,
 		.gc = 648,
 	},
-	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16, .switch_number = 24 },
 	.gc_collecting = 200,
 	.tstate = {
 		.size = 360,
@@ -321,7 +321,7 @@ static const struct ftp_layout py312 = {
 		.ceval_gil = 384,
 		.gc = 112,
 	},
-	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16 },
+	.gil = { .enabled = FTP_OFF_NONE, .last_holder = 8, .locked = 16, .switch_number = 24 },
 	.gc_collecting = 200,
 	.tstate = {
 		.size = 288,

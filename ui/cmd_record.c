@@ -440,7 +440,9 @@ static void summary(const struct settings *st, const struct record *r, const str
 	fprintf(stderr, "ftprof record: %llu thread stacks read, %llu written", (unsigned long long)r->read,
 	        (unsigned long long)r->written);
 	if (stats->reused)
-		fprintf(stderr, ", %llu unchanged (the thread had not run since its last sample)",
+		fprintf(stderr,
+		        ", %llu unchanged (the thread had not run, or not held the GIL, since its last "
+		        "sample)",
 		        (unsigned long long)stats->reused);
 	if (r->gil_dropped)
 		fprintf(stderr, ", %llu of threads not holding the GIL left out (--gil)",

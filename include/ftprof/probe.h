@@ -77,7 +77,8 @@ struct ftp_probe_stats {
 	uint64_t retried;       /* thread stacks torn in the round's snapshot and
 				   read again at once */
 	uint64_t reused;        /* thread stacks reported again without a read:
-				   the thread had not run since (task_events) */
+				   the thread had not run, or not held the
+				   GIL, since (task_events) */
 	uint64_t syscall_sites; /* blocks whose system call was known from its call
 				   site and arguments (task_events, with registers) */
 	uint64_t syscall_reads; /* blocks whose system call was read from /proc */

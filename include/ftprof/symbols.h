@@ -121,6 +121,7 @@ struct ftp_layout {
 		uint32_t enabled; /* free-threaded builds only */
 		uint32_t last_holder;
 		uint32_t locked;
+		uint32_t switch_number; /* counts takes by another thread than last_holder */
 	} gil;
 
 	uint32_t gc_collecting; /* in struct _gc_runtime_state */

@@ -94,6 +94,21 @@ def check_split(stacks, marks, source, parked=False, function=False):
     print("split: three_quarters %d, one_quarter %d" % (round(three), round(one)))
 
 
+def check_truth(by_thread, truth):
+    """by_thread: thread name -> list of (frames, count); truth: name -> the
+    share of its time the thread itself measured in three_quarters."""
+    for name, want in sorted(truth.items()):
+        three = sum(c for s, c in by_thread.get(name, []) if any(parse_frame(f)[0] == "three_quarters" for f in s))
+        one = sum(c for s, c in by_thread.get(name, []) if any(parse_frame(f)[0] == "one_quarter" for f in s))
+        total = three + one
+        if not check(total >= 100, "%s: only %d samples in three_quarters/one_quarter" % (name, total)):
+            continue
+        share = three / total
+        check(abs(share - want) <= 0.1, "%s: three_quarters has %.1f%% of %d samples, the thread measured %.1f%%" %
+              (name, 100 * share, total, 100 * want))
+        print("truth: %s three_quarters %.1f%% of %d samples, measured %.1f%%" % (name, 100 * share, total, 100 * want))
+
+
 def allowed_wakeups(args, total):
     """--blocking interrupts sleeping threads each sample; on a loaded machine
     one may still be runnable, restarting its sleep, at the next sample."""
@@ -109,6 +124,7 @@ def is_native(label):
 def folded(args, marks):
     stacks = []
     full = []
+    by_thread = {}
     natives = 0
     with open(args.file, encoding="utf-8") as f:
         for line in f:
@@ -121,13 +137,19 @@ def folded(args, marks):
                 check(re.match(r'^thread "[^"]*" \(\d+\)$', frames[0]),
                       "--threads: first frame %r is not a thread frame" % frames[0])
                 thread, frames = frames[0], frames[1:]
-            full.append(tuple(frames))
+                name = re.match(r'^thread "([^"]*)"', thread)
+                if name:
+                    by_thread.setdefault(name.group(1), []).append((frames, int(m.group(2))))
+            full.append(m.group(1))
             if args.native:
                 native = [f for f in frames if is_native(f)]
                 natives += int(m.group(2)) if native else 0
                 frames = [f for f in frames if not is_native(f)]
             stacks.append((frames, int(m.group(2))))
     check(len(full) == len(set(full)), "a stack appears on two lines")
+    if args.truth:
+        check_truth(by_thread, dict((k, float(v)) for k, v in (t.split("=") for t in args.truth.split(","))))
+        return
     if args.native:
         total = sum(c for _, c in stacks)
         check(natives >= 0.9 * total, "--native: only %d of %d samples have native frames" % (natives, total))
@@ -233,6 +255,7 @@ def main():
     ap.add_argument("--native", action="store_true")
     ap.add_argument("--parked", action="store_true")
     ap.add_argument("--function", action="store_true")
+    ap.add_argument("--truth", help="NAME=SHARE,...: each thread's own measure of its time in three_quarters")
     args = ap.parse_args()
     marks = markers(args.source)
     {"folded": folded, "speedscope": speedscope, "raw": raw}[args.format](args, marks)

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,70 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	unlink(threads);
 	unlink(ss);
 	unlink(raw);
+}
+
+/* The target's own "truth NAME SHARE" lines, once it has exited (within
+ * 20 s), as "NAME=SHARE,..." for check_record.py --truth. */
+static void read_truth(struct test_target *t, char *truth, size_t len)
+{
+	char out[4096];
+	size_t got = 0;
+	for (int i = 0; i < 200 && got < sizeof(out) - 1; i++) {
+		struct pollfd pfd = { .fd = t->out_fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(t->out_fd, out + got, sizeof(out) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	truth[0] = '\0';
+	char name[64];
+	double share;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "truth %63s %lf", name, &share) != 2)
+			continue;
+		size_t at = strlen(truth);
+		snprintf(truth + at, len - at, "%s%s=%.4f", at ? "," : "", name, share);
+	}
+}
+
+static struct version_param gil_versions[] = { { "3.12" }, { "3.15" }, { "3.13t" } };
+
+ParameterizedTestParameters(record, turns)
+{
+	return cr_make_param_array(struct version_param, gil_versions,
+	                           sizeof(gil_versions) / sizeof(gil_versions[0]));
+}
+
+/* Three threads take turns on the GIL, each spending 3/4 of its wall time in
+ * one function and 1/4 in another as it measures itself. A thread waiting for
+ * the GIL is reported without reading its frames; each thread's samples must
+ * still split as its own measure says. */
+ParameterizedTest(struct version_param *v, record, turns, .timeout = 120)
+{
+	const char *interp = interp_or_skip(v->name);
+	paths();
+	struct test_target t;
+	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_SECONDS=4", NULL };
+	cr_assert_eq(test_target_start(&t, interp, source, env), 0, "Python %s target did not start",
+	             v->name);
+	char pid[16], folded[64], truth[1024];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(folded, sizeof(folded), ".folded");
+	struct test_run r;
+	const char *args[] = { "record", "-r", "250",  "-d", "3", "--threads",
+		               "--idle", "-o", folded, pid,  NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	read_truth(&t, truth, sizeof(truth));
+	test_target_stop(&t);
+	cr_assert(strstr(truth, "worker-3="), "the target gave no truth for its workers: '%s'", truth);
+	const char *extra[] = { "--threads", "--idle", "--truth", truth, NULL };
+	check_profile("folded, threads taking turns", "folded", folded, extra);
+	unlink(folded);
 }
 
 static struct version_param still_versions[] = { { "3.13t" }, { "3.12" } };

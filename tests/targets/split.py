@@ -4,7 +4,10 @@
 # thread sleeps. Runs for FTPROF_SECONDS (default: until killed), prints
 # "ready PID" once the threads run. With FTPROF_SPLIT=park the worker waits on
 # an event instead of spinning: off its CPU, waking every few milliseconds to
-# move to the other function.
+# move to the other function. With FTPROF_WORKERS=N, N workers ("worker-1"...)
+# take turns on the GIL; each times its own calls, and once FTPROF_SECONDS are
+# over prints "truth NAME SHARE", SHARE its wall time in three_quarters over
+# its time in either.
 import os
 import sys
 import threading
@@ -38,17 +41,25 @@ def one_quarter(now):
     return (park_until if PARK else spin_until)(now + SLICE)  # split: calls spin_until
 
 
-def work(stop):
+def work(stop, spent):
     while not stop.is_set():
-        three_quarters(time.perf_counter())
-        one_quarter(time.perf_counter())
+        start = time.perf_counter()
+        three_quarters(start)
+        middle = time.perf_counter()
+        one_quarter(middle)
+        spent[0] += middle - start
+        spent[1] += time.perf_counter() - middle
 
 
 def main():
     seconds = float(os.environ.get("FTPROF_SECONDS", "0"))
+    count = int(os.environ.get("FTPROF_WORKERS", "1"))
     stop = threading.Event()
-    worker = threading.Thread(target=work, args=(stop,), name="worker")
-    worker.start()
+    names = ["worker"] if count == 1 else ["worker-%d" % (i + 1) for i in range(count)]
+    spent = {name: [0.0, 0.0] for name in names}
+    workers = [threading.Thread(target=work, args=(stop, spent[name]), name=name) for name in names]
+    for worker in workers:
+        worker.start()
     print("ready", os.getpid(), flush=True)
     try:
         if seconds:
@@ -59,7 +70,11 @@ def main():
     except KeyboardInterrupt:
         pass
     stop.set()
-    worker.join()
+    for worker in workers:
+        worker.join()
+    for name in names:
+        three, one = spent[name]
+        print("truth %s %.4f" % (name, three / (three + one) if three + one else 0), flush=True)
     return 0
 
 

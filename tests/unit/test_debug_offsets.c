@@ -72,6 +72,9 @@ static const struct entry entries[] = {
 	  "interpreter_state.size", 13, 0 },
 	{ LF(gil.locked), GIL, "locked", "interpreter_state.gil_runtime_state_locked",
 	  "interpreter_state.size", 13, 0 },
+	/* not in any blob (its minor, 99, never comes): derived from locked */
+	{ LF(gil.switch_number), GIL, "switch_number", "interpreter_state.gil_runtime_state_switch_number",
+	  "interpreter_state.size", 99, ALWAYS },
 	{ LF(gc_collecting), "struct _gc_runtime_state", "collecting", "gc.collecting", "gc.size", 13, 0 },
 	{ LF(tstate.size), TS, NULL, "thread_state.size", NULL, 13, 0 },
 	{ LF(tstate.prev), TS, "prev", "thread_state.prev", "thread_state.size", 13, 0 },
