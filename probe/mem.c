@@ -94,13 +94,26 @@ static int range_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Sorts v by address: a radix sort over the bytes in which the addresses
- * differ (three or four in a process's heap), several times faster than
- * qsort on the few hundred ranges of a round; qsort when out of memory. */
+#define INSERTION_MAX 64 /* ranges sorted by insertion, below a radix sort's set-up */
+
+/* Sorts v by address: by insertion when there are few (a round of a few
+ * threads), else a radix sort over the bytes in which the addresses differ
+ * (three or four in a process's heap), several times faster than qsort on
+ * the few hundred ranges of a round; qsort when out of memory. */
 static void sort_ranges(struct probe_mem *mem, struct probe_range *v, size_t n)
 {
 	if (n < 2)
 		return;
+	if (n <= INSERTION_MAX) {
+		for (size_t i = 1; i < n; i++) {
+			struct probe_range r = v[i];
+			size_t j = i;
+			for (; j > 0 && v[j - 1].addr > r.addr; j--)
+				v[j] = v[j - 1];
+			v[j] = r;
+		}
+		return;
+	}
 	if (n > mem->sort_cap) {
 		struct probe_range *t = realloc(mem->sort_tmp, n * sizeof(*t));
 		if (!t) {

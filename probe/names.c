@@ -9,14 +9,15 @@
 
 #include "probe_int.h"
 
-#define MAX_ENTRIES 4096      /* dict entries scanned, threads named per refresh */
-#define MAX_STR_CMP 4096      /* keys compared by content per refresh */
-#define MAX_VISITS (1u << 18) /* dict entries read per refresh, all dicts together */
-#define MAX_LOG2_SIZE 24      /* no dict read here has 16M slots */
-#define MAX_BASICSIZE 4096    /* a Thread's tp_basicsize is 16-32 */
-#define MAX_INTERPS 8         /* interpreters whose lookups are remembered */
-#define MAX_GUARDS 8          /* words that pin where a Thread's _name is (6 used) */
-#define RECHECK_ROUNDS 128    /* a cached name is read in full at least this often */
+#define MAX_ENTRIES 4096         /* dict entries scanned, threads named per refresh */
+#define MAX_STR_CMP 4096         /* keys compared by content per refresh */
+#define MAX_VISITS (1u << 18)    /* dict entries read per refresh, all dicts together */
+#define MAX_LOG2_SIZE 24         /* no dict read here has 16M slots */
+#define MAX_BASICSIZE 4096       /* a Thread's tp_basicsize is 16-32 */
+#define MAX_INTERPS 8            /* interpreters whose lookups are remembered */
+#define MAX_GUARDS 8             /* words that pin where a Thread's _name is (6 used) */
+#define RECHECK_NS 2000000000ull /* a cached name is read in full at least this often */
+#define RECHECK_SPREAD 16        /* new entries' first full reads spread over as many steps */
 
 /* Type flags (Include/object.h) */
 #define TPFLAGS_INLINE_VALUES (1u << 2) /* 3.13+ */
@@ -53,7 +54,7 @@ struct scan_memo {
 struct name_entry {
 	uint64_t key, obj; /* the ident int and the Thread object */
 	uint64_t thread_id;
-	uint64_t checked; /* round of the last full read */
+	uint64_t checked; /* CLOCK_MONOTONIC ns of the last full read */
 	uint64_t guard_addr[MAX_GUARDS], guard_val[MAX_GUARDS];
 	unsigned nguards;
 	bool ok; /* name is valid; failures are not cached */
@@ -547,7 +548,7 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 	st->cmp_left = MAX_STR_CMP;
 	st->visits_left = MAX_VISITS;
 	st->hint_checked = false;
-	uint64_t round = p->mem.round;
+	uint64_t round = p->mem.round, now = probe_now_ns();
 	struct interp_cache *ic = interp_get(st, interp, round);
 	struct dict_view v;
 	uint64_t active = find_active(p, st, ic);
@@ -560,7 +561,7 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 		if (!view_entry(p, st, &v, i, &key, &thread))
 			break;
 		bool same = e->ok && e->key == key && e->obj == thread;
-		if (!same || round - e->checked >= RECHECK_ROUNDS || !entry_valid(p, e)) {
+		if (!same || now - e->checked >= RECHECK_NS || !entry_valid(p, e)) {
 			e->ok = false;
 			e->key = key;
 			e->obj = thread;
@@ -572,7 +573,7 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 			e->ok = true;
 			/* A new entry's first full re-read comes sooner, so that
 			 * many threads do not all come due in the same round. */
-			e->checked = same ? round : round - i % RECHECK_ROUNDS;
+			e->checked = same ? now : now - i % RECHECK_SPREAD * (RECHECK_NS / RECHECK_SPREAD);
 		}
 		struct thread_name *tn = &p->names[p->nnames++];
 		tn->thread_id = e->thread_id;

@@ -154,12 +154,15 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 	e->filename_ptr = probe_load_u64(hdr, L->code.filename);
 	e->linetable_ptr = probe_load_u64(hdr, L->code.linetable);
 	e->pub.firstlineno = (int)probe_load_u32(hdr, L->code.firstlineno);
-	if (probe_read_str(p, e->name_ptr, name, sizeof(name)) < 0 ||
+	/* The compiler names every code object; an empty name is a str freed
+	 * and reused, read through a frame that was being popped. */
+	if (probe_read_str(p, e->name_ptr, name, sizeof(name)) < 0 || !name[0] ||
 	    probe_read_str(p, e->filename_ptr, filename, sizeof(filename)) < 0 ||
 	    read_bytes(p, e->linetable_ptr, &e->linetable, &e->linetable_len) < 0)
 		goto fail;
 	if (L->code.qualname == FTP_OFF_NONE ||
-	    probe_read_str(p, probe_load_u64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0)
+	    probe_read_str(p, probe_load_u64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0 ||
+	    !qualname[0])
 		memcpy(qualname, name, strlen(name) + 1);
 	if (L->frames == FTP_FRAMES_INTERP) {
 		/* 3.11+: the code object is a PyVarObject of 2-byte code units */
