@@ -52,8 +52,11 @@ struct timeline {
 	struct frame_id *last; /* the thread's last stack, and its node */
 	unsigned nlast, last_cap;
 	uint32_t last_node;
-	uint64_t last_id; /* the stack_id of `last`, 0 if none */
-	char *raw_stack;  /* the raw format's stack column for `last` */
+	uint32_t *path;    /* path[d]: the node of last's d + 1 outermost frames */
+	unsigned path_cap; /* (valid up to nlast) */
+	uint32_t base;     /* the node last's frames hang from (root or thread) */
+	uint64_t last_id;  /* the stack_id of `last`, 0 if none */
+	char *raw_stack;   /* the raw format's stack column for `last` */
 	size_t raw_len;
 	uint64_t hash;  /* of tid and name */
 	uint64_t round; /* the last round it had a sample in */
@@ -378,8 +381,11 @@ static void drop_caches(struct timeline *t)
 {
 	free(t->last);
 	free(t->raw_stack);
+	free(t->path);
 	t->last = NULL;
 	t->raw_stack = NULL;
+	t->path = NULL;
+	t->path_cap = 0;
 	t->nlast = t->last_cap = 0;
 	t->last_id = 0;
 	t->raw_len = 0;
@@ -444,8 +450,15 @@ static void remember_last(struct timeline *t, const struct ftp_sample *s, uint32
 	t->last_id = s->stack_id;
 }
 
-/* The node of s's stack, interning what is new. */
-static int stack_node(struct profile *pr, const struct ftp_sample *s, uint32_t *out)
+static bool frame_id_eq(struct frame_id a, struct frame_id b)
+{
+	return a.code == b.code && a.ip == b.ip && a.line == b.line && a.flags == b.flags;
+}
+
+/* The node of s's stack, interning what is new. The outer frames it shares
+ * with the thread's last stack (a deep stack whose top moved) are taken
+ * from t->path without a lookup. */
+static int stack_node(struct profile *pr, struct timeline *t, const struct ftp_sample *s, uint32_t *out)
 {
 	uint32_t node = 0, id;
 	int ret;
@@ -455,11 +468,36 @@ static int stack_node(struct profile *pr, const struct ftp_sample *s, uint32_t *
 		if ((ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0)
 			return ret;
 	}
-	for (unsigned i = s->nframes; i-- > 0;) {
+	const uint32_t base = node;
+	unsigned n = s->nframes, d = 0;
+	if (t->path && t->base == base) {
+		unsigned most = n < t->nlast ? n : t->nlast;
+		while (d < most && frame_id_eq(frame_id_of(&s->frames[n - 1 - d]), t->last[t->nlast - 1 - d]))
+			d++;
+		if (d)
+			node = t->path[d - 1];
+	}
+	t->base = base;
+	if (n > t->path_cap) {
+		uint32_t *v = realloc(t->path, n * sizeof(*v));
+		if (!v) {
+			free(t->path);
+			t->path = NULL;
+			t->path_cap = 0;
+		} else {
+			t->path = v;
+			t->path_cap = n;
+		}
+	}
+	for (; d < n; d++) {
 		struct pframe k;
-		frame_key(pr, &k, &s->frames[i]);
-		if ((ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0)
+		frame_key(pr, &k, &s->frames[n - 1 - d]);
+		if ((ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0) {
+			t->nlast = 0; /* path and last no longer agree */
 			return ret;
+		}
+		if (t->path)
+			t->path[d] = node;
 	}
 	*out = node;
 	return 0;
@@ -474,7 +512,7 @@ int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
 	if (same_as_last(t, s)) {
 		node = t->last_node; /* a thread that did not move: no lookups */
 	} else {
-		int ret = stack_node(pr, s, &node);
+		int ret = stack_node(pr, t, s, &node);
 		if (ret < 0)
 			return ret;
 		remember_last(t, s, node);
