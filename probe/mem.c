@@ -317,12 +317,16 @@ void probe_mem_new_round(struct probe_mem *mem)
 		mem->ntrace = 0;
 }
 
-/* The prefetched copy of [addr, addr + len), or NULL. */
-static const unsigned char *prefetched(const struct probe_mem *mem, uint64_t addr, size_t len)
+/* The prefetched copy of [addr, addr + len), or NULL. The run of the last
+ * hit is tried first: a stack's frames follow one another in one run. */
+static const unsigned char *prefetched(struct probe_mem *mem, uint64_t addr, size_t len)
 {
-	size_t i = run_at(mem, addr);
+	size_t i = mem->hint_run;
+	if (i >= mem->nruns || addr < mem->runs[i].addr || addr >= mem->runs[i].end)
+		i = run_at(mem, addr);
 	if (i == SIZE_MAX)
 		return NULL;
+	mem->hint_run = i;
 	const struct probe_range *r = &mem->runs[i];
 	if (!r->ok || len > r->end - r->addr || addr - r->addr > r->end - r->addr - len)
 		return NULL;
@@ -377,6 +381,18 @@ static int read_blocks(struct probe_mem *mem, uint64_t addr, void *buf, size_t l
 	}
 	memcpy(buf, mem->blocks[slot].data + (addr - block), len);
 	return 0;
+}
+
+const unsigned char *probe_mem_view(struct probe_mem *mem, uint64_t addr, size_t len)
+{
+	if (len == 0 || mem->direct || !mem->nruns)
+		return NULL;
+	const unsigned char *pre = prefetched(mem, addr, len);
+	if (pre) {
+		mem->hits++;
+		trace_add(mem, addr, len);
+	}
+	return pre;
 }
 
 int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)

@@ -130,6 +130,7 @@ struct probe_mem {
 	size_t pre_cap;
 	bool trace_sealed; /* the next read starts a range of its own */
 	bool direct;       /* probe_mem_fresh(): past the prefetch, fresh blocks */
+	size_t hint_run;   /* the run of the last prefetch hit */
 	uint64_t first;    /* the prefetch copies the run holding this first */
 	size_t first_run;  /* that run's index this round, SIZE_MAX if none */
 	struct probe_range *sort_tmp;
@@ -147,6 +148,10 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 /* The same, bypassing the cache. */
 int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
+/* The round's prefetched copy of [addr, addr + len), counted and traced as a
+ * read; NULL when the prefetch does not hold it whole (read it then). Valid
+ * until the next round. */
+const unsigned char *probe_mem_view(struct probe_mem *mem, uint64_t addr, size_t len);
 /* With on, reads skip the round's prefetch and read their blocks anew (a
  * read again of what changed in the snapshot); off goes back. */
 void probe_mem_fresh(struct probe_mem *mem, bool on);

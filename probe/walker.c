@@ -216,6 +216,8 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 	 * read thousands of frames (and grown the prefetch plan to match). */
 	unsigned depth = 0, seen = 0, power = 1, lam = 0;
 	uint64_t mark = 0;
+	uint64_t last_addr = 0; /* recursion runs one code object frame after frame */
+	struct code_entry *last_code = NULL;
 	while (frame) {
 		if (frame == mark || ++seen > p->max_depth * 4u + 64) {
 			s->flags |= FTP_SAMPLE_TORN; /* a cycle: the chain changed under us */
@@ -226,10 +228,13 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			power *= 2;
 			lam = 0;
 		}
-		if ((frame & 7) || probe_mem_read(&p->mem, frame, buf, need, NULL) < 0) {
+		const unsigned char *fb = (frame & 7) ? NULL : probe_mem_view(&p->mem, frame, need);
+		if (!fb && ((frame & 7) || probe_mem_read(&p->mem, frame, buf, need, NULL) < 0)) {
 			s->flags |= FTP_SAMPLE_TORN;
 			break;
 		}
+		if (!fb)
+			fb = buf;
 		if (seen == 1) {
 			/* The innermost frame: the next call's frame goes just
 			 * above it. Have the next round's prefetch take that
@@ -241,8 +246,8 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			if (ahead.end > ahead.addr)
 				probe_mem_trace_extend(&p->mem, &ahead, 1);
 		}
-		uint64_t next = probe_load_u64(buf, L->frame.previous);
-		if (L->frame.owner != FTP_OFF_NONE && buf[L->frame.owner] > 2) {
+		uint64_t next = probe_load_u64(fb, L->frame.previous);
+		if (L->frame.owner != FTP_OFF_NONE && fb[L->frame.owner] > 2) {
 			/* 3.12+: a C-stack or interpreter shim frame, not Python code.
 			 * Each eval call keeps one on its C stack, below its first
 			 * frame: mark that frame, and say where the shim is. */
@@ -253,8 +258,10 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			frame = next;
 			continue;
 		}
-		uint64_t code_addr = probe_load_u64(buf, L->frame.code) & ~L->code_tag_mask;
-		struct code_entry *code = probe_code_get(p, code_addr);
+		uint64_t code_addr = probe_load_u64(fb, L->frame.code) & ~L->code_tag_mask;
+		struct code_entry *code = code_addr == last_addr ? last_code : probe_code_get(p, code_addr);
+		last_addr = code_addr;
+		last_code = code;
 		if (!code) {
 			s->flags |= FTP_SAMPLE_TORN;
 			break;
@@ -269,23 +276,23 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE) {
 				/* 3.14+ free-threaded: the thread may run its own copy
 				 * of the bytecode, co_tlbc->entries[tlbc_index]. */
-				int32_t idx = probe_load_u32(buf, L->frame.tlbc_index);
+				int32_t idx = probe_load_u32(fb, L->frame.tlbc_index);
 				uint64_t arr = 0, size = 0, entry = 0;
 				if (idx > 0 && probe_mem_u64(&p->mem, code_addr + L->code.tlbc, &arr) == 0 &&
 				    probe_mem_u64(&p->mem, arr, &size) == 0 && (uint64_t)idx < size &&
 				    probe_mem_u64(&p->mem, arr + 8 + 8 * (uint64_t)idx, &entry) == 0 && entry)
 					base = entry;
 			}
-			offset = (int64_t)(probe_load_u64(buf, L->frame.instr) - base);
+			offset = (int64_t)(probe_load_u64(fb, L->frame.instr) - base);
 		} else {
-			int32_t lasti = probe_load_u32(buf, L->frame.instr);
+			int32_t lasti = probe_load_u32(fb, L->frame.instr);
 			offset = L->instr == FTP_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
 		}
 		struct ftp_frame *f = &p->frames[depth++];
 		memset(f, 0, sizeof(*f));
 		f->code = probe_code_pub(code);
 		f->line = probe_code_line(code, L, offset);
-		if (L->frame.is_entry != FTP_OFF_NONE && buf[L->frame.is_entry])
+		if (L->frame.is_entry != FTP_OFF_NONE && fb[L->frame.is_entry])
 			f->flags |= FTP_FRAME_ENTRY;
 		frame = next;
 	}
