@@ -273,6 +273,9 @@ const char *probe_sched_source(const struct ftp_probe *p);
 /* The ranges the last read of thread tid's stack went through (lent until
  * the thread's entry changes); NULL when none are kept. */
 const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
+/* The same, only when the last round reported the stack without reading it
+ * (its ranges are then not in this round's prefetch). */
+const struct probe_range *probe_stacks_unread(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
 /* Reports the stack kept for thread s->tid (at thread state tstate) into s,
  * with its stack_id, when the thread cannot have moved it: it has not run
  * since a read made off its CPU (still), or it has not held the GIL since

@@ -51,6 +51,13 @@ const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, si
 	return *n ? e->ranges : NULL;
 }
 
+const struct probe_range *probe_stacks_unread(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n)
+{
+	const struct stack_entry *e = find(p, tid, hint);
+	*n = e && e->reused ? e->nranges : 0;
+	return *n ? e->ranges : NULL;
+}
+
 /* Keeps the ranges read for e's stack since trace_mark. */
 static void keep_ranges(struct ftp_probe *p, struct stack_entry *e, size_t trace_mark)
 {

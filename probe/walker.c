@@ -447,7 +447,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		    !probe_stacks_reuse(p, tstate, n, t->still, gil_still, &s)) {
 			size_t count;
 			const struct probe_range *last =
-			        cached ? probe_stacks_ranges(p, s.tid, n, &count) : NULL;
+			        cached ? probe_stacks_unread(p, s.tid, n, &count) : NULL;
 			if (last) /* one read for what the prefetch lacks of its last stack */
 				probe_mem_fill(&p->mem, last, count);
 			traced = probe_mem_trace_begin(&p->mem);
