@@ -176,6 +176,21 @@ struct profile *profile_create(const struct profile_opts *opts)
 	return pr;
 }
 
+/* Frees what speeds up a thread's next sample; it is rebuilt on demand. */
+static void drop_caches(struct timeline *t)
+{
+	free(t->last);
+	free(t->raw_stack);
+	free(t->path);
+	t->last = NULL;
+	t->raw_stack = NULL;
+	t->path = NULL;
+	t->path_cap = 0;
+	t->nlast = t->last_cap = 0;
+	t->last_id = 0;
+	t->raw_len = 0;
+}
+
 void profile_destroy(struct profile *pr)
 {
 	if (!pr)
@@ -189,8 +204,7 @@ void profile_destroy(struct profile *pr)
 	for (size_t i = 0; i < pr->nthreads; i++) {
 		free(pr->threads[i].name);
 		free(pr->threads[i].runs);
-		free(pr->threads[i].last);
-		free(pr->threads[i].raw_stack);
+		drop_caches(&pr->threads[i]);
 	}
 	free(pr->frames);
 	free(pr->nodes);
@@ -375,20 +389,6 @@ static struct timeline *thread_timeline(struct profile *pr, const struct ftp_sam
 	pr->nthreads++;
 	*slot = (uint32_t)pr->nthreads;
 	return mark_seen(pr, t) < 0 ? NULL : t;
-}
-
-static void drop_caches(struct timeline *t)
-{
-	free(t->last);
-	free(t->raw_stack);
-	free(t->path);
-	t->last = NULL;
-	t->raw_stack = NULL;
-	t->path = NULL;
-	t->path_cap = 0;
-	t->nlast = t->last_cap = 0;
-	t->last_id = 0;
-	t->raw_len = 0;
 }
 
 void profile_end_round(struct profile *pr)
