@@ -440,10 +440,8 @@ static void summary(const struct settings *st, const struct record *r, const str
 	fprintf(stderr, "ftprof record: %llu thread stacks read, %llu written", (unsigned long long)r->read,
 	        (unsigned long long)r->written);
 	if (stats->reused)
-		fprintf(stderr,
-		        ", %llu unchanged (the thread had not run, or not held the GIL, since its last "
-		        "sample)",
-		        (unsigned long long)stats->reused);
+		fprintf(stderr, ", %llu unchanged (the thread had not run%s since its last sample)",
+		        (unsigned long long)stats->reused, info->gil_enabled ? ", or not held the GIL," : "");
 	if (r->gil_dropped)
 		fprintf(stderr, ", %llu of threads not holding the GIL left out (--gil)",
 		        (unsigned long long)r->gil_dropped);
