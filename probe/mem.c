@@ -400,11 +400,9 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 	if (len == 0)
 		return 0;
 	if (!mem->direct && mem->nruns) {
-		const unsigned char *pre = prefetched(mem, addr, len);
+		const unsigned char *pre = probe_mem_view(mem, addr, len);
 		if (pre) {
 			memcpy(buf, pre, len);
-			mem->hits++;
-			trace_add(mem, addr, len);
 			return 0;
 		}
 		mem->misses++;

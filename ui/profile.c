@@ -52,11 +52,11 @@ struct timeline {
 	struct frame_id *last; /* the thread's last stack, and its node */
 	unsigned nlast, last_cap;
 	uint32_t last_node;
-	uint32_t *path;    /* path[d]: the node of last's d + 1 outermost frames */
-	unsigned path_cap; /* (valid up to nlast) */
-	uint32_t base;     /* the node last's frames hang from (root or thread) */
-	uint64_t last_id;  /* the stack_id of `last`, 0 if none */
-	char *raw_stack;   /* the raw format's stack column for `last` */
+	uint32_t *path;   /* path[d]: the node of last's d + 1 outermost frames */
+	size_t path_cap;  /* (valid up to nlast) */
+	uint32_t base;    /* the node last's frames hang from (root or thread) */
+	uint64_t last_id; /* the stack_id of `last`, 0 if none */
+	char *raw_stack;  /* the raw format's stack column for `last` */
 	size_t raw_len;
 	uint64_t hash;  /* of tid and name */
 	uint64_t round; /* the last round it had a sample in */
@@ -414,6 +414,11 @@ static struct frame_id frame_id_of(const struct ftp_frame *f)
 	return (struct frame_id){ f->code, f->ip, f->line, f->flags & FTP_FRAME_NATIVE };
 }
 
+static bool frame_id_eq(struct frame_id a, struct frame_id b)
+{
+	return a.code == b.code && a.ip == b.ip && a.line == b.line && a.flags == b.flags;
+}
+
 /* Whether s has the same stack as the thread's last sample. When it has,
  * s's stack_id is adopted: later samples with that id skip the comparison. */
 static bool same_as_last(struct timeline *t, const struct ftp_sample *s)
@@ -422,11 +427,9 @@ static bool same_as_last(struct timeline *t, const struct ftp_sample *s)
 		return false;
 	if (s->stack_id && s->stack_id == t->last_id)
 		return true; /* the probe knows: the thread has not run */
-	for (unsigned i = 0; i < s->nframes; i++) {
-		struct frame_id a = frame_id_of(&s->frames[i]), b = t->last[i];
-		if (a.code != b.code || a.ip != b.ip || a.line != b.line || a.flags != b.flags)
+	for (unsigned i = 0; i < s->nframes; i++)
+		if (!frame_id_eq(frame_id_of(&s->frames[i]), t->last[i]))
 			return false;
-	}
 	t->last_id = s->stack_id;
 	return true;
 }
@@ -448,11 +451,6 @@ static void remember_last(struct timeline *t, const struct ftp_sample *s, uint32
 	t->nlast = s->nframes;
 	t->last_node = node;
 	t->last_id = s->stack_id;
-}
-
-static bool frame_id_eq(struct frame_id a, struct frame_id b)
-{
-	return a.code == b.code && a.ip == b.ip && a.line == b.line && a.flags == b.flags;
 }
 
 /* The node of s's stack, interning what is new. The outer frames it shares
@@ -478,16 +476,10 @@ static int stack_node(struct profile *pr, struct timeline *t, const struct ftp_s
 			node = t->path[d - 1];
 	}
 	t->base = base;
-	if (n > t->path_cap) {
-		uint32_t *v = realloc(t->path, n * sizeof(*v));
-		if (!v) {
-			free(t->path);
-			t->path = NULL;
-			t->path_cap = 0;
-		} else {
-			t->path = v;
-			t->path_cap = n;
-		}
+	if (grow((void **)&t->path, &t->path_cap, n, sizeof(*t->path)) < 0) {
+		free(t->path); /* only a shortcut lost */
+		t->path = NULL;
+		t->path_cap = 0;
 	}
 	for (; d < n; d++) {
 		struct pframe k;
