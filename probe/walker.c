@@ -274,13 +274,14 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 		if (L->instr == FTP_INSTR_POINTER) {
 			uint64_t base = code_addr + L->code.code;
 			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE &&
-			    L->code.tlbc_entries != FTP_OFF_NONE) {
+			    L->code.tlbc_size != FTP_OFF_NONE && L->code.tlbc_entries != FTP_OFF_NONE) {
 				/* 3.14+ free-threaded: the thread may run its own copy
 				 * of the bytecode, co_tlbc->entries[tlbc_index]. */
 				int32_t idx = probe_load_u32(fb, L->frame.tlbc_index);
 				uint64_t arr = 0, size = 0, entry = 0;
 				if (idx > 0 && probe_mem_u64(&p->mem, code_addr + L->code.tlbc, &arr) == 0 &&
-				    probe_mem_u64(&p->mem, arr, &size) == 0 && (uint64_t)idx < size &&
+				    probe_mem_u64(&p->mem, arr + L->code.tlbc_size, &size) == 0 &&
+				    (uint64_t)idx < size &&
 				    probe_mem_u64(&p->mem, arr + L->code.tlbc_entries + 8 * (uint64_t)idx,
 				                  &entry) == 0 &&
 				    entry)

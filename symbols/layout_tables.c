@@ -68,6 +68,7 @@ static const struct ftp_layout py38 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
 		.tlbc_entries = FTP_OFF_NONE,
 	},
 	.object = {
@@ -163,6 +164,7 @@ static const struct ftp_layout py39 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
 		.tlbc_entries = FTP_OFF_NONE,
 	},
 	.object = {
@@ -260,6 +262,7 @@ static const struct ftp_layout py310 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
 		.tlbc_entries = FTP_OFF_NONE,
 	},
 	.object = {
@@ -355,6 +358,7 @@ static const struct ftp_layout py311 = {
 		.firstlineno = 72,
 		.code = 184, /* co_code_adaptive */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
 		.tlbc_entries = FTP_OFF_NONE,
 	},
 	.object = {
@@ -454,6 +458,7 @@ static const struct ftp_layout py312 = {
 		.firstlineno = 68,
 		.code = 192, /* co_code_adaptive */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
 		.tlbc_entries = FTP_OFF_NONE,
 	},
 	.object = {
@@ -535,6 +540,7 @@ void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_
 	L->object.managed_values_before = FTP_OFF_NONE;
 	L->module.md_dict = b->md_dict;
 	/* 3.14+ free-threaded: _PyCodeArray {Py_ssize_t size; char *entries[]} */
+	L->code.tlbc_size = free_threaded && minor >= 14 ? 0 : FTP_OFF_NONE;
 	L->code.tlbc_entries = free_threaded && minor >= 14 ? 8 : FTP_OFF_NONE;
 	/* the dict tables of 3.13-3.15 (free-threaded keys add a PyMutex in
 	 * the padding after dk_kind) */

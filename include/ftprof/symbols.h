@@ -160,6 +160,7 @@ struct ftp_layout {
 		uint32_t firstlineno;
 		uint32_t code;         /* <= 3.10: co_code (bytes); else co_code_adaptive */
 		uint32_t tlbc;         /* free-threaded >= 3.14: _PyCodeArray * */
+		uint32_t tlbc_size;    /* in _PyCodeArray: how many entries */
 		uint32_t tlbc_entries; /* in _PyCodeArray: the bytecode pointers */
 	} code;
 

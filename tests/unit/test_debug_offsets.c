@@ -109,6 +109,7 @@ static const struct entry entries[] = {
 	{ LF(code.code), CO, "co_code_adaptive", "code_object.co_code_adaptive", "code_object.size", 13, 0 },
 	{ LF(code.tlbc), CO, "co_tlbc", "code_object.co_tlbc", "code_object.size", 14, FT_ONLY },
 	/* from here on, fields of no blob have a made-up bpath and minor 99 */
+	{ LF(code.tlbc_size), "_PyCodeArray", "size", "-.code_array.size", NULL, 99, FT_ONLY | ALWAYS },
 	{ LF(code.tlbc_entries), "_PyCodeArray", "entries", "-.code_array.entries", NULL, 99,
 	  FT_ONLY | ALWAYS },
 	{ LF(object.ob_type), "PyObject", "ob_type", "pyobject.ob_type", "pyobject.size", 13, 0 },
