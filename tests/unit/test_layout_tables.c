@@ -432,6 +432,15 @@ Test(layout_tables, within_read_spans)
 	bad = l;
 	bad.object.ob_type = FTP_LAYOUT_OBJECT_SPAN;
 	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.dict_uentry.me_value = l.dict_uentry.size;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.dict_keys.dk_nentries = FTP_LAYOUT_KEYS_SPAN - 4;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.pylong.lv_tag = l.pylong.ob_digit;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
 }
 
 /* ---- what no struct member says: where the managed dict lies ----------- */
