@@ -2,7 +2,7 @@
 /* libFuzzer target: probe_walk over a fake target process.
  *
  * The harness defines process_vm_readv itself: the executable's definition
- * wins over libc's at link time, so probe/mem.c, unchanged, reads from a fake
+ * wins over libc's at link time, so probe/process/mem.c, unchanged, reads from a fake
  * address space built from the input (walker_input.h describes it). The probe
  * is assembled by hand from probe/probe_int.h, with a built-in layout or one
  * parsed from a _Py_DebugOffsets blob in that memory, and walked for a few
