@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "perf/perf.h"
 #include "probe_int.h"
 
 #define RING_PAGES 1      /* data pages: 4 KiB, 256 switch records */
@@ -368,13 +369,13 @@ void probe_sched_freeze(struct ftp_probe *p)
 		if (s->v[i].seen != p->stats.rounds + 1)
 			update(p, &s->v[i]);
 	s->frozen = true;
-	s->stop_from = probe_now_ns();
+	s->stop_from = ftp_now_ns();
 }
 
 void probe_sched_stop_ends(struct ftp_probe *p)
 {
 	if (p->sched)
-		p->sched->stop_to = probe_now_ns();
+		p->sched->stop_to = ftp_now_ns();
 }
 
 /* The state of tid now. Opens its event on first sight. */

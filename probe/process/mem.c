@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "probe_int.h"
+#include "process/process.h"
 
 #define TRACE_GAP 1024             /* reads closer than this are fetched as one range */
 #define TRACE_MAX_READ (64u << 10) /* larger reads are not traced */
