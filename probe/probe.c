@@ -198,6 +198,7 @@ static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
 int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
+	p->round++;
 	if (need_task_list(p))
 		ret = read_tasks(p, err);
 	if (ret < 0)

@@ -49,6 +49,8 @@ void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s);
 
 struct ftp_probe {
 	pid_t pid;
+	uint64_t round; /* the round being read, or the last one: the one clock
+			   of rounds (1, 2, ...); mem has an epoch of its own */
 	struct ftp_probe_opts opts;
 	struct ftp_target_info info;
 	struct ftp_layout L;

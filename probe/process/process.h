@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "ftprof/error.h"
 
@@ -106,18 +107,38 @@ struct probe_range {
 	bool ok;    /* runs: read whole */
 };
 
+/* Where a memory reader's bytes come from, chosen at run time: the live
+ * process (probe_mem_process, the default), a fuzzer's fake address space,
+ * later a core file. A table of callbacks, as libdwfl's
+ * Dwfl_Thread_Callbacks. */
+struct probe_mem_source {
+	/* Copies the remote ranges, in order, into the local buffers taken as
+	 * one stream, like process_vm_readv(2) with flags 0: stops at the first
+	 * byte that cannot be read and returns the count copied before it, or
+	 * -1 with errno set when nothing was (EFAULT: not mapped; ESRCH: the
+	 * process is gone; EPERM). arg is the one given with the source. */
+	ssize_t (*readv)(void *arg, const struct iovec *local, unsigned long nlocal,
+	                 const struct iovec *remote, unsigned long nremote);
+};
+
+/* process_vm_readv(2) on the pid passed as arg ((void *)(intptr_t)pid). */
+extern const struct probe_mem_source probe_mem_process;
+
 /* Reads are cached two ways within a round. A round begins by reading, in
  * one scattered process_vm_readv, every range the previous round read (its
  * trace, coalesced): a target whose threads keep their stacks costs one
  * system call per round. What the prefetch misses is read by 4 KiB blocks. */
 struct probe_mem {
-	pid_t pid;
-	uint64_t round;        /* cached blocks are valid within one round */
+	pid_t pid;                          /* for messages */
+	const struct probe_mem_source *src; /* where the bytes come from */
+	void *src_arg;
+	uint64_t epoch;        /* cached blocks are valid within one epoch: a
+				  round, or part of one after probe_mem_fresh */
 	uint64_t reads;        /* process_vm_readv calls */
 	uint64_t hits, misses; /* reads served by the prefetch, and not */
 	struct {
 		uint64_t addr; /* block-aligned; 0 = empty */
-		uint64_t round;
+		uint64_t epoch;
 		unsigned char data[PROBE_BLOCK];
 	} * blocks;                /* PROBE_NBLOCKS */
 	bool prefetch;             /* trace and prefetch (off: blocks only) */
@@ -139,7 +160,19 @@ struct probe_mem {
 	size_t sort_cap;
 };
 
+/* A reader of pid's memory through process_vm_readv. Returns 0 or
+ * -FTP_E_NOMEM. */
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err);
+/* Reads through src (with arg) from now on instead; src is lent for the
+ * reader's life. */
+void probe_mem_set_source(struct probe_mem *mem, const struct probe_mem_source *src, void *arg);
+/* The cache's epoch: it changes whenever what was read before may be stale
+ * (each round, and entering fresh mode). A cache of objects read through
+ * the reader checks an object again when the epoch has changed. */
+static inline uint64_t probe_mem_epoch(const struct probe_mem *mem)
+{
+	return mem->epoch;
+}
 void probe_mem_release(struct probe_mem *mem);
 /* Starts a new round: what was cached before is stale. With prefetch on,
  * reads what the last round read, in one scattered read. */

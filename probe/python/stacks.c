@@ -94,7 +94,7 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 		memset(e, 0, sizeof(*e));
 		e->tid = s->tid;
 	}
-	e->seen = p->stats.rounds + 1;
+	e->seen = p->round;
 	e->sample = *s;
 	e->reused = s->stack_id && s->stack_id == e->id;
 	if (e->reused)
@@ -169,7 +169,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 		struct ftp_sample s = e->sample;
 		s.time_ns = now;
 		s.frames = e->frames;
-		e->seen = p->stats.rounds + 1;
+		e->seen = p->round;
 		e->reused = true;
 		p->stats.samples++;
 		p->stats.reused++;
@@ -185,7 +185,7 @@ void probe_stacks_end_round(struct ftp_probe *p, bool full)
 		p->full_round_at = ftp_now_ns();
 	size_t kept = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
-		if (p->stacks[i].seen == p->stats.rounds + 1)
+		if (p->stacks[i].seen == p->round)
 			p->stacks[kept++] = p->stacks[i];
 		else {
 			free(p->stacks[i].frames);
