@@ -362,7 +362,7 @@ static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, ui
  * sooner when a thread had none; with several, every round. */
 static bool names_due(struct ftp_probe *p, bool single)
 {
-	uint64_t now = probe_now_ns();
+	uint64_t now = ftp_now_ns();
 	if (!single || !p->names_at || now - p->names_at >= NAMES_EVERY_NS ||
 	    (p->names_missing && now - p->names_at >= NAMES_MISSING_NS)) {
 		p->names_at = now;
@@ -411,7 +411,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	uint64_t mark = 0;
 	for (n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
-		s.time_ns = probe_now_ns();
+		s.time_ns = ftp_now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
@@ -437,7 +437,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			s.holds_gil = gil.holder == tstate;
 		const struct task_info *t = NULL;
 		if (s.tid && p->opts.task_state && p->opts.task_events)
-			t = probe_sched_task(p, s.tid);
+			t = probe_thread_state(p, s.tid);
 		else if (s.tid)
 			t = find_task(p, s.tid);
 		s.os_state = t ? t->state : 0;

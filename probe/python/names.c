@@ -542,7 +542,7 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 	st->cmp_left = MAX_STR_CMP;
 	st->visits_left = MAX_VISITS;
 	st->hint_checked = false;
-	uint64_t round = p->mem.round, now = probe_now_ns();
+	uint64_t round = p->round, now = ftp_now_ns();
 	struct interp_cache *ic = interp_get(st, interp, round);
 	struct dict_view v;
 	uint64_t active = find_active(p, st, ic);
