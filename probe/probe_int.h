@@ -308,13 +308,13 @@ void probe_stacks_release(struct ftp_probe *p);
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
 
-/* ---- native.c: native stacks (blocking mode only) --------------------- */
+/* ---- native/: native stacks (blocking mode only) --------------------- */
 
 /* Native frames unwound per thread: on 3.8-3.10 each Python call takes about
  * three C frames, so a recursion as deep as the default limit (1000) fits. */
 #define PROBE_NATIVE_MAX_DEPTH 4096
 
-struct probe_native; /* the Dwfl and its caches, see native.c */
+struct probe_native; /* the modules, unwinder and symbolizer, see native/splice.c */
 
 /* Reports the target's modules to a new Dwfl kept in p->native and attaches
  * it to the process, assuming the stopper stops its threads. Needs p->info
