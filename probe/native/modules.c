@@ -63,35 +63,39 @@ int native_dwfl_fail(struct ftp_error *err, int r, const char *call, pid_t pid)
 }
 
 /* The ELF whose symbols name mod's functions: where libdwfl finds them, the
- * file's own .symtab, else its separate debug file's (found by
- * dwfl_module_getsymtab), else the file's .dynsym. The vDSO has no file:
- * its image, which libdwfl read from the target. NULL when none opens. */
+ * file's own .symtab, else its separate debug file's, else the file's
+ * .dynsym. The vDSO has no file: its image, which libdwfl read from the
+ * target. NULL when none opens. */
 static struct ftp_elf *open_symbols(Dwfl_Module *mod, const char *name)
 {
 	const char *mainfile = NULL, *debugfile = NULL;
-	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
 	struct ftp_elf *elf = NULL;
 	if (mainfile) {
 		if (ftp_elf_create(&elf, mainfile, NULL) < 0)
 			return NULL;
-		if (debugfile && ftp_elf_section(elf, ".symtab", NULL, NULL) < 0) {
-			struct ftp_elf *debug = NULL;
-			if (ftp_elf_create(&debug, debugfile, NULL) == 0 &&
-			    ftp_elf_section(debug, ".symtab", NULL, NULL) == 0) {
-				ftp_elf_destroy(elf);
-				return debug;
-			}
-			ftp_elf_destroy(debug);
-		}
-		return elf;
+	} else {
+		GElf_Addr bias;
+		Elf *image = dwfl_module_getelf(mod, &bias);
+		size_t len = 0;
+		const char *raw = image ? elf_rawfile(image, &len) : NULL;
+		if (!raw || ftp_elf_create_image(&elf, name, raw, len, NULL) < 0)
+			return NULL;
 	}
-	GElf_Addr bias;
-	Elf *image = dwfl_module_getelf(mod, &bias);
-	size_t len = 0;
-	const char *raw = image ? elf_rawfile(image, &len) : NULL;
-	if (raw && ftp_elf_create_image(&elf, name, raw, len, NULL) == 0)
+	if (ftp_elf_section(elf, ".symtab", NULL, NULL) == 0)
 		return elf;
-	return NULL;
+	/* libdwfl looks for the separate debug file when it loads the symbols
+	 * of a file without .symtab. */
+	dwfl_module_getsymtab(mod);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	struct ftp_elf *debug = NULL;
+	if (debugfile && ftp_elf_create(&debug, debugfile, NULL) == 0 &&
+	    ftp_elf_section(debug, ".symtab", NULL, NULL) == 0) {
+		ftp_elf_destroy(elf);
+		return debug;
+	}
+	ftp_elf_destroy(debug);
+	return elf;
 }
 
 /* Loads a module's ELF, CFI and functions now, while the target runs, rather
@@ -113,9 +117,6 @@ static int prime_module(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	if (!dwfl_module_getelf(mod, &bias))
 		return DWARF_CB_OK;
 	e->pub.bias = bias;
-	/* Finds the separate debug file when the module has no .symtab. */
-	if (dwfl_module_getsymtab(mod) <= 0)
-		return DWARF_CB_OK;
 	e->pub.elf = open_symbols(mod, name);
 	if (e->pub.elf && ftp_elf_index_functions(e->pub.elf) < 0)
 		return DWARF_CB_ABORT;
