@@ -63,6 +63,9 @@ int ftp_elf_index_functions(struct ftp_elf *elf);
 
 /* ---- DWARF ----------------------------------------------------------- */
 
+/* The tests call these today: they check every built-in layout, and the
+ * _Py_DebugOffsets parser, against the DWARF of real builds. The probe will
+ * read what _Py_DebugOffsets does not export this way. */
 struct ftp_dwarf; /* opaque: DWARF of one ELF file */
 
 /* Opens the DWARF of path (its .debug_info). Returns 0 or a negative FTP_E_*

@@ -100,7 +100,6 @@ struct native_unwinder;
 
 /* An unwinder's operations, in the manner of libdwfl's Dwfl_Thread_Callbacks. */
 struct native_unwinder_ops {
-	const char *name;
 	/* Unwinds req's thread into st (which it empties first). Whatever was
 	 * unwound before an error is the stack. */
 	void (*unwind)(struct native_unwinder *u, const struct native_unwind_req *req,

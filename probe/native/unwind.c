@@ -59,7 +59,6 @@ static void ptrace_destroy(struct native_unwinder *u)
 }
 
 static const struct native_unwinder_ops ptrace_ops = {
-	.name = "ptrace",
 	.unwind = ptrace_unwind,
 	.destroy = ptrace_destroy,
 };
