@@ -26,13 +26,13 @@ struct probe_sched; /* perf/sched.c's per-thread events */
  * round ends. */
 const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid);
 
-/* ---- native.c: native stacks (blocking mode only) --------------------- */
+/* ---- native/: native stacks (blocking mode only) --------------------- */
 
 /* Native frames unwound per thread: on 3.8-3.10 each Python call takes about
  * three C frames, so a recursion as deep as the default limit (1000) fits. */
 #define PROBE_NATIVE_MAX_DEPTH 4096
 
-struct probe_native; /* the Dwfl and its caches, see native.c */
+struct probe_native; /* the modules, unwinder and symbolizer, see native/splice.c */
 
 /* Reports the target's modules to a new Dwfl kept in p->native and attaches
  * it to the process, assuming the stopper stops its threads. Needs p->info

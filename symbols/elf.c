@@ -10,21 +10,24 @@
 #include <unistd.h>
 
 #include "ftprof/symbols.h"
+#include "ftprof/util.h"
 
+/* A function, for the address index. */
 struct func_sym {
-	uint64_t addr;
-	uint64_t size;
+	uint64_t start, end;
 	const char *name; /* points into the ELF string table */
+	int rank;         /* binding: global 2, weak 1, local 0 */
 };
 
 struct ftp_elf {
-	int fd;
+	int fd;      /* -1 for an image */
+	void *image; /* an image's copy, or NULL */
 	Elf *elf;
 	char *path;
 	GElf_Ehdr ehdr;
 	size_t shstrndx;
 	uint64_t base_vaddr;
-	struct func_sym *funcs; /* sorted by addr, built on first use */
+	struct func_sym *funcs; /* sorted by start, built on first use */
 	size_t nfuncs;
 	bool funcs_built;
 };
@@ -37,12 +40,23 @@ void ftp_elf_destroy(struct ftp_elf *elf)
 		elf_end(elf->elf);
 	if (elf->fd >= 0)
 		close(elf->fd);
+	free(elf->image);
 	free(elf->funcs);
 	free(elf->path);
 	free(elf);
 }
 
 /* elfutils 0.188 trusts some header fields; check the cheap ones first. */
+static int check_ident(const unsigned char *ident, const char *path, struct ftp_error *err)
+{
+	if (memcmp(ident, ELFMAG, SELFMAG) != 0)
+		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
+	if (ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: not a 64-bit little-endian ELF file",
+		                     path);
+	return 0;
+}
+
 static int check_header(int fd, const char *path, struct ftp_error *err)
 {
 	unsigned char ident[EI_NIDENT];
@@ -53,11 +67,28 @@ static int check_header(int fd, const char *path, struct ftp_error *err)
 		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
 	if (pread(fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident))
 		return ftp_error_set(err, FTP_E_ELF, errno, "read(%s)", path);
-	if (memcmp(ident, ELFMAG, SELFMAG) != 0)
-		return ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", path);
-	if (ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB)
-		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: not a 64-bit little-endian ELF file",
-		                     path);
+	return check_ident(ident, path, err);
+}
+
+/* Reads the headers of elf->elf, opened by the caller. */
+static int read_headers(struct ftp_elf *elf, const char *path, struct ftp_error *err)
+{
+	if (!elf->elf || elf_kind(elf->elf) != ELF_K_ELF || !gelf_getehdr(elf->elf, &elf->ehdr) ||
+	    elf_getshdrstrndx(elf->elf, &elf->shstrndx) != 0)
+		return ftp_error_set(err, FTP_E_ELF, 0, "%s: %s", path, elf_errmsg(-1));
+	if (elf->ehdr.e_machine != EM_X86_64 && elf->ehdr.e_machine != EM_AARCH64)
+		return ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: unsupported machine %u", path,
+		                     elf->ehdr.e_machine);
+	size_t nphdr = 0;
+	if (elf_getphdrnum(elf->elf, &nphdr) != 0)
+		nphdr = 0;
+	uint64_t base = UINT64_MAX;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf->elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < base)
+			base = ph.p_vaddr;
+	}
+	elf->base_vaddr = base == UINT64_MAX ? 0 : base & ~(uint64_t)0xfff;
 	return 0;
 }
 
@@ -87,26 +118,9 @@ int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err
 		goto fail;
 	}
 	elf->elf = elf_begin(elf->fd, ELF_C_READ_MMAP, NULL);
-	if (!elf->elf || elf_kind(elf->elf) != ELF_K_ELF || !gelf_getehdr(elf->elf, &elf->ehdr) ||
-	    elf_getshdrstrndx(elf->elf, &elf->shstrndx) != 0) {
-		ret = ftp_error_set(err, FTP_E_ELF, 0, "%s: %s", path, elf_errmsg(-1));
+	ret = read_headers(elf, path, err);
+	if (ret < 0)
 		goto fail;
-	}
-	if (elf->ehdr.e_machine != EM_X86_64 && elf->ehdr.e_machine != EM_AARCH64) {
-		ret = ftp_error_set(err, FTP_E_UNSUPPORTED, 0, "%s: unsupported machine %u", path,
-		                    elf->ehdr.e_machine);
-		goto fail;
-	}
-	size_t nphdr = 0;
-	if (elf_getphdrnum(elf->elf, &nphdr) != 0)
-		nphdr = 0;
-	uint64_t base = UINT64_MAX;
-	for (size_t i = 0; i < nphdr; i++) {
-		GElf_Phdr ph;
-		if (gelf_getphdr(elf->elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < base)
-			base = ph.p_vaddr;
-	}
-	elf->base_vaddr = base == UINT64_MAX ? 0 : base & ~(uint64_t)0xfff;
 	*out = elf;
 	return 0;
 fail:
@@ -114,9 +128,41 @@ fail:
 	return ret;
 }
 
-const char *ftp_elf_path(const struct ftp_elf *elf)
+int ftp_elf_create_image(struct ftp_elf **out, const char *name, const void *image, size_t len,
+                         struct ftp_error *err)
 {
-	return elf->path;
+	struct ftp_elf *elf = calloc(1, sizeof(*elf));
+	if (!elf)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "opening %s", name);
+	elf->fd = -1;
+	int ret;
+	elf->path = strdup(name);
+	elf->image = malloc(len ? len : 1);
+	if (!elf->path || !elf->image) {
+		ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "opening %s", name);
+		goto fail;
+	}
+	if (len < sizeof(Elf64_Ehdr)) {
+		ret = ftp_error_set(err, FTP_E_ELF, 0, "%s: not an ELF file", name);
+		goto fail;
+	}
+	memcpy(elf->image, image, len);
+	ret = check_ident(elf->image, name, err);
+	if (ret < 0)
+		goto fail;
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		ret = ftp_error_set(err, FTP_E_ELF, 0, "libelf: %s", elf_errmsg(-1));
+		goto fail;
+	}
+	elf->elf = elf_memory(elf->image, len);
+	ret = read_headers(elf, name, err);
+	if (ret < 0)
+		goto fail;
+	*out = elf;
+	return 0;
+fail:
+	ftp_elf_destroy(elf);
+	return ret;
 }
 
 uint64_t ftp_elf_base_vaddr(const struct ftp_elf *elf)
@@ -205,94 +251,100 @@ int ftp_elf_section(const struct ftp_elf *elf, const char *name, uint64_t *addr,
 	return -FTP_E_NOTFOUND;
 }
 
-long ftp_elf_read(const struct ftp_elf *elf, uint64_t addr, void *buf, size_t len)
-{
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf->elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC))
-			continue;
-		if (addr < sh.sh_addr || addr - sh.sh_addr >= sh.sh_size)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		if (!data || !data->d_buf)
-			return -FTP_E_ELF;
-		uint64_t off = addr - sh.sh_addr;
-		if (off >= data->d_size)
-			return -FTP_E_NOTFOUND;
-		size_t n = data->d_size - off < len ? data->d_size - off : len;
-		memcpy(buf, (const char *)data->d_buf + off, n);
-		return (long)n;
-	}
-	return -FTP_E_NOTFOUND;
-}
-
 struct func_list {
 	struct func_sym *v;
 	size_t n, cap;
 	bool nomem;
 };
 
+static int bind_rank(int bind)
+{
+	return bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0;
+}
+
+/* Functions of nonzero size defined in the file: the ones that can hold an
+ * address. */
 static int collect_func(const GElf_Sym *sym, const char *name, void *arg)
 {
 	struct func_list *l = arg;
-	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF || !sym->st_value)
+	int type = GELF_ST_TYPE(sym->st_info);
+	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_shndx == SHN_UNDEF || !sym->st_size)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct func_sym *v = realloc(l->v, cap * sizeof(*v));
-		if (!v) {
-			l->nomem = true;
-			return 1;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (ftp_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 1024) < 0) {
+		l->nomem = true;
+		return 1;
 	}
-	l->v[l->n++] = (struct func_sym){ sym->st_value, sym->st_size, name };
+	l->v[l->n++] = (struct func_sym){
+		.start = sym->st_value,
+		.end = sym->st_value + sym->st_size,
+		.name = name,
+		.rank = bind_rank(GELF_ST_BIND(sym->st_info)),
+	};
 	return 0;
 }
 
-static int by_addr(const void *a, const void *b)
+static int by_start(const void *a, const void *b)
 {
 	const struct func_sym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return (x->size < y->size) - (x->size > y->size); /* larger first */
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int ftp_elf_addr_symbol(const struct ftp_elf *celf, uint64_t addr, const char **name, uint64_t *offset)
+static bool has_section(const struct ftp_elf *elf, Elf64_Word type)
 {
-	struct ftp_elf *elf = (struct ftp_elf *)celf; /* the index is a cache */
-	if (!elf->funcs_built) {
-		struct func_list l = { 0 };
-		each_symbol(elf, SHT_SYMTAB, collect_func, &l);
-		if (!l.nomem)
-			each_symbol(elf, SHT_DYNSYM, collect_func, &l);
-		if (l.nomem) {
-			free(l.v);
-			return -FTP_E_NOMEM;
-		}
-		if (l.n > 1) /* l.v is NULL when there are none */
-			qsort(l.v, l.n, sizeof(*l.v), by_addr);
-		elf->funcs = l.v;
-		elf->nfuncs = l.n;
-		elf->funcs_built = true;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf->elf, scn))) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			return true;
 	}
+	return false;
+}
+
+int ftp_elf_index_functions(struct ftp_elf *elf)
+{
+	if (elf->funcs_built)
+		return 0;
+	struct func_list l = { 0 };
+	/* .dynsym holds a subset of .symtab: the exported names. */
+	each_symbol(elf, has_section(elf, SHT_SYMTAB) ? SHT_SYMTAB : SHT_DYNSYM, collect_func, &l);
+	if (l.nomem) {
+		free(l.v);
+		return -FTP_E_NOMEM;
+	}
+	if (l.n > 1) /* l.v is NULL when there are none */
+		qsort(l.v, l.n, sizeof(*l.v), by_start);
+	elf->funcs = l.v;
+	elf->nfuncs = l.n;
+	elf->funcs_built = true;
+	return 0;
+}
+
+int ftp_elf_addr_symbol(struct ftp_elf *elf, uint64_t addr, struct ftp_elf_func *out)
+{
+	int ret = ftp_elf_index_functions(elf);
+	if (ret < 0)
+		return ret;
 	size_t lo = 0, hi = elf->nfuncs;
-	while (lo < hi) { /* first entry with addr > target */
+	while (lo < hi) { /* first entry that starts after addr */
 		size_t mid = lo + (hi - lo) / 2;
-		if (elf->funcs[mid].addr <= addr)
+		if (elf->funcs[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0)
+	const struct func_sym *best = NULL;
+	/* Ranges rarely nest; a few steps back find the ones that do. */
+	for (size_t i = lo, steps = 0; i > 0 && steps < 16; i--, steps++) {
+		const struct func_sym *f = &elf->funcs[i - 1];
+		if (addr < f->end && (!best || f->rank > best->rank))
+			best = f;
+	}
+	if (!best)
 		return -FTP_E_NOTFOUND;
-	const struct func_sym *f = &elf->funcs[lo - 1];
-	/* Symbols of size 0 (hand-written assembly) cover up to the next one. */
-	if (f->size && addr - f->addr >= f->size)
-		return -FTP_E_NOTFOUND;
-	*name = f->name;
-	*offset = addr - f->addr;
+	out->name = best->name;
+	/* glibc's .symtab names its versioned definitions "name@@GLIBC_2.34" */
+	out->name_len = strcspn(best->name, "@");
+	out->start = best->start;
+	out->size = best->end - best->start;
 	return 0;
 }

@@ -19,5 +19,14 @@ grep -nE '#include +[<"](\.\./)*(python|perf)/|#include +"(\.\./)*probe_int\.h"|
 grep -nE '#include +[<"](\.\./)*perf/|#include +<linux/perf_event\.h>' probe/python/*.[ch] && report "probe/python/ must not include perf/ or linux/perf_event.h"
 curses=$(grep -lE '#include +<(n?curses|ncursesw/curses)\.h>' */*.[ch] 2>/dev/null)
 [ -z "$curses" ] || [ "$curses" = "ui/tui.c" ] || report "curses outside ui/tui.c: $curses"
+# probe/native/: native stacks. Like all of probe/ it neither prints nor exits
+# nor sees ui/; it may ask what the OS tells of the process, but knows nothing
+# of CPython's structs or of perf_event, and only splice.c, where the probe
+# calls in, sees the probe's glue.
+grep -nE '#include +"ftprof/ui\.h"|#include +"(\.\./)+ui/' probe/native/*.[ch] && report "probe/native/ must not include ui/ headers"
+grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' probe/native/*.[ch] | grep -vE 'snprintf|vsnprintf' && report "probe/native/ must not print or exit"
+grep -nE '#include +[<"](\.\./)*(python|perf)/|#include +<linux/perf_event\.h>' probe/native/*.[ch] && report "probe/native/ must not include python/, perf/ or linux/perf_event.h"
+native_glue=$(grep -lE '#include +"(\.\./)*probe_int\.h"' probe/native/*.[ch] | grep -v '^probe/native/splice\.c$')
+[ -z "$native_glue" ] || report "probe_int.h in probe/native/ outside splice.c: $native_glue"
 [ $fail -eq 0 ] && echo "layering: ok"
 exit $fail

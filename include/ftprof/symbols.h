@@ -18,6 +18,10 @@ struct ftp_elf; /* opaque: one opened ELF file */
  * aarch64 ELF file. Returns 0 and stores a handle the caller must
  * ftp_elf_destroy(), or a negative FTP_E_* with err filled. */
 int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err);
+/* The same for an ELF image in memory (the vDSO a process maps), copied;
+ * name says what it is in messages. */
+int ftp_elf_create_image(struct ftp_elf **out, const char *name, const void *image, size_t len,
+                         struct ftp_error *err);
 void ftp_elf_destroy(struct ftp_elf *elf); /* NULL ok */
 
 /* Looks name up in .dynsym, then .symtab. Stores the symbol's link-time
@@ -35,20 +39,33 @@ uint64_t ftp_elf_base_vaddr(const struct ftp_elf *elf);
 /* True for ET_DYN (PIE or shared object), false for ET_EXEC. */
 bool ftp_elf_is_dyn(const struct ftp_elf *elf);
 
-/* Symbolizes a link-time address with the function symbols of .symtab and
- * .dynsym. Stores a name lent until ftp_elf_destroy() and the offset into it.
- * Returns 0, or -FTP_E_NOTFOUND. */
-int ftp_elf_addr_symbol(const struct ftp_elf *elf, uint64_t addr, const char **name, uint64_t *offset);
+/* A function symbol: what an address was symbolized to. */
+struct ftp_elf_func {
+	const char *name; /* lent until ftp_elf_destroy(); see name_len */
+	size_t name_len;  /* of the name without a version suffix: .symtab names
+	                     glibc's versioned definitions "memcpy@@GLIBC_2.14" */
+	uint64_t start;   /* link-time address */
+	uint64_t size;
+};
 
-/* Copies up to len bytes at link-time address addr from the file's
- * allocated, file-backed sections (e.g. .rodata or initialised .data).
- * Returns the number of bytes copied, or a negative FTP_E_*. */
-long ftp_elf_read(const struct ftp_elf *elf, uint64_t addr, void *buf, size_t len);
+/* Symbolizes a link-time address (a run-time one less the load bias): of the
+ * functions of nonzero size in .symtab (in .dynsym when the file has no
+ * .symtab) whose range holds addr, the one with the strongest binding
+ * (global, weak, local), then the one that starts last. Returns 0 and fills
+ * out, -FTP_E_NOTFOUND, or -FTP_E_NOMEM. The first call indexes the
+ * functions, later ones search that index: not thread-safe. */
+int ftp_elf_addr_symbol(struct ftp_elf *elf, uint64_t addr, struct ftp_elf_func *out);
 
-const char *ftp_elf_path(const struct ftp_elf *elf);
+/* Builds the index ftp_elf_addr_symbol() would build on its first call, now
+ * (a caller that must not wait later, the probe with its target stopped).
+ * Returns 0 or -FTP_E_NOMEM. */
+int ftp_elf_index_functions(struct ftp_elf *elf);
 
 /* ---- DWARF ----------------------------------------------------------- */
 
+/* The tests call these today: they check every built-in layout, and the
+ * _Py_DebugOffsets parser, against the DWARF of real builds. The probe will
+ * read what _Py_DebugOffsets does not export this way. */
 struct ftp_dwarf; /* opaque: DWARF of one ELF file */
 
 /* Opens the DWARF of path (its .debug_info). Returns 0 or a negative FTP_E_*

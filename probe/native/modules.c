@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* The target's mapped modules: a Dwfl reported from its maps, whose CFI the
+ * unwinders use, and for each module the ELF file that symbols/ symbolizes
+ * its addresses with. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftprof/util.h"
+#include "native/native.h"
+
+struct mod_entry {
+	Dwfl_Module *mod;
+	struct native_module pub;
+};
+
+struct native_modules {
+	Dwfl *dwfl;
+	pid_t pid;
+	struct mod_entry *v;
+	size_t n, cap;
+	bool primed; /* every module's symbols and CFI are loaded */
+};
+
+static char *debuginfo_path; /* NULL: libdwfl's default search path */
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                          char **debuginfo_file_name);
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* Separate debug files are looked for only while the modules are primed,
+ * with the target running. Later the unwinder still asks, at the outermost
+ * frame of every thread where .eh_frame ends, but then the target is
+ * stopped: a download must not keep it so. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                          char **debuginfo_file_name)
+{
+	const struct native_modules *m = *userdata;
+	if (!m || m->primed)
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+	                                    debuglink_crc, debuginfo_file_name);
+}
+
+int native_dwfl_fail(struct ftp_error *err, int r, const char *call, pid_t pid)
+{
+	if (r > 0) {
+		int code = r == EPERM || r == EACCES   ? FTP_E_PERM
+		           : r == ENOENT || r == ESRCH ? FTP_E_EXITED
+		           : r == ENOMEM               ? FTP_E_NOMEM
+		                                       : FTP_E_DWARF;
+		return ftp_error_set(err, code, r, "%s(pid %d)", call, (int)pid);
+	}
+	int e = dwfl_errno();
+	return ftp_error_set(err, FTP_E_DWARF, 0, "%s(pid %d): %s", call, (int)pid, dwfl_errmsg(e));
+}
+
+/* The ELF whose symbols name mod's functions: where libdwfl finds them, the
+ * file's own .symtab, else its separate debug file's, else the file's
+ * .dynsym. The vDSO has no file: its image, which libdwfl read from the
+ * target. NULL when none opens. */
+static struct ftp_elf *open_symbols(Dwfl_Module *mod, const char *name)
+{
+	const char *mainfile = NULL, *debugfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	struct ftp_elf *elf = NULL;
+	if (mainfile) {
+		if (ftp_elf_create(&elf, mainfile, NULL) < 0)
+			return NULL;
+	} else {
+		GElf_Addr bias;
+		Elf *image = dwfl_module_getelf(mod, &bias);
+		size_t len = 0;
+		const char *raw = image ? elf_rawfile(image, &len) : NULL;
+		if (!raw || ftp_elf_create_image(&elf, name, raw, len, NULL) < 0)
+			return NULL;
+	}
+	if (ftp_elf_section(elf, ".symtab", NULL, NULL) == 0)
+		return elf;
+	/* libdwfl looks for the separate debug file when it loads the symbols
+	 * of a file without .symtab. */
+	dwfl_module_getsymtab(mod);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	struct ftp_elf *debug = NULL;
+	if (debugfile && ftp_elf_create(&debug, debugfile, NULL) == 0 &&
+	    ftp_elf_section(debug, ".symtab", NULL, NULL) == 0) {
+		ftp_elf_destroy(elf);
+		return debug;
+	}
+	ftp_elf_destroy(debug);
+	return elf;
+}
+
+/* Loads a module's ELF, CFI and functions now, while the target runs, rather
+ * than at its first frame, while the target is stopped. A module whose
+ * symbols cannot be had has no ELF: its frames are addresses. */
+static int prime_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)start;
+	struct native_modules *m = arg;
+	*userdata = m;
+	Dwarf_Addr bias = 0;
+	dwfl_module_eh_cfi(mod, &bias);
+	if (ftp_grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v), 64) < 0)
+		return DWARF_CB_ABORT;
+	struct mod_entry *e = &m->v[m->n++];
+	memset(e, 0, sizeof(*e));
+	e->mod = mod;
+	e->pub.name = name;
+	if (!dwfl_module_getelf(mod, &bias))
+		return DWARF_CB_OK;
+	e->pub.bias = bias;
+	e->pub.elf = open_symbols(mod, name);
+	if (e->pub.elf && ftp_elf_index_functions(e->pub.elf) < 0)
+		return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+int native_modules_create(struct native_modules **out, pid_t pid, struct ftp_error *err)
+{
+	struct native_modules *m = calloc(1, sizeof(*m));
+	if (!m)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "modules of pid %d", (int)pid);
+	m->pid = pid;
+	int ret;
+	m->dwfl = dwfl_begin(&callbacks);
+	if (!m->dwfl) {
+		ret = native_dwfl_fail(err, -1, "dwfl_begin", pid);
+		goto fail;
+	}
+	dwfl_report_begin(m->dwfl);
+	int r = dwfl_linux_proc_report(m->dwfl, pid);
+	if (r != 0) {
+		ret = native_dwfl_fail(err, r, "dwfl_linux_proc_report", pid);
+		goto fail;
+	}
+	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0) {
+		ret = native_dwfl_fail(err, -1, "dwfl_report_end", pid);
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	native_modules_destroy(m);
+	return ret;
+}
+
+int native_modules_prime(struct native_modules *m, struct ftp_error *err)
+{
+	if (dwfl_getmodules(m->dwfl, prime_module, m, 0) != 0)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "symbols of pid %d", (int)m->pid);
+	m->primed = true;
+	return 0;
+}
+
+void native_modules_destroy(struct native_modules *m)
+{
+	if (!m)
+		return;
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	for (size_t i = 0; i < m->n; i++)
+		ftp_elf_destroy(m->v[i].pub.elf);
+	free(m->v);
+	free(m);
+}
+
+const struct native_module *native_modules_find(struct native_modules *m, uint64_t addr)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(m->dwfl, addr);
+	if (!mod)
+		return NULL;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].mod == mod)
+			return &m->v[i].pub;
+	return NULL;
+}
+
+Dwfl *native_modules_dwfl(struct native_modules *m)
+{
+	return m->dwfl;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* probe/native/: native stacks. Four parts, each with its own state:
+ *   modules.c    the target's mapped modules (a Dwfl reported from its maps)
+ *                and each one's ELF for symbols/'s symbolizer;
+ *   symbolize.c  run-time address -> function and module, cached;
+ *   unwind.c     unwinders behind one small interface (ptrace-stopped
+ *                registers today);
+ *   splice.c     the probe's entry points: unwind, symbolize, and put each
+ *                group of Python frames in place of the eval call running it.
+ * Only splice.c sees struct ftp_probe. */
+#ifndef FTPROF_PROBE_NATIVE_H
+#define FTPROF_PROBE_NATIVE_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ftprof/error.h"
+#include "ftprof/symbols.h"
+
+/* ---- modules.c ------------------------------------------------------ */
+
+struct native_modules; /* opaque */
+
+/* A module as the symbolizer needs it. */
+struct native_module {
+	const char *name;    /* the path in the target's maps; "[vdso: PID]" */
+	uint64_t bias;       /* run-time address - link-time address */
+	struct ftp_elf *elf; /* the file whose symbols name its functions (its
+	                        separate debug file when only that has .symtab);
+	                        NULL when none can be read */
+};
+
+/* Reports the modules mapped in pid, as /proc/PID/maps lists them now: a
+ * library loaded later is not known, and its frames come out as bare
+ * addresses (and may end the unwinding early, without its CFI). Returns 0
+ * and stores modules the caller must native_modules_destroy(), or a negative
+ * FTP_E_* with err filled (*out untouched). */
+int native_modules_create(struct native_modules **out, pid_t pid, struct ftp_error *err);
+/* Loads each module's ELF, CFI and function symbols now, while the target
+ * runs, rather than at its first frame, with the target stopped. Separate
+ * debug files are looked for now only (by build id, debuglink, then
+ * debuginfod when DEBUGINFOD_URLS is set), never later. Call it once, after
+ * the unwinder has attached the modules' Dwfl to the process: the image of
+ * a deleted file is then read from the target's memory. Returns 0 or
+ * -FTP_E_NOMEM with err filled. */
+int native_modules_prime(struct native_modules *m, struct ftp_error *err);
+void native_modules_destroy(struct native_modules *m); /* NULL ok */
+/* The module mapped at a run-time address, NULL if none. Lent until destroy. */
+const struct native_module *native_modules_find(struct native_modules *m, uint64_t addr);
+/* The Dwfl the modules are reported to, for an unwinder. Lent until destroy. */
+Dwfl *native_modules_dwfl(struct native_modules *m);
+
+/* ---- symbolize.c ---------------------------------------------------- */
+
+struct native_symbolizer; /* opaque: a cache of addresses and names */
+
+/* What an address resolved to. */
+struct native_sym {
+	const char *symbol; /* the function, without a version suffix; NULL if unknown */
+	const char *object; /* the module's name; NULL if no module maps the address */
+	uint64_t start;     /* the function's run-time address, when symbol is set */
+	bool is_eval;       /* the interpreter's frame evaluator (see symbolize.c) */
+};
+
+/* A symbolizer over mods, which must outlive it. Returns NULL when out of
+ * memory. */
+struct native_symbolizer *native_symbolizer_create(struct native_modules *mods);
+void native_symbolizer_destroy(struct native_symbolizer *sz); /* NULL ok */
+/* Symbolizes a run-time address (of an instruction: a return address less
+ * one). Returns an entry lent until the next call, whose strings live until
+ * destroy; NULL only when memory runs out. */
+const struct native_sym *native_symbolize(struct native_symbolizer *sz, uint64_t addr);
+
+/* ---- unwind.c ------------------------------------------------------- */
+
+/* One frame of a native stack, as an unwinder found it. */
+struct native_pc {
+	uint64_t pc;
+	uint64_t sp;     /* the stack pointer in this frame, 0 if unknown */
+	bool activation; /* pc is where the frame is (the innermost frame, a
+	                    signal frame), not a return address */
+};
+
+/* A thread's native stack, innermost frame first. */
+struct native_stack {
+	struct native_pc *pcs; /* cap of them, the caller's */
+	unsigned n, cap;
+	bool truncated; /* deeper than cap: the outer frames are missing */
+};
+
+/* What an unwinder starts from: today a stopped thread; a copied user stack
+ * and its registers will join it. */
+struct native_unwind_req {
+	pid_t tid;
+};
+
+struct native_unwinder;
+
+/* An unwinder's operations, in the manner of libdwfl's Dwfl_Thread_Callbacks. */
+struct native_unwinder_ops {
+	/* Unwinds req's thread into st (which it empties first). Whatever was
+	 * unwound before an error is the stack. */
+	void (*unwind)(struct native_unwinder *u, const struct native_unwind_req *req,
+	               struct native_stack *st);
+	void (*destroy)(struct native_unwinder *u); /* never called with NULL */
+};
+
+struct native_unwinder {
+	const struct native_unwinder_ops *ops;
+};
+
+/* Unwinds each thread of pid from its registers, which the caller has
+ * ptrace-stopped (it neither attaches nor detaches), with the CFI of mods,
+ * which must outlive it. Returns 0 and stores an unwinder to destroy with
+ * native_unwinder_destroy(), or a negative FTP_E_* with err filled. */
+int native_unwind_ptrace_create(struct native_unwinder **out, struct native_modules *mods, pid_t pid,
+                                struct ftp_error *err);
+
+static inline void native_unwind(struct native_unwinder *u, const struct native_unwind_req *req,
+                                 struct native_stack *st)
+{
+	u->ops->unwind(u, req, st);
+}
+
+static inline void native_unwinder_destroy(struct native_unwinder *u) /* NULL ok */
+{
+	if (u)
+		u->ops->destroy(u);
+}
+
+/* Turns a libdwfl failure into an ftp_error: r > 0 is an errno value, r < 0
+ * a libdwfl error. Returns the negative FTP_E_*. */
+int native_dwfl_fail(struct ftp_error *err, int r, const char *call, pid_t pid);
+
+#endif

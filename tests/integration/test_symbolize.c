@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* One symbolizer for files and live processes: addresses of known functions
+ * of a running interpreter, taken from its ELF, come back with their names,
+ * from symbols/ (link-time addresses of a file) and from probe/native/
+ * (run-time addresses of the process, through its modules). */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ftprof/symbols.h"
+#include "interp.h"
+#include "native/native.h"
+#include "target.h"
+
+struct version_param {
+	char name[8];
+};
+
+static struct version_param versions[] = {
+	{ "3.8" },  { "3.9" },   { "3.10" }, { "3.11" }, { "3.12" },
+	{ "3.13" }, { "3.13t" }, { "3.14" }, { "3.15" },
+};
+
+/* A function of the interpreter, as its ELF tells. */
+struct known {
+	const char *name;
+	uint64_t addr, size; /* link-time */
+};
+
+/* The file mapped in pid whose ELF defines `name` (the executable or its
+ * libpython), opened, with its load bias. */
+static struct ftp_elf *find_elf(pid_t pid, const char *name, char *path, size_t len, uint64_t *bias)
+{
+	char maps[64], line[4096];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(maps, "r");
+	cr_assert(f, "cannot open %s", maps);
+	struct ftp_elf *found = NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long start, offset;
+		char file[4096] = "";
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %4095s", &start, &offset, file) < 3 || offset ||
+		    file[0] != '/')
+			continue;
+		struct ftp_elf *elf;
+		if (ftp_elf_create(&elf, file, NULL) < 0)
+			continue;
+		if (ftp_elf_symbol(elf, name, NULL, NULL) == 0) {
+			found = elf;
+			snprintf(path, len, "%s", file);
+			*bias = ftp_elf_is_dyn(elf) ? start - ftp_elf_base_vaddr(elf) : 0;
+		} else {
+			ftp_elf_destroy(elf);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Symbolizes the start, the middle and the last byte of k, and one byte
+ * past it, with the file's symbolizer. */
+static void check_file(struct ftp_elf *elf, const struct known *k, const char *v)
+{
+	uint64_t at[] = { k->addr, k->addr + k->size / 2, k->addr + k->size - 1 };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct ftp_elf_func f;
+		cr_assert_eq(ftp_elf_addr_symbol(elf, at[i], &f), 0, "Python %s: %s+%" PRIu64 " not found", v,
+		             k->name, at[i] - k->addr);
+		cr_expect(f.name_len == strlen(k->name) && strncmp(f.name, k->name, f.name_len) == 0,
+		          "Python %s: %s+%" PRIu64 " symbolized as %.*s", v, k->name, at[i] - k->addr,
+		          (int)f.name_len, f.name);
+		cr_expect_eq(f.start, k->addr, "Python %s: %s", v, k->name);
+		cr_expect_eq(f.size, k->size, "Python %s: %s", v, k->name);
+	}
+	struct ftp_elf_func f;
+	if (ftp_elf_addr_symbol(elf, k->addr + k->size, &f) == 0)
+		cr_expect(strncmp(f.name, k->name, f.name_len) != 0 || f.name_len != strlen(k->name),
+		          "Python %s: the byte past %s is still %s", v, k->name, k->name);
+}
+
+/* The same through the probe's modules of the live process, at run-time
+ * addresses. */
+static void check_live(struct native_symbolizer *sz, const struct known *k, uint64_t bias, const char *path,
+                       bool eval, const char *v)
+{
+	uint64_t at[] = { k->addr, k->addr + k->size / 2, k->addr + k->size - 1 };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		const struct native_sym *s = native_symbolize(sz, bias + at[i]);
+		cr_assert(s, "Python %s: out of memory", v);
+		cr_expect(s->symbol && strcmp(s->symbol, k->name) == 0, "Python %s: %s+%" PRIu64 " is %s", v,
+		          k->name, at[i] - k->addr, s->symbol ? s->symbol : "(unknown)");
+		cr_expect(s->object && strcmp(s->object, path) == 0, "Python %s: %s in %s, not %s", v,
+		          k->name, s->object ? s->object : "(none)", path);
+		cr_expect_eq(s->start, bias + k->addr, "Python %s: %s", v, k->name);
+		cr_expect_eq(s->is_eval, eval, "Python %s: %s", v, k->name);
+	}
+}
+
+ParameterizedTestParameters(symbolize, live_interpreter)
+{
+	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+}
+
+ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout = 120)
+{
+	const char *interp = test_interp_path(v->name);
+	if (!interp)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
+		             v->name);
+	struct test_target t;
+	const char *env[] = { "FTPROF_WORKERS=1", "FTPROF_DEPTH=10", NULL };
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
+	             "Python %s target did not start", v->name);
+
+	/* The evaluator, exported in every version, so that sid's stripped
+	 * builds (only .dynsym) have it too; and a public function. */
+	struct known known[] = { { "_PyEval_EvalFrameDefault", 0, 0 }, { "PyObject_Repr", 0, 0 } };
+	char path[4096];
+	uint64_t bias = 0;
+	struct ftp_elf *elf = find_elf(t.pid, known[0].name, path, sizeof(path), &bias);
+	cr_assert(elf, "Python %s: no mapped file of pid %d defines %s", v->name, (int)t.pid, known[0].name);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		cr_assert_eq(ftp_elf_symbol(elf, known[i].name, &known[i].addr, &known[i].size), 0,
+		             "Python %s: %s has no %s", v->name, path, known[i].name);
+		cr_assert_gt(known[i].size, 0, "Python %s: %s", v->name, known[i].name);
+		check_file(elf, &known[i], v->name);
+	}
+
+	struct native_modules *mods = NULL;
+	struct ftp_error err = { 0 };
+	cr_assert_eq(native_modules_create(&mods, t.pid, &err), 0, "Python %s: %s", v->name, err.msg);
+	cr_assert_eq(native_modules_prime(mods, &err), 0, "Python %s: %s", v->name, err.msg);
+	struct native_symbolizer *sz = native_symbolizer_create(mods);
+	cr_assert(sz);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		check_live(sz, &known[i], bias, path, i == 0, v->name);
+	/* An address no module maps. */
+	const struct native_sym *s = native_symbolize(sz, 8);
+	cr_assert(s);
+	cr_expect(!s->symbol && !s->object, "Python %s: address 8 is %s in %s", v->name, s->symbol,
+	          s->object);
+
+	native_symbolizer_destroy(sz);
+	native_modules_destroy(mods);
+	ftp_elf_destroy(elf);
+	test_target_stop(&t);
+}
