@@ -195,10 +195,10 @@ static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
 	return ret;
 }
 
-int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
+/* One round, its clock already moved. */
+static int sample_round(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
-	p->round++;
 	if (need_task_list(p))
 		ret = read_tasks(p, err);
 	if (ret < 0)
@@ -235,6 +235,24 @@ int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct f
 	}
 	p->stats.rounds++;
 	return after_round(p, ret, err);
+}
+
+int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
+{
+	p->round++;
+	return sample_round(p, fn, arg, err);
+}
+
+int ftp_probe_sample_round(struct ftp_probe *p, const struct ftp_round_fns *fns, void *arg,
+                           struct ftp_error *err)
+{
+	struct ftp_round round = { .number = ++p->round, .time_ns = ftp_now_ns() };
+	if (fns->begin)
+		fns->begin(&round, arg);
+	int ret = sample_round(p, fns->sample, arg, err);
+	if (fns->end)
+		fns->end(&round, ret, arg);
+	return ret;
 }
 
 #define FTP_STATE_STR(name, str) str,

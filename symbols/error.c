@@ -65,12 +65,3 @@ int ftp_error_wrap(struct ftp_error *err, const char *fmt, ...)
 	err->msg[n + 2 + len] = '\0';
 	return -err->code;
 }
-
-void ftp_error_clear(struct ftp_error *err)
-{
-	if (!err)
-		return;
-	err->code = 0;
-	err->sys_errno = 0;
-	err->msg[0] = '\0';
-}

@@ -53,6 +53,4 @@ int ftp_error_vset(struct ftp_error *err, int code, int sys_errno, const char *f
  * Returns -err->code. */
 int ftp_error_wrap(struct ftp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-void ftp_error_clear(struct ftp_error *err);
-
 #endif

@@ -68,6 +68,30 @@ const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *probe);
  * FTP_SAMPLE_TORN and counted. */
 int ftp_probe_sample(struct ftp_probe *probe, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
 
+/* One round as a whole, for analyses that need every thread of an instant
+ * together (wait-for cycles, effective parallelism). number is the probe's
+ * round clock: it starts at 1 and goes up by one with every round asked for,
+ * a failed one included. */
+struct ftp_round {
+	uint64_t number;
+	uint64_t time_ns; /* CLOCK_MONOTONIC, when the round began */
+};
+
+/* The callbacks of ftp_probe_sample_round. begin and end may be NULL; sample
+ * is called as ftp_probe_sample's fn, between them. */
+struct ftp_round_fns {
+	void (*begin)(const struct ftp_round *round, void *arg);
+	ftp_sample_fn *sample;
+	/* Always called when begin was, with the value the round returns. */
+	void (*end)(const struct ftp_round *round, int ret, void *arg);
+};
+
+/* ftp_probe_sample, bracketed: begin before the round's first sample, end
+ * after its last (also after a round that failed or was stopped by sample).
+ * Returns as ftp_probe_sample. */
+int ftp_probe_sample_round(struct ftp_probe *probe, const struct ftp_round_fns *fns, void *arg,
+                           struct ftp_error *err);
+
 /* Counters since creation. */
 struct ftp_probe_stats {
 	uint64_t rounds;

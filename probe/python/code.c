@@ -260,11 +260,6 @@ const struct ftp_code *probe_code_pub(const struct code_entry *e)
 	return &e->pub;
 }
 
-uint64_t probe_code_nbytes(const struct code_entry *e)
-{
-	return e->nbytes;
-}
-
 int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset)
 {
 	if (offset < 0)

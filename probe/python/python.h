@@ -45,7 +45,6 @@ const struct ftp_code *probe_code_pub(const struct code_entry *e);
 /* Line of the instruction at byte offset `offset`, -1 if unknown. */
 int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset);
 /* Number of bytecode bytes of the code object. */
-uint64_t probe_code_nbytes(const struct code_entry *e);
 void probe_code_cache_release(struct code_cache *cache);
 /* Adds the headers of the code objects checked in the last rounds to the
  * next round's prefetch. */

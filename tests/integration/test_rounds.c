@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* ftp_probe_sample_round on live interpreters: begin and end bracket every
+ * sample of a round, each thread of the target comes once per round, rounds
+ * are numbered by the probe's one clock, and end comes also after a round a
+ * callback stopped. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "ftprof/probe.h"
+#include "interp.h"
+#include "target.h"
+
+struct version_param {
+	char name[8];
+};
+
+static struct version_param versions[] = {
+	{ "3.8" },  { "3.9" },   { "3.10" }, { "3.11" }, { "3.12" },
+	{ "3.13" }, { "3.13t" }, { "3.14" }, { "3.15" },
+};
+
+/* parked.py with FTPROF_WORKERS=2: main, worker-0, worker-1, deep, spinner. */
+#define THREADS 5
+#define MAX_SEEN 64
+
+struct watch {
+	bool in_round;
+	struct ftp_round round; /* the one begun last */
+	unsigned begins, ends;
+	int end_ret;
+	pid_t seen[MAX_SEEN];
+	unsigned nseen;
+	unsigned stop_after; /* the sample callback returns 1 after this many; 0 never */
+	const char *v;
+};
+
+static void on_begin(const struct ftp_round *r, void *arg)
+{
+	struct watch *w = arg;
+	cr_assert(!w->in_round, "Python %s: round %lu begun inside round %lu", w->v, (unsigned long)r->number,
+	          (unsigned long)w->round.number);
+	cr_assert_gt(r->time_ns, 0, "Python %s: round without a time", w->v);
+	w->in_round = true;
+	w->round = *r;
+	w->begins++;
+	w->nseen = 0;
+}
+
+static int on_sample(const struct ftp_sample *s, void *arg)
+{
+	struct watch *w = arg;
+	cr_assert(w->in_round, "Python %s: sample of thread %d outside a round", w->v, (int)s->tid);
+	cr_assert_geq(s->time_ns, w->round.time_ns, "Python %s: a sample older than its round", w->v);
+	for (unsigned i = 0; i < w->nseen; i++)
+		cr_assert_neq(w->seen[i], s->tid, "Python %s: thread %d twice in round %lu", w->v,
+		              (int)s->tid, (unsigned long)w->round.number);
+	cr_assert_lt(w->nseen, MAX_SEEN);
+	w->seen[w->nseen++] = s->tid;
+	return w->stop_after && w->nseen >= w->stop_after;
+}
+
+static void on_end(const struct ftp_round *r, int ret, void *arg)
+{
+	struct watch *w = arg;
+	cr_assert(w->in_round, "Python %s: end without begin", w->v);
+	cr_assert_eq(r->number, w->round.number, "Python %s: end of another round", w->v);
+	w->in_round = false;
+	w->ends++;
+	w->end_ret = ret;
+}
+
+static int on_sample_plain(const struct ftp_sample *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+	return 0;
+}
+
+static const struct ftp_round_fns fns = { on_begin, on_sample, on_end };
+
+/* Stopped also when an assertion ends the test early, so no spinner is left. */
+static struct test_target target = { .pid = 0, .out_fd = -1 };
+
+static void stop_target(void)
+{
+	test_target_stop(&target);
+}
+
+ParameterizedTestParameters(rounds, bracket_every_thread_once)
+{
+	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+}
+
+ParameterizedTest(struct version_param *v, rounds, bracket_every_thread_once, .timeout = 120,
+                  .fini = stop_target)
+{
+	const char *interp = test_interp_path(v->name);
+	if (!interp)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
+		             v->name);
+	struct test_target *t = &target;
+	const char *env[] = { "FTPROF_WORKERS=2", "FTPROF_DEPTH=10", NULL };
+	cr_assert_eq(test_target_start(t, interp, test_source_path("tests/targets/parked.py"), env), 0);
+
+	/* With context-switch events, rounds in which no thread ran are replayed
+	 * without a walk: both paths must keep the bracket. */
+	struct ftp_probe_opts opts = { .thread_names = true, .task_state = true, .task_events = true };
+	struct ftp_probe *p;
+	struct ftp_error err = { 0 };
+	int ret = ftp_probe_create(&p, t->pid, &opts, &err);
+	cr_assert_eq(ret, 0, "Python %s: %s", v->name, err.msg);
+
+	struct watch w = { .v = v->name };
+	uint64_t last = 0;
+	for (int i = 0; i < 20; i++) {
+		ret = ftp_probe_sample_round(p, &fns, &w, &err);
+		cr_assert(ret == 0 || ret == -FTP_E_TORN, "Python %s: round %d: %s", v->name, i, err.msg);
+		cr_assert_eq(w.ends, w.begins, "Python %s: round %d not ended", v->name, i);
+		cr_assert_eq(w.end_ret, ret, "Python %s: end saw %d, the round returned %d", v->name,
+		             w.end_ret, ret);
+		if (last)
+			cr_assert_eq(w.round.number, last + 1, "Python %s: round %lu after %lu", v->name,
+			             (unsigned long)w.round.number, (unsigned long)last);
+		last = w.round.number;
+		if (ret == 0)
+			cr_assert_eq(w.nseen, THREADS, "Python %s: round %lu saw %u threads, want %d",
+			             v->name, (unsigned long)last, w.nseen, THREADS);
+	}
+
+	/* A plain ftp_probe_sample moves the same clock. */
+	cr_assert_geq(ftp_probe_sample(p, on_sample_plain, NULL, &err), 0, "%s", err.msg);
+	w.stop_after = 2;
+	ret = ftp_probe_sample_round(p, &fns, &w, &err);
+	cr_assert_eq(ret, 1, "Python %s: a stopped round returned %d (%s)", v->name, ret, err.msg);
+	cr_assert_eq(w.end_ret, 1, "Python %s: end of a stopped round saw %d", v->name, w.end_ret);
+	cr_assert_eq(w.round.number, last + 2, "Python %s: round %lu after a plain one after %lu", v->name,
+	             (unsigned long)w.round.number, (unsigned long)last);
+	cr_assert_eq(w.nseen, 2);
+
+	ftp_probe_destroy(p);
+}
