@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "perf/perf.h"
 #include "probe_int.h"
 
 #define DEFAULT_DEPTH 4096
@@ -60,7 +61,7 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	if (ret < 0)
 		goto fail;
 	p->exec_id = probe_proc_exec_id(pid);
-	p->next_exec_check = probe_now_ns() + EXEC_CHECK_NS;
+	p->next_exec_check = ftp_now_ns() + EXEC_CHECK_NS;
 	ret = probe_proc_exe(pid, p->info.executable, sizeof(p->info.executable), err);
 	if (ret < 0)
 		goto fail;
@@ -96,6 +97,11 @@ void ftp_probe_stats(const struct ftp_probe *p, struct ftp_probe_stats *out)
 {
 	*out = p->stats;
 	out->reads = p->mem.reads;
+}
+
+const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid)
+{
+	return probe_sched_task(p, tid);
 }
 
 /* Refreshes p->tasks: every task of the target, with its /proc state when
@@ -154,7 +160,7 @@ static int execed(struct ftp_probe *p, struct ftp_error *err)
 /* Checked at once when a round failed, else now and then. */
 static int check_exec(struct ftp_probe *p, int ret, struct ftp_error *err)
 {
-	uint64_t t = probe_now_ns();
+	uint64_t t = ftp_now_ns();
 	if (ret == 0 && t < p->next_exec_check)
 		return ret;
 	p->next_exec_check = t + EXEC_CHECK_NS;
@@ -192,6 +198,7 @@ static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
 int ftp_probe_sample(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
+	p->round++;
 	if (need_task_list(p))
 		ret = read_tasks(p, err);
 	if (ret < 0)

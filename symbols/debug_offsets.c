@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ftprof/symbols.h"
+#include "symbols_int.h"
 
 /* clang-format off */
 /* Every field any known version exports, by sub-struct. The blob is a flat
@@ -207,6 +207,11 @@ static const struct check checks[] = {
 	{ DI_MA_VALUES, DI_SIZE, 8, "dict_object.ma_values" },
 	{ UN_ASCII_SIZE, UN_SIZE, 0, "unicode_object.asciiobject_size" },
 	{ UN_COMPACT_SIZE, UN_SIZE, 0, "unicode_object.compactunicodeobject_size" },
+	{ LO_LV_TAG, LO_SIZE, 8, "long_object.lv_tag" },
+	{ LO_OB_DIGIT, LO_SIZE, 0, "long_object.ob_digit" },
+	{ TP_BASICSIZE, TP_SIZE, 8, "type_object.tp_basicsize" },
+	{ TP_DICTOFFSET, TP_SIZE, 8, "type_object.tp_dictoffset" },
+	{ HT_CACHED_KEYS, HT_SIZE, 8, "heap_type_object.ht_cached_keys" },
 };
 
 int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size_t len, struct ftp_error *err)
@@ -337,6 +342,18 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	L.dict.ma_keys = off32(v[DI_MA_KEYS]);
 	L.dict.ma_values = off32(v[DI_MA_VALUES]);
 	L.bytes.ob_sval = off32(v[BY_OB_SVAL]);
+	L.pylong.lv_tag = off32(v[LO_LV_TAG]);
+	L.pylong.ob_digit = off32(v[LO_OB_DIGIT]);
+
+	/* What the blob leaves out comes from the minor's table; what it has
+	 * (3.15's type offsets) wins. */
+	symbols_layout_beyond_blob(&L, minor, L.free_threaded);
+	if (present[TP_BASICSIZE])
+		L.object.tp_basicsize = off32(v[TP_BASICSIZE]);
+	if (present[TP_DICTOFFSET])
+		L.object.tp_dictoffset = off32(v[TP_DICTOFFSET]);
+	if (present[HT_CACHED_KEYS])
+		L.object.ht_cached_keys = off32(v[HT_CACHED_KEYS]);
 
 	L.unicode.length = off32(v[UN_LENGTH]);
 	L.unicode.state = off32(v[UN_STATE]);

@@ -71,6 +71,20 @@ static const struct span_check span_checks[] = {
 	{ F(unicode.length), B(unicode.ascii_size), 8, NO_SPAN },
 	{ F(unicode.state), B(unicode.ascii_size), 4, NO_SPAN },
 	{ F(unicode.ascii_size), B(unicode.compact_size), 0, NO_SPAN },
+	/* the dict tables thread names are looked up in */
+	{ F(pylong.lv_tag), B(pylong.ob_digit), 8, FTP_LAYOUT_LONG_SPAN },
+	{ F(dict_keys.dk_size), NO_BOUND, 8, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_keys.dk_log2_size), NO_BOUND, 1, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_keys.dk_log2_index_bytes), NO_BOUND, 1, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_keys.dk_kind), NO_BOUND, 1, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_keys.dk_nentries), NO_BOUND, 8, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_keys.dk_indices), NO_BOUND, 0, FTP_LAYOUT_KEYS_SPAN },
+	{ F(dict_entry.me_key), B(dict_entry.size), 8, NO_SPAN },
+	{ F(dict_entry.me_value), B(dict_entry.size), 8, NO_SPAN },
+	{ F(dict_uentry.me_key), B(dict_uentry.size), 8, NO_SPAN },
+	{ F(dict_uentry.me_value), B(dict_uentry.size), 8, NO_SPAN },
+	{ F(dict_values.capacity), B(dict_values.values), 1, FTP_LAYOUT_VALUES_SPAN },
+	{ F(dict_values.valid), B(dict_values.values), 1, FTP_LAYOUT_VALUES_SPAN },
 };
 
 #undef F

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Built-in interpreter layouts of CPython 3.8-3.12, which have no _Py_DebugOffsets. */
-#include "ftprof/symbols.h"
+/* Built-in interpreter layouts of CPython 3.8-3.12, which have no _Py_DebugOffsets,
+ * and of what the _Py_DebugOffsets of 3.13+ leave out. */
+#include "symbols_int.h"
 
 /*
  * The numbers come from the DWARF of release builds (3.8.18, 3.9.18, 3.10.13,
  * 3.11.7, 3.12.1); the layouts are stable within a minor. tests/unit/
- * test_layout_tables.c checks every one of them against that DWARF.
+ * test_layout_tables.c checks every one of them against that DWARF, and
+ * where the managed dict lies before an object (no struct member says) against
+ * the accessors of the interpreters' own headers.
  */
 
 /* 3.8: the GC state lives in _PyRuntimeState, not in the interpreter, so
@@ -65,12 +68,37 @@ static const struct ftp_layout py38 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
+		.tlbc_entries = FTP_OFF_NONE,
 	},
-	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.object = {
+		.ob_type = 8,
+		.tp_name = 24,
+		.tp_flags = 168,
+		.var_size = 16,
+		.tp_basicsize = 32,
+		.tp_dictoffset = 288,
+		.ht_cached_keys = 872,
+		.managed_dict_before = FTP_OFF_NONE,
+		.managed_values_before = FTP_OFF_NONE,
+	},
 	.tuple = { .ob_item = 24 },
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
+	.module = { .md_dict = 16 },
+	.pylong = { .lv_tag = 16, .ob_digit = 24 },
+	.dict_keys = {
+		.dk_size = 8,
+		.dk_log2_size = FTP_OFF_NONE,
+		.dk_log2_index_bytes = FTP_OFF_NONE,
+		.dk_kind = FTP_OFF_NONE,
+		.dk_nentries = 32,
+		.dk_indices = 40,
+	},
+	.dict_entry = { .size = 24, .me_key = 8, .me_value = 16 },
+	.dict_uentry = { .size = FTP_OFF_NONE, .me_key = FTP_OFF_NONE, .me_value = FTP_OFF_NONE },
+	.dict_values = { .capacity = FTP_OFF_NONE, .valid = FTP_OFF_NONE, .values = FTP_OFF_NONE },
 	.unicode = {
 		.length = 16,
 		.state = 32,
@@ -136,12 +164,37 @@ static const struct ftp_layout py39 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
+		.tlbc_entries = FTP_OFF_NONE,
 	},
-	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.object = {
+		.ob_type = 8,
+		.tp_name = 24,
+		.tp_flags = 168,
+		.var_size = 16,
+		.tp_basicsize = 32,
+		.tp_dictoffset = 288,
+		.ht_cached_keys = 864,
+		.managed_dict_before = FTP_OFF_NONE,
+		.managed_values_before = FTP_OFF_NONE,
+	},
 	.tuple = { .ob_item = 24 },
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
+	.module = { .md_dict = 16 },
+	.pylong = { .lv_tag = 16, .ob_digit = 24 },
+	.dict_keys = {
+		.dk_size = 8,
+		.dk_log2_size = FTP_OFF_NONE,
+		.dk_log2_index_bytes = FTP_OFF_NONE,
+		.dk_kind = FTP_OFF_NONE,
+		.dk_nentries = 32,
+		.dk_indices = 40,
+	},
+	.dict_entry = { .size = 24, .me_key = 8, .me_value = 16 },
+	.dict_uentry = { .size = FTP_OFF_NONE, .me_key = FTP_OFF_NONE, .me_value = FTP_OFF_NONE },
+	.dict_values = { .capacity = FTP_OFF_NONE, .valid = FTP_OFF_NONE, .values = FTP_OFF_NONE },
 	.unicode = {
 		.length = 16,
 		.state = 32,
@@ -209,12 +262,37 @@ static const struct ftp_layout py310 = {
 		.firstlineno = 40,
 		.code = 48, /* co_code */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
+		.tlbc_entries = FTP_OFF_NONE,
 	},
-	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.object = {
+		.ob_type = 8,
+		.tp_name = 24,
+		.tp_flags = 168,
+		.var_size = 16,
+		.tp_basicsize = 32,
+		.tp_dictoffset = 288,
+		.ht_cached_keys = 872,
+		.managed_dict_before = FTP_OFF_NONE,
+		.managed_values_before = FTP_OFF_NONE,
+	},
 	.tuple = { .ob_item = 24 },
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
+	.module = { .md_dict = 16 },
+	.pylong = { .lv_tag = 16, .ob_digit = 24 },
+	.dict_keys = {
+		.dk_size = 8,
+		.dk_log2_size = FTP_OFF_NONE,
+		.dk_log2_index_bytes = FTP_OFF_NONE,
+		.dk_kind = FTP_OFF_NONE,
+		.dk_nentries = 32,
+		.dk_indices = 40,
+	},
+	.dict_entry = { .size = 24, .me_key = 8, .me_value = 16 },
+	.dict_uentry = { .size = FTP_OFF_NONE, .me_key = FTP_OFF_NONE, .me_value = FTP_OFF_NONE },
+	.dict_values = { .capacity = FTP_OFF_NONE, .valid = FTP_OFF_NONE, .values = FTP_OFF_NONE },
 	.unicode = {
 		.length = 16,
 		.state = 32,
@@ -280,12 +358,37 @@ static const struct ftp_layout py311 = {
 		.firstlineno = 72,
 		.code = 184, /* co_code_adaptive */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
+		.tlbc_entries = FTP_OFF_NONE,
 	},
-	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.object = {
+		.ob_type = 8,
+		.tp_name = 24,
+		.tp_flags = 168,
+		.var_size = 16,
+		.tp_basicsize = 32,
+		.tp_dictoffset = 288,
+		.ht_cached_keys = 872,
+		.managed_dict_before = 24,
+		.managed_values_before = 32,
+	},
 	.tuple = { .ob_item = 24 },
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
+	.module = { .md_dict = 16 },
+	.pylong = { .lv_tag = 16, .ob_digit = 24 },
+	.dict_keys = {
+		.dk_size = FTP_OFF_NONE,
+		.dk_log2_size = 8,
+		.dk_log2_index_bytes = 9,
+		.dk_kind = 10,
+		.dk_nentries = 24,
+		.dk_indices = 32,
+	},
+	.dict_entry = { .size = 24, .me_key = 8, .me_value = 16 },
+	.dict_uentry = { .size = 16, .me_key = 0, .me_value = 8 },
+	.dict_values = { .capacity = FTP_OFF_NONE, .valid = FTP_OFF_NONE, .values = 0 },
 	.unicode = {
 		.length = 16,
 		.state = 32,
@@ -355,12 +458,37 @@ static const struct ftp_layout py312 = {
 		.firstlineno = 68,
 		.code = 192, /* co_code_adaptive */
 		.tlbc = FTP_OFF_NONE,
+		.tlbc_size = FTP_OFF_NONE,
+		.tlbc_entries = FTP_OFF_NONE,
 	},
-	.object = { .ob_type = 8, .tp_name = 24, .tp_flags = 168, .var_size = 16 },
+	.object = {
+		.ob_type = 8,
+		.tp_name = 24,
+		.tp_flags = 168,
+		.var_size = 16,
+		.tp_basicsize = 32,
+		.tp_dictoffset = 288,
+		.ht_cached_keys = 880,
+		.managed_dict_before = 24,
+		.managed_values_before = FTP_OFF_NONE,
+	},
 	.tuple = { .ob_item = 24 },
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
+	.module = { .md_dict = 16 },
+	.pylong = { .lv_tag = 16, .ob_digit = 24 },
+	.dict_keys = {
+		.dk_size = FTP_OFF_NONE,
+		.dk_log2_size = 8,
+		.dk_log2_index_bytes = 9,
+		.dk_kind = 10,
+		.dk_nentries = 24,
+		.dk_indices = 32,
+	},
+	.dict_entry = { .size = 24, .me_key = 8, .me_value = 16 },
+	.dict_uentry = { .size = 16, .me_key = 0, .me_value = 8 },
+	.dict_values = { .capacity = FTP_OFF_NONE, .valid = FTP_OFF_NONE, .values = 0 },
 	.unicode = {
 		.length = 16,
 		.state = 32,
@@ -371,6 +499,67 @@ static const struct ftp_layout py312 = {
 		.ascii_bit = 6,
 	},
 };
+
+/*
+ * 3.13+: what _Py_DebugOffsets leaves out, by minor and build. Checked
+ * against the DWARF of 3.13.0 and 3.13t and against Debian sid's 3.14.10 /
+ * 3.15.2 headers (with and without Py_GIL_DISABLED) by tests/unit/
+ * test_debug_offsets.c. FTP_OFF_NONE: the minor's blob carries the field.
+ * The free-threaded PyObject header is 16 bytes longer, and those objects
+ * have no GC pre-header before the managed dict pointer.
+ */
+struct beyond_blob {
+	unsigned minor;
+	bool free_threaded;
+	uint32_t tp_basicsize, tp_dictoffset, ht_cached_keys;
+	uint32_t managed_dict_before;
+	uint32_t md_dict;
+};
+
+static const struct beyond_blob beyond[] = {
+	{ 13, false, 32, 288, 880, 24, 16 },
+	{ 13, true, 48, 304, 896, 8, 32 },
+	{ 14, false, 32, 288, 880, 24, 16 },
+	{ 14, true, 48, 304, 896, 8, 32 },
+	/* 3.15 exports tp_basicsize, tp_dictoffset and ht_cached_keys */
+	{ 15, false, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 24, 16 },
+	{ 15, true, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 8, 32 },
+};
+
+void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_threaded)
+{
+	/* rows ascend by minor: the last one not newer than minor */
+	const struct beyond_blob *b = NULL;
+	for (size_t i = 0; i < sizeof(beyond) / sizeof(beyond[0]); i++)
+		if (beyond[i].free_threaded == free_threaded && (!b || beyond[i].minor <= minor))
+			b = &beyond[i];
+	L->object.tp_basicsize = b->tp_basicsize;
+	L->object.tp_dictoffset = b->tp_dictoffset;
+	L->object.ht_cached_keys = b->ht_cached_keys;
+	L->object.managed_dict_before = b->managed_dict_before;
+	L->object.managed_values_before = FTP_OFF_NONE;
+	L->module.md_dict = b->md_dict;
+	/* 3.14+ free-threaded: _PyCodeArray {Py_ssize_t size; char *entries[]} */
+	L->code.tlbc_size = free_threaded && minor >= 14 ? 0 : FTP_OFF_NONE;
+	L->code.tlbc_entries = free_threaded && minor >= 14 ? 8 : FTP_OFF_NONE;
+	/* the dict tables of 3.13-3.15 (free-threaded keys add a PyMutex in
+	 * the padding after dk_kind) */
+	L->dict_keys.dk_size = FTP_OFF_NONE;
+	L->dict_keys.dk_log2_size = 8;
+	L->dict_keys.dk_log2_index_bytes = 9;
+	L->dict_keys.dk_kind = 10;
+	L->dict_keys.dk_nentries = 24;
+	L->dict_keys.dk_indices = 32;
+	L->dict_entry.size = 24;
+	L->dict_entry.me_key = 8;
+	L->dict_entry.me_value = 16;
+	L->dict_uentry.size = 16;
+	L->dict_uentry.me_key = 0;
+	L->dict_uentry.me_value = 8;
+	L->dict_values.capacity = 0;
+	L->dict_values.valid = 3;
+	L->dict_values.values = 8;
+}
 
 int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded, struct ftp_error *err)
 {

@@ -8,9 +8,15 @@ fail=0
 report() { echo "layering: $*"; fail=1; }
 
 grep -nE '#include +"ftprof/(probe|ui)\.h"|#include +"\.\./(probe|ui)/' symbols/*.[ch] && report "symbols/ must not include probe/ or ui/ headers"
-grep -nE '#include +"ftprof/ui\.h"|#include +"\.\./ui/' probe/*.[ch] && report "probe/ must not include ui/ headers"
+probe_src=$(find probe -name '*.[ch]' | sort)
+grep -nE '#include +"ftprof/ui\.h"|#include +"(\.\./)+ui/' $probe_src && report "probe/ must not include ui/ headers"
 grep -nE '\bpid_t\b|/proc/' symbols/*.[ch] include/ftprof/symbols.h && report "symbols/ knows files, not processes"
-grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' probe/*.c symbols/*.c | grep -vE 'snprintf|vsnprintf' && report "library code must not print or exit"
+grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' $probe_src symbols/*.c | grep -vE 'snprintf|vsnprintf' && report "library code must not print or exit"
+# probe/'s parts: process/ is the OS's view of a process and knows nothing of
+# Python or perf_event; python/ reads the interpreter and knows nothing of
+# perf_event (it asks the probe for thread states).
+grep -nE '#include +[<"](\.\./)*(python|perf)/|#include +"(\.\./)*probe_int\.h"|#include +<linux/perf_event\.h>' probe/process/*.[ch] && report "probe/process/ must not include python/, perf/ or the probe's glue"
+grep -nE '#include +[<"](\.\./)*perf/|#include +<linux/perf_event\.h>' probe/python/*.[ch] && report "probe/python/ must not include perf/ or linux/perf_event.h"
 curses=$(grep -lE '#include +<(n?curses|ncursesw/curses)\.h>' */*.[ch] 2>/dev/null)
 [ -z "$curses" ] || [ "$curses" = "ui/tui.c" ] || report "curses outside ui/tui.c: $curses"
 # probe/native/: native stacks. Like all of probe/ it neither prints nor exits

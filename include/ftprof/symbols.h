@@ -175,15 +175,24 @@ struct ftp_layout {
 		uint32_t qualname;  /* >= 3.11 */
 		uint32_t linetable; /* co_lnotab or co_linetable */
 		uint32_t firstlineno;
-		uint32_t code; /* <= 3.10: co_code (bytes); else co_code_adaptive */
-		uint32_t tlbc; /* free-threaded >= 3.14: _PyCodeArray * */
+		uint32_t code;         /* <= 3.10: co_code (bytes); else co_code_adaptive */
+		uint32_t tlbc;         /* free-threaded >= 3.14: _PyCodeArray * */
+		uint32_t tlbc_size;    /* in _PyCodeArray: how many entries */
+		uint32_t tlbc_entries; /* in _PyCodeArray: the bytecode pointers */
 	} code;
 
 	struct {
 		uint32_t ob_type;
 		uint32_t tp_name;
 		uint32_t tp_flags;
-		uint32_t var_size; /* PyVarObject.ob_size */
+		uint32_t var_size;       /* PyVarObject.ob_size */
+		uint32_t tp_basicsize;   /* in PyTypeObject */
+		uint32_t tp_dictoffset;  /* in PyTypeObject */
+		uint32_t ht_cached_keys; /* in PyHeapTypeObject */
+		/* >= 3.11: how far before an object with a managed dict its
+		 * dict pointer lies (3.12: the dict-or-values word) */
+		uint32_t managed_dict_before;
+		uint32_t managed_values_before; /* 3.11 only: the values pointer */
 	} object;
 
 	struct {
@@ -198,6 +207,41 @@ struct ftp_layout {
 	struct {
 		uint32_t ob_sval;
 	} bytes;
+
+	struct {
+		uint32_t md_dict; /* in PyModuleObject */
+	} module;
+
+	struct {
+		uint32_t lv_tag;   /* ob_size (<= 3.11) or long_value.lv_tag */
+		uint32_t ob_digit; /* ob_digit or long_value.ob_digit */
+	} pylong;
+
+	/* PyDictKeysObject, the table behind ma_keys */
+	struct {
+		uint32_t dk_size;             /* <= 3.10, a Py_ssize_t */
+		uint32_t dk_log2_size;        /* >= 3.11, a uint8_t */
+		uint32_t dk_log2_index_bytes; /* >= 3.11, a uint8_t */
+		uint32_t dk_kind;             /* >= 3.11, a uint8_t */
+		uint32_t dk_nentries;
+		uint32_t dk_indices; /* the index table; the entries follow it */
+	} dict_keys;
+
+	/* PyDictKeyEntry {hash, key, value}; and (>= 3.11) PyDictUnicodeEntry
+	 * {key, value} of the tables whose keys are all str */
+	struct {
+		uint32_t size;
+		uint32_t me_key;
+		uint32_t me_value;
+	} dict_entry, dict_uentry;
+
+	/* PyDictValues (>= 3.11), what ma_values and inline values point at;
+	 * NONE before 3.11, where ma_values is the array itself */
+	struct {
+		uint32_t capacity; /* >= 3.13, a uint8_t */
+		uint32_t valid;    /* >= 3.13, a uint8_t: 0 once a dict took them over */
+		uint32_t values;   /* the array of values */
+	} dict_values;
 
 	struct {
 		uint32_t length;
@@ -219,11 +263,15 @@ struct ftp_layout {
 #define FTP_LAYOUT_CODE_SPAN 1024   /* PyCodeObject */
 #define FTP_LAYOUT_GIL_SPAN 256     /* struct _gil_runtime_state */
 #define FTP_LAYOUT_OBJECT_SPAN 32   /* PyObject: ob_type + 8 */
+#define FTP_LAYOUT_KEYS_SPAN 40     /* PyDictKeysObject up to dk_indices */
+#define FTP_LAYOUT_LONG_SPAN 48     /* PyLongObject up to its first digit */
+#define FTP_LAYOUT_VALUES_SPAN 8    /* PyDictValues' header (3.13+) */
 
 /* Checks that every field of L lies where a reader of the spans above finds
  * it: inside FTP_LAYOUT_*_SPAN and its struct's size; str and bytes header
- * fields inside sizeof(PyASCIIObject) and before ob_sval. Returns 0, or
- * -FTP_E_UNSUPPORTED with err filled. */
+ * fields inside sizeof(PyASCIIObject) and before ob_sval; a dict entry's key
+ * and value inside the entry. Returns 0, or -FTP_E_UNSUPPORTED with err
+ * filled. */
 int ftp_layout_check(const struct ftp_layout *L, struct ftp_error *err);
 
 /* Size of the _Py_DebugOffsets prefix ftprof reads from the target. */

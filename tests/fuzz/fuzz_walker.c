@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: probe_walk over a fake target process.
  *
- * The harness defines process_vm_readv itself: the executable's definition
- * wins over libc's at link time, so probe/mem.c, unchanged, reads from a fake
- * address space built from the input (walker_input.h describes it). The probe
+ * The harness plugs a memory source of its own into the probe's reader at run
+ * time (struct probe_mem_source), so probe/process/mem.c, unchanged, reads
+ * from a fake address space built from the input (walker_input.h describes
+ * it). The probe
  * is assembled by hand from probe/probe_int.h, with a built-in layout or one
  * parsed from a _Py_DebugOffsets blob in that memory, and walked for a few
  * rounds; the memory may change between rounds. The callback reads every
@@ -16,12 +17,10 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "../../probe/probe_int.h"
+#include "probe_int.h"
 #include "walker_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-ssize_t process_vm_readv(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt,
-                         const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags);
 
 #define PAGE 4096u
 #define MAX_PAGES 512 /* 2 MiB of fake memory */
@@ -134,17 +133,18 @@ static void fake_peek(uint64_t addr, unsigned char *dst, size_t len)
 	}
 }
 
-/* process_vm_readv(2) over the fake memory. Like Linux
+/* The memory source: process_vm_readv(2) over the fake memory. Like Linux
  * (mm/process_vm_access.c), the remote iovecs are read in order into the
  * local ones as one stream, a page at a time, and the transfer stops at the
  * first page that is not mapped: the count returned includes the readable
  * pages of the iovec that failed. With whole_iovecs, it does not: partial
  * transfers then end at an iovec boundary, as the man page words it. Both are
  * what a caller may see. Nothing read: -1 with errno EFAULT. */
-ssize_t process_vm_readv(pid_t pid, const struct iovec *liov, unsigned long liovcnt, const struct iovec *riov,
-                         unsigned long riovcnt, unsigned long flags)
+static ssize_t fake_readv(void *arg, const struct iovec *liov, unsigned long liovcnt,
+                          const struct iovec *riov, unsigned long riovcnt)
 {
-	if (flags || liovcnt > IOV_MAX || riovcnt > IOV_MAX || (liovcnt && !liov) || (riovcnt && !riov)) {
+	pid_t pid = (pid_t)(intptr_t)arg;
+	if (liovcnt > IOV_MAX || riovcnt > IOV_MAX || (liovcnt && !liov) || (riovcnt && !riov)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -208,6 +208,8 @@ ssize_t process_vm_readv(pid_t pid, const struct iovec *liov, unsigned long liov
 	}
 	return (ssize_t)done;
 }
+
+static const struct probe_mem_source fake_source = { .readv = fake_readv };
 
 /* ---- the input ------------------------------------------------------- */
 
@@ -373,7 +375,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&p->dict_type, data + 40, 8);
 	}
 	p->frames = calloc(max_depth, sizeof(*p->frames));
-	if (!p->frames || probe_mem_init(&p->mem, pid, NULL) < 0 || set_layout(p, version) < 0)
+	if (!p->frames || probe_mem_init(&p->mem, pid, NULL) < 0)
+		goto out;
+	probe_mem_set_source(&p->mem, &fake_source, (void *)(intptr_t)pid);
+	if (set_layout(p, version) < 0)
 		goto out;
 	set_tasks(p, data, size);
 
@@ -382,6 +387,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r)
 			apply_segments(data, size, r);
 		v.seen = 0;
+		p->round++;
 		probe_mem_new_round(&p->mem);
 		struct ftp_error err = { 0 };
 		int ret = probe_walk(p, touch, &v, &err);

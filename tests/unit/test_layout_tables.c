@@ -93,15 +93,40 @@ static const struct {
 	{ FIELD(code.firstlineno) },
 	{ FIELD(code.code) },
 	{ FIELD(code.tlbc) },
+	{ FIELD(code.tlbc_size) },
+	{ FIELD(code.tlbc_entries) },
 	{ FIELD(object.ob_type) },
 	{ FIELD(object.tp_name) },
 	{ FIELD(object.tp_flags) },
 	{ FIELD(object.var_size) },
+	{ FIELD(object.tp_basicsize) },
+	{ FIELD(object.tp_dictoffset) },
+	{ FIELD(object.ht_cached_keys) },
+	{ FIELD(object.managed_dict_before) },
+	{ FIELD(object.managed_values_before) },
 	{ FIELD(tuple.ob_item) },
 	{ FIELD(list.ob_item) },
 	{ FIELD(dict.ma_keys) },
 	{ FIELD(dict.ma_values) },
 	{ FIELD(bytes.ob_sval) },
+	{ FIELD(module.md_dict) },
+	{ FIELD(pylong.lv_tag) },
+	{ FIELD(pylong.ob_digit) },
+	{ FIELD(dict_keys.dk_size) },
+	{ FIELD(dict_keys.dk_log2_size) },
+	{ FIELD(dict_keys.dk_log2_index_bytes) },
+	{ FIELD(dict_keys.dk_kind) },
+	{ FIELD(dict_keys.dk_nentries) },
+	{ FIELD(dict_keys.dk_indices) },
+	{ FIELD(dict_entry.size) },
+	{ FIELD(dict_entry.me_key) },
+	{ FIELD(dict_entry.me_value) },
+	{ FIELD(dict_uentry.size) },
+	{ FIELD(dict_uentry.me_key) },
+	{ FIELD(dict_uentry.me_value) },
+	{ FIELD(dict_values.capacity) },
+	{ FIELD(dict_values.valid) },
+	{ FIELD(dict_values.values) },
 	{ FIELD(unicode.length) },
 	{ FIELD(unicode.state) },
 	{ FIELD(unicode.ascii_size) },
@@ -166,11 +191,32 @@ static const struct {
 	{ FIELD(object.tp_name), 8, 12, "PyTypeObject", "tp_name" },
 	{ FIELD(object.tp_flags), 8, 12, "PyTypeObject", "tp_flags" },
 	{ FIELD(object.var_size), 8, 12, "PyVarObject", "ob_size" },
+	{ FIELD(object.tp_basicsize), 8, 12, "PyTypeObject", "tp_basicsize" },
+	{ FIELD(object.tp_dictoffset), 8, 12, "PyTypeObject", "tp_dictoffset" },
+	{ FIELD(object.ht_cached_keys), 8, 12, "PyHeapTypeObject", "ht_cached_keys" },
 	{ FIELD(tuple.ob_item), 8, 12, "PyTupleObject", "ob_item" },
 	{ FIELD(list.ob_item), 8, 12, "PyListObject", "ob_item" },
 	{ FIELD(dict.ma_keys), 8, 12, "PyDictObject", "ma_keys" },
 	{ FIELD(dict.ma_values), 8, 12, "PyDictObject", "ma_values" },
 	{ FIELD(bytes.ob_sval), 8, 12, "PyBytesObject", "ob_sval" },
+	{ FIELD(module.md_dict), 8, 12, "PyModuleObject", "md_dict" },
+	{ FIELD(pylong.lv_tag), 8, 11, "PyLongObject", "ob_base.ob_size" },
+	{ FIELD(pylong.lv_tag), 12, 12, "PyLongObject", "long_value.lv_tag" },
+	{ FIELD(pylong.ob_digit), 8, 11, "PyLongObject", "ob_digit" },
+	{ FIELD(pylong.ob_digit), 12, 12, "PyLongObject", "long_value.ob_digit" },
+	{ FIELD(dict_keys.dk_size), 8, 10, "PyDictKeysObject", "dk_size" },
+	{ FIELD(dict_keys.dk_log2_size), 11, 12, "PyDictKeysObject", "dk_log2_size" },
+	{ FIELD(dict_keys.dk_log2_index_bytes), 11, 12, "PyDictKeysObject", "dk_log2_index_bytes" },
+	{ FIELD(dict_keys.dk_kind), 11, 12, "PyDictKeysObject", "dk_kind" },
+	{ FIELD(dict_keys.dk_nentries), 8, 12, "PyDictKeysObject", "dk_nentries" },
+	{ FIELD(dict_keys.dk_indices), 8, 12, "PyDictKeysObject", "dk_indices" },
+	{ FIELD(dict_entry.size), 8, 12, "PyDictKeyEntry", NULL },
+	{ FIELD(dict_entry.me_key), 8, 12, "PyDictKeyEntry", "me_key" },
+	{ FIELD(dict_entry.me_value), 8, 12, "PyDictKeyEntry", "me_value" },
+	{ FIELD(dict_uentry.size), 11, 12, "PyDictUnicodeEntry", NULL },
+	{ FIELD(dict_uentry.me_key), 11, 12, "PyDictUnicodeEntry", "me_key" },
+	{ FIELD(dict_uentry.me_value), 11, 12, "PyDictUnicodeEntry", "me_value" },
+	{ FIELD(dict_values.values), 11, 12, "PyDictValues", "values" },
 	{ FIELD(unicode.length), 8, 12, "PyASCIIObject", "length" },
 	{ FIELD(unicode.state), 8, 12, "PyASCIIObject", "state" },
 	{ FIELD(unicode.ascii_size), 8, 12, "PyASCIIObject", NULL },
@@ -204,6 +250,26 @@ static const struct {
 	{ FIELD(frame.tlbc_index), "_PyInterpreterFrame", "tlbc_index" },
 	{ FIELD(code.qualname), "PyCodeObject", "co_qualname" },
 	{ FIELD(code.tlbc), "PyCodeObject", "co_tlbc" },
+	{ FIELD(code.tlbc_size), "_PyCodeArray", "size" },
+	{ FIELD(code.tlbc_entries), "_PyCodeArray", "entries" },
+	{ FIELD(dict_keys.dk_size), "PyDictKeysObject", "dk_size" },
+	{ FIELD(dict_keys.dk_log2_size), "PyDictKeysObject", "dk_log2_size" },
+	{ FIELD(dict_keys.dk_log2_index_bytes), "PyDictKeysObject", "dk_log2_index_bytes" },
+	{ FIELD(dict_keys.dk_kind), "PyDictKeysObject", "dk_kind" },
+	{ FIELD(dict_uentry.size), "PyDictUnicodeEntry", "me_key" },
+	{ FIELD(dict_uentry.me_key), "PyDictUnicodeEntry", "me_key" },
+	{ FIELD(dict_uentry.me_value), "PyDictUnicodeEntry", "me_value" },
+	/* <= 3.10: ma_values is a bare PyObject ** */
+	{ FIELD(dict_values.values), "PyDictValues", "values" },
+	{ FIELD(dict_values.capacity), "PyDictValues", "capacity" },
+	{ FIELD(dict_values.valid), "PyDictValues", "valid" },
+};
+
+/* Fields no struct member states, checked by the pre-header test below
+ * against the headers' own accessors instead of the DWARF. */
+static const size_t probed[] = {
+	offsetof(struct ftp_layout, object.managed_dict_before),
+	offsetof(struct ftp_layout, object.managed_values_before),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -280,6 +346,8 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, matches_dwarf)
 	for (size_t f = 0; f < COUNT(fields); f++) {
 		uint32_t value = field_value(&l, fields[f].off);
 		size_t nchecks = 0;
+		for (size_t c = 0; c < COUNT(probed); c++)
+			nchecks += probed[c] == fields[f].off;
 		for (size_t c = 0; c < COUNT(present); c++) {
 			if (present[c].off != fields[f].off || mc->minor < present[c].lo ||
 			    mc->minor > present[c].hi)
@@ -364,6 +432,82 @@ Test(layout_tables, within_read_spans)
 	bad = l;
 	bad.object.ob_type = FTP_LAYOUT_OBJECT_SPAN;
 	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.dict_uentry.me_value = l.dict_uentry.size;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.dict_keys.dk_nentries = FTP_LAYOUT_KEYS_SPAN - 4;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+	bad = l;
+	bad.pylong.lv_tag = l.pylong.ob_digit;
+	cr_expect_eq(ftp_layout_check(&bad, NULL), -FTP_E_UNSUPPORTED);
+}
+
+/* ---- what no struct member says: where the managed dict lies ----------- */
+
+ParameterizedTestParameters(layout_tables, preheader)
+{
+	return cr_make_param_array(struct minor_case, minors, COUNT(minors));
+}
+
+/* Compiles tests/unit/offsets_probe.c.in against the interpreter's own
+ * headers (3.11+: internal ones too, whose accessors place the managed dict
+ * before the object) and compares what it prints with the layout. */
+ParameterizedTest(const struct minor_case *mc, layout_tables, preheader)
+{
+	const char *py = test_interp_path(mc->name);
+	if (!py)
+		cr_skip_test("Python %s is not provisioned (scripts/interpreters list)", mc->name);
+	char cmd[8192], inc[4096] = "", dir[] = "/tmp/ftp_preheader.XXXXXX";
+	snprintf(cmd, sizeof(cmd),
+	         "'%s' -c 'import sysconfig; print(sysconfig.get_config_var(\"INCLUDEPY\"))'", py);
+	FILE *f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	if (!fgets(inc, sizeof(inc), f))
+		inc[0] = '\0';
+	cr_assert_eq(pclose(f), 0, "%s: %s", mc->name, cmd);
+	inc[strcspn(inc, "\n")] = '\0';
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+	         "cc -std=gnu11 -O0 -w %s -I'%s' -I'%s/internal' -x c '%s/tests/unit/offsets_probe.c.in' "
+	         "-o '%s/probe' 2>&1 && '%s/probe'; s=$?; rm -f '%s/probe'; rmdir '%s'; exit $s",
+	         mc->minor >= 11 ? "-DPy_BUILD_CORE -DNDEBUG -DFTP_PROBE_PREHEADER" : "", inc, inc,
+	         FTPROF_SOURCE_DIR, dir, dir, dir, dir);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	uint32_t got[COUNT(probed)];
+	for (size_t i = 0; i < COUNT(probed); i++)
+		got[i] = FTP_OFF_NONE;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		char name[128];
+		unsigned long long v;
+		if (sscanf(line, "L %127s %llu", name, &v) != 2)
+			continue;
+		size_t i = 0;
+		while (i < COUNT(fields) && strcmp(fields[i].name, name) != 0)
+			i++;
+		cr_assert_lt(i, COUNT(fields), "%s: probe printed unknown field %s", mc->name, name);
+		size_t c = 0;
+		while (c < COUNT(probed) && probed[c] != fields[i].off)
+			c++;
+		cr_assert_lt(c, COUNT(probed), "%s: %s is not a pre-header field", mc->name, name);
+		got[c] = (uint32_t)v;
+	}
+	cr_assert_eq(pclose(f), 0, "%s: compiling or running the probe failed: %s", mc->name, cmd);
+
+	struct ftp_layout l;
+	cr_assert_eq(ftp_layout_builtin(&l, version_hex(3, mc->minor), false, NULL), 0);
+	for (size_t c = 0; c < COUNT(probed); c++) {
+		const char *name = "?";
+		for (size_t i = 0; i < COUNT(fields); i++)
+			if (fields[i].off == probed[c])
+				name = fields[i].name;
+		uint32_t value = field_value(&l, probed[c]);
+		cr_expect_eq(value, got[c], "%s: %s is %ld, the headers say %ld", mc->name, name,
+		             value == FTP_OFF_NONE ? -1L : (long)value,
+		             got[c] == FTP_OFF_NONE ? -1L : (long)got[c]);
+	}
 }
 
 /* ---- the DWARF reader ------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "perf/perf.h"
 #include "probe_int.h"
 
 #define RING_PAGES 1      /* data pages: 4 KiB, 256 switch records */
@@ -365,16 +366,16 @@ void probe_sched_freeze(struct ftp_probe *p)
 			return;
 	}
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].seen != p->stats.rounds + 1)
+		if (s->v[i].seen != p->round)
 			update(p, &s->v[i]);
 	s->frozen = true;
-	s->stop_from = probe_now_ns();
+	s->stop_from = ftp_now_ns();
 }
 
 void probe_sched_stop_ends(struct ftp_probe *p)
 {
 	if (p->sched)
-		p->sched->stop_to = probe_now_ns();
+		p->sched->stop_to = ftp_now_ns();
 }
 
 /* The state of tid now. Opens its event on first sight. */
@@ -413,10 +414,10 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 			}
 		}
 		from_proc(p, t);
-	} else if (!s->frozen && t->seen != p->stats.rounds + 1) {
+	} else if (!s->frozen && t->seen != p->round) {
 		update(p, t); /* once per round: a second look would find no switch */
 	}
-	t->seen = p->stats.rounds + 1;
+	t->seen = p->round;
 	return &t->info;
 }
 
@@ -429,7 +430,7 @@ void probe_sched_end_round(struct ftp_probe *p)
 	s->frozen = false;
 	size_t kept = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->v[i].seen == p->stats.rounds + 1)
+		if (s->v[i].seen == p->round)
 			s->v[kept++] = s->v[i];
 		else
 			close_thread(&s->v[i]);

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "probe_int.h"
+#include "process/process.h"
 
 #define REAP_PERIOD_NS 20000000L /* a blocked seize or wait this old may be waiting on an exec */
 #define LEADER_SPINS 32          /* sched_yield()s before the leader is polled with sleeps */

@@ -273,14 +273,18 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 		int64_t offset;
 		if (L->instr == FTP_INSTR_POINTER) {
 			uint64_t base = code_addr + L->code.code;
-			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE) {
+			if (L->frame.tlbc_index != FTP_OFF_NONE && L->code.tlbc != FTP_OFF_NONE &&
+			    L->code.tlbc_size != FTP_OFF_NONE && L->code.tlbc_entries != FTP_OFF_NONE) {
 				/* 3.14+ free-threaded: the thread may run its own copy
 				 * of the bytecode, co_tlbc->entries[tlbc_index]. */
 				int32_t idx = probe_load_u32(fb, L->frame.tlbc_index);
 				uint64_t arr = 0, size = 0, entry = 0;
 				if (idx > 0 && probe_mem_u64(&p->mem, code_addr + L->code.tlbc, &arr) == 0 &&
-				    probe_mem_u64(&p->mem, arr, &size) == 0 && (uint64_t)idx < size &&
-				    probe_mem_u64(&p->mem, arr + 8 + 8 * (uint64_t)idx, &entry) == 0 && entry)
+				    probe_mem_u64(&p->mem, arr + L->code.tlbc_size, &size) == 0 &&
+				    (uint64_t)idx < size &&
+				    probe_mem_u64(&p->mem, arr + L->code.tlbc_entries + 8 * (uint64_t)idx,
+				                  &entry) == 0 &&
+				    entry)
 					base = entry;
 			}
 			offset = (int64_t)(probe_load_u64(fb, L->frame.instr) - base);
@@ -358,7 +362,7 @@ static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, ui
  * sooner when a thread had none; with several, every round. */
 static bool names_due(struct ftp_probe *p, bool single)
 {
-	uint64_t now = probe_now_ns();
+	uint64_t now = ftp_now_ns();
 	if (!single || !p->names_at || now - p->names_at >= NAMES_EVERY_NS ||
 	    (p->names_missing && now - p->names_at >= NAMES_MISSING_NS)) {
 		p->names_at = now;
@@ -407,7 +411,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	uint64_t mark = 0;
 	for (n = 0; tstate && n < MAX_THREADS; n++) {
 		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
-		s.time_ns = probe_now_ns();
+		s.time_ns = ftp_now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
@@ -433,7 +437,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			s.holds_gil = gil.holder == tstate;
 		const struct task_info *t = NULL;
 		if (s.tid && p->opts.task_state && p->opts.task_events)
-			t = probe_sched_task(p, s.tid);
+			t = probe_thread_state(p, s.tid);
 		else if (s.tid)
 			t = find_task(p, s.tid);
 		s.os_state = t ? t->state : 0;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading target memory with process_vm_readv, through a per-round block cache. */
+/* Reading target memory, from a memory source (process_vm_readv on a live
+ * process), through a per-round prefetch and block cache. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
-#include "probe_int.h"
+#include "process/process.h"
 
 #define TRACE_GAP 1024             /* reads closer than this are fetched as one range */
 #define TRACE_MAX_READ (64u << 10) /* larger reads are not traced */
@@ -14,17 +15,33 @@
 #define PREFETCH_MAX_FAILS 16      /* unreadable ranges tolerated per round */
 #define IOV_BATCH 1024             /* UIO_MAXIOV */
 
+static ssize_t process_readv(void *arg, const struct iovec *local, unsigned long nlocal,
+                             const struct iovec *remote, unsigned long nremote)
+{
+	return process_vm_readv((pid_t)(intptr_t)arg, local, nlocal, remote, nremote, 0);
+}
+
+const struct probe_mem_source probe_mem_process = { .readv = process_readv };
+
 int probe_mem_init(struct probe_mem *mem, pid_t pid, struct ftp_error *err)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->pid = pid;
-	mem->round = 1;
+	mem->src = &probe_mem_process;
+	mem->src_arg = (void *)(intptr_t)pid;
+	mem->epoch = 1;
 	mem->prefetch = true;
 	mem->first_run = SIZE_MAX;
 	mem->blocks = calloc(PROBE_NBLOCKS, sizeof(*mem->blocks));
 	if (!mem->blocks)
 		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "allocating the read cache");
 	return 0;
+}
+
+void probe_mem_set_source(struct probe_mem *mem, const struct probe_mem_source *src, void *arg)
+{
+	mem->src = src;
+	mem->src_arg = arg;
 }
 
 void probe_mem_release(struct probe_mem *mem)
@@ -273,7 +290,7 @@ static void prefetch(struct probe_mem *mem)
 			want += r->end - r->addr;
 		}
 		mem->reads++;
-		ssize_t got = process_vm_readv(mem->pid, local, k, remote, k, 0);
+		ssize_t got = mem->src->readv(mem->src_arg, local, k, remote, k);
 		if (got < 0 && errno != EFAULT)
 			break; /* the process is gone, or forbidden: the reads will say */
 		size_t done = got > 0 ? (size_t)got : 0, j = 0;
@@ -308,7 +325,7 @@ bool probe_mem_copied_first(const struct probe_mem *mem, uint64_t addr, size_t l
 
 void probe_mem_new_round(struct probe_mem *mem)
 {
-	mem->round++;
+	mem->epoch++;
 	mem->nruns = 0;
 	mem->first_run = SIZE_MAX;
 	if (mem->prefetch)
@@ -357,7 +374,7 @@ int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	mem->reads++;
-	ssize_t n = process_vm_readv(mem->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = mem->src->readv(mem->src_arg, &local, 1, &remote, 1);
 	if (n == (ssize_t)len)
 		return 0;
 	return read_error(mem, n < 0 ? errno : EFAULT, addr, len, err);
@@ -369,7 +386,7 @@ static int read_blocks(struct probe_mem *mem, uint64_t addr, void *buf, size_t l
 	if (len > PROBE_BLOCK || addr + len - block > PROBE_BLOCK || block == 0)
 		return probe_mem_read_direct(mem, addr, buf, len, err);
 	size_t slot = (block / PROBE_BLOCK) % PROBE_NBLOCKS;
-	if (mem->blocks[slot].addr != block || mem->blocks[slot].round != mem->round) {
+	if (mem->blocks[slot].addr != block || mem->blocks[slot].epoch != mem->epoch) {
 		/* Pages are mapped whole, so an aligned block reads whole or not
 		 * at all. */
 		if (probe_mem_read_direct(mem, block, mem->blocks[slot].data, PROBE_BLOCK, NULL) < 0) {
@@ -377,7 +394,7 @@ static int read_blocks(struct probe_mem *mem, uint64_t addr, void *buf, size_t l
 			return probe_mem_read_direct(mem, addr, buf, len, err);
 		}
 		mem->blocks[slot].addr = block;
-		mem->blocks[slot].round = mem->round;
+		mem->blocks[slot].epoch = mem->epoch;
 	}
 	memcpy(buf, mem->blocks[slot].data + (addr - block), len);
 	return 0;
@@ -417,7 +434,7 @@ void probe_mem_fresh(struct probe_mem *mem, bool on)
 {
 	mem->direct = on;
 	if (on)
-		mem->round++; /* the blocks read so far are stale */
+		mem->epoch++; /* the blocks read so far are stale */
 }
 
 /* Reads the blocks of the ranges (the first `most`) into the block cache in
@@ -441,7 +458,7 @@ static void fetch_blocks(struct probe_mem *mem, const struct probe_range *ranges
 				continue; /* this block, or one that shares its slot */
 			taken[slot] = true;
 			if (skip_prefetched && mem->blocks[slot].addr == b &&
-			    mem->blocks[slot].round == mem->round)
+			    mem->blocks[slot].epoch == mem->epoch)
 				continue;
 			mem->blocks[slot].addr = 0;
 			slots[k] = slot;
@@ -453,12 +470,12 @@ static void fetch_blocks(struct probe_mem *mem, const struct probe_range *ranges
 	if (!k)
 		return;
 	mem->reads++;
-	ssize_t got = process_vm_readv(mem->pid, local, k, remote, k, 0);
+	ssize_t got = mem->src->readv(mem->src_arg, local, k, remote, k);
 	/* The reads stop at the first block that cannot be read; the blocks
 	 * before it are whole. */
 	for (size_t j = 0; got > 0 && j < k && (size_t)got >= PROBE_BLOCK; j++, got -= PROBE_BLOCK) {
 		mem->blocks[slots[j]].addr = (uint64_t)(uintptr_t)remote[j].iov_base;
-		mem->blocks[slots[j]].round = mem->round;
+		mem->blocks[slots[j]].epoch = mem->epoch;
 	}
 }
 

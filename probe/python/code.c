@@ -185,7 +185,7 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 	e->pub.name = e->strings;
 	e->pub.qualname = e->strings + ln;
 	e->pub.filename = e->strings + ln + lq;
-	e->round = p->mem.round;
+	e->round = probe_mem_epoch(&p->mem);
 	return e;
 fail:
 	free_entry(e);
@@ -213,7 +213,7 @@ void probe_code_prefetch(struct ftp_probe *p)
 	struct probe_range r[RECENT_CODES];
 	size_t n = 0;
 	for (size_t i = 0; i < RECENT_CODES; i++)
-		if (c->recent[i].addr && p->mem.round - c->recent[i].round <= RECENT_ROUNDS)
+		if (c->recent[i].addr && probe_mem_epoch(&p->mem) - c->recent[i].round <= RECENT_ROUNDS)
 			r[n++] = (struct probe_range){ .addr = c->recent[i].addr,
 				                       .end = c->recent[i].addr + size };
 	probe_mem_trace_extend(&p->mem, r, n);
@@ -229,7 +229,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 		return NULL;
 	struct code_entry **slot = slot_for(c, addr);
 	struct code_entry *old = *slot;
-	if (old && old->round == p->mem.round)
+	if (old && old->round == probe_mem_epoch(&p->mem))
 		return old;
 	unsigned char hdr[MAX_HEADER];
 	uint32_t size = L->code.size < sizeof(hdr) ? L->code.size : sizeof(hdr);
@@ -241,7 +241,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	    old->filename_ptr == probe_load_u64(hdr, L->code.filename) &&
 	    old->linetable_ptr == probe_load_u64(hdr, L->code.linetable) &&
 	    old->pub.firstlineno == (int)probe_load_u32(hdr, L->code.firstlineno)) {
-		touch(c, old, addr, p->mem.round);
+		touch(c, old, addr, probe_mem_epoch(&p->mem));
 		return old;
 	}
 	struct code_entry *e = decode(p, addr, hdr);
@@ -251,7 +251,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	if (!old)
 		c->count++;
 	*slot = e;
-	touch(c, e, addr, p->mem.round);
+	touch(c, e, addr, probe_mem_epoch(&p->mem));
 	return e;
 }
 

@@ -24,18 +24,9 @@
 #define TPFLAGS_MANAGED_DICT (1u << 4)  /* 3.11+ */
 #define TPFLAGS_HEAPTYPE (1u << 9)
 
-/* What a version keeps where, beyond struct ftp_layout. Checked with
- * offsetof() against the headers of 3.8.18-3.13.0, 3.13.15t and Debian's
- * 3.14.10 / 3.15.2 (with and without Py_GIL_DISABLED). */
+/* The minor: how the reads below use the offsets of struct ftp_layout. */
 struct names_fmt {
 	unsigned minor;
-	uint32_t head; /* sizeof(PyObject): md_dict, PyLong's size or tag */
-	uint32_t tp_basicsize;
-	uint32_t tp_flags;
-	uint32_t tp_dictoffset;
-	uint32_t ht_cached_keys; /* in PyHeapTypeObject */
-	int32_t managed_dict;    /* 3.11+: the dict pointer, before the object */
-	uint32_t values_hdr;     /* 3.13+: PyDictValues {capacity, size, embedded, valid} */
 };
 
 /* Where a failed search of a combined dict stopped. Entries are appended, so
@@ -99,26 +90,33 @@ static bool ptr_ok(uint64_t addr)
 	return addr >= 4096 && !(addr & 7) && addr < (1ull << 57);
 }
 
+#define KNOWN(x) ((x) != FTP_OFF_NONE)
+
 static bool fmt_init(const struct ftp_layout *L, struct names_fmt *f)
 {
 	unsigned minor = (L->version >> 16) & 0xff;
-	if ((L->version >> 24) != 3 || minor < 8 || L->object.ob_type == FTP_OFF_NONE ||
-	    L->object.tp_name == FTP_OFF_NONE || L->object.tp_flags == FTP_OFF_NONE ||
-	    L->dict.ma_keys == FTP_OFF_NONE || L->dict.ma_values == FTP_OFF_NONE || L->dict.ma_keys > 64 ||
-	    L->dict.ma_values > 64 || L->interp.modules == FTP_OFF_NONE || L->unicode.ascii_size > 64 ||
-	    L->unicode.length + 8 > L->unicode.ascii_size || L->unicode.state + 4 > L->unicode.ascii_size)
+	if ((L->version >> 24) != 3 || minor < 8 || !KNOWN(L->object.ob_type) || !KNOWN(L->object.tp_flags) ||
+	    !KNOWN(L->object.tp_dictoffset) || !KNOWN(L->dict.ma_keys) || !KNOWN(L->dict.ma_values) ||
+	    L->dict.ma_keys > 64 || L->dict.ma_values > 64 || !KNOWN(L->interp.modules) ||
+	    !KNOWN(L->module.md_dict) || L->unicode.ascii_size > 64 ||
+	    L->unicode.length + 8 > L->unicode.ascii_size || L->unicode.state + 4 > L->unicode.ascii_size ||
+	    !KNOWN(L->pylong.lv_tag) || !KNOWN(L->pylong.ob_digit) ||
+	    L->pylong.lv_tag + 8 > FTP_LAYOUT_LONG_SPAN || !KNOWN(L->dict_keys.dk_nentries) ||
+	    !KNOWN(L->dict_keys.dk_indices) || !KNOWN(L->dict_entry.size))
+		return false;
+	/* what each version's reads below take for granted (ftp_layout_check
+	 * has kept them inside their spans) */
+	if (minor <= 10 ? !KNOWN(L->dict_keys.dk_size)
+	                : !KNOWN(L->dict_keys.dk_log2_size) || !KNOWN(L->dict_keys.dk_log2_index_bytes) ||
+	                          !KNOWN(L->dict_keys.dk_kind) || !KNOWN(L->dict_uentry.size) ||
+	                          !KNOWN(L->dict_values.values) || !KNOWN(L->object.ht_cached_keys) ||
+	                          !KNOWN(L->object.managed_dict_before))
+		return false;
+	if ((minor == 11 && !KNOWN(L->object.managed_values_before)) ||
+	    (minor >= 13 && (!KNOWN(L->object.tp_basicsize) || !KNOWN(L->dict_values.capacity) ||
+	                     !KNOWN(L->dict_values.valid))))
 		return false;
 	f->minor = minor;
-	f->head = L->object.ob_type + 8;
-	f->tp_basicsize = L->object.tp_name + 8;
-	f->tp_flags = L->object.tp_flags;
-	f->tp_dictoffset = L->object.tp_flags + 120;
-	/* PyHeapTypeObject grew by a pointer in 3.12 and in 3.15. */
-	f->ht_cached_keys = L->object.tp_flags + (minor <= 11 ? 704 : minor <= 14 ? 712 : 720);
-	/* 3.13+ free-threaded objects have no GC pre-header: the managed dict
-	 * pointer is the word just before the object. */
-	f->managed_dict = minor >= 13 && L->free_threaded ? -8 : -24;
-	f->values_hdr = minor >= 13 ? 8 : 0;
 	return true;
 }
 
@@ -167,44 +165,37 @@ static struct interp_cache *interp_get(struct names_state *st, uint64_t interp, 
 /* Reads the header of a keys object; fills everything but values. */
 static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t keys, struct dict_view *v)
 {
-	unsigned char h[40];
+	const struct ftp_layout *L = &p->L;
+	unsigned char h[FTP_LAYOUT_KEYS_SPAN];
 	memset(v, 0, sizeof(*v));
 	if (!ptr_ok(keys) || probe_mem_read(&p->mem, keys, h, sizeof(h), NULL) < 0)
 		return false;
-	uint64_t size, nentries;
+	uint64_t size, nentries = probe_load_u64(h, L->dict_keys.dk_nentries), index_bytes;
+	bool unicode_entries = false;
 	v->keys = keys;
 	if (f->minor <= 10) {
-		/* 3.8-3.10: dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries,
-		 * dk_indices[dk_size] of 1, 2 or 4 bytes, then PyDictKeyEntry. */
-		size = probe_load_u64(h, 8);
+		/* 3.8-3.10: dk_indices[dk_size] of 1, 2 or 4 bytes, then
+		 * PyDictKeyEntry. */
+		size = probe_load_u64(h, L->dict_keys.dk_size);
 		if (size < 8 || size > (1ull << MAX_LOG2_SIZE) || (size & (size - 1)))
 			return false;
-		nentries = probe_load_u64(h, 32);
-		v->entries = keys + 40 + size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
-		v->esize = 24;
-		v->key_off = 8;
-		v->value_off = 16;
+		index_bytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
 	} else {
-		/* 3.11+: dk_refcnt, u8 dk_log2_size, u8 dk_log2_index_bytes,
-		 * u8 dk_kind, (free-threaded: u8 dk_mutex), u32 dk_version,
-		 * dk_usable, dk_nentries, dk_indices. */
-		unsigned log2 = h[8], log2_index = h[9], kind = h[10];
-		unsigned width = log2 < 8 ? 0 : log2 < 16 ? 1 : 2;
+		/* 3.11+: sizes as powers of two; dk_kind 0 (DICT_KEYS_GENERAL)
+		 * has PyDictKeyEntry, UNICODE and SPLIT PyDictUnicodeEntry. */
+		unsigned log2 = h[L->dict_keys.dk_log2_size],
+		         log2_index = h[L->dict_keys.dk_log2_index_bytes];
+		unsigned kind = h[L->dict_keys.dk_kind], width = log2 < 8 ? 0 : log2 < 16 ? 1 : 2;
 		if (log2 < 3 || log2 > MAX_LOG2_SIZE || log2_index != log2 + width || kind > 2)
 			return false;
 		size = 1ull << log2;
-		nentries = probe_load_u64(h, 24);
-		v->entries = keys + 32 + (1ull << log2_index);
-		if (kind == 0) { /* DICT_KEYS_GENERAL: {hash, key, value} */
-			v->esize = 24;
-			v->key_off = 8;
-			v->value_off = 16;
-		} else { /* DICT_KEYS_UNICODE, DICT_KEYS_SPLIT: {key, value} */
-			v->esize = 16;
-			v->key_off = 0;
-			v->value_off = 8;
-		}
+		index_bytes = 1ull << log2_index;
+		unicode_entries = kind != 0;
 	}
+	v->entries = keys + L->dict_keys.dk_indices + index_bytes;
+	v->esize = unicode_entries ? L->dict_uentry.size : L->dict_entry.size;
+	v->key_off = unicode_entries ? L->dict_uentry.me_key : L->dict_entry.me_key;
+	v->value_off = unicode_entries ? L->dict_uentry.me_value : L->dict_entry.me_value;
 	if (nentries > size * 2 / 3) /* USABLE_FRACTION */
 		return false;
 	v->n = nentries < MAX_ENTRIES ? nentries : MAX_ENTRIES;
@@ -213,19 +204,20 @@ static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t k
 
 /* Points v at the values array of a split table, and bounds the scan by its
  * capacity where the version records it. */
-static bool view_set_values(struct ftp_probe *p, const struct names_fmt *f, struct dict_view *v,
-                            uint64_t values)
+static bool view_set_values(struct ftp_probe *p, struct dict_view *v, uint64_t values)
 {
+	const struct ftp_layout *L = &p->L;
 	if (!ptr_ok(values))
 		return false;
-	if (f->values_hdr) {
+	if (KNOWN(L->dict_values.capacity)) {
 		uint8_t capacity;
-		if (probe_mem_read(&p->mem, values, &capacity, 1, NULL) < 0)
+		if (probe_mem_read(&p->mem, values + L->dict_values.capacity, &capacity, 1, NULL) < 0)
 			return false;
 		if (v->n > capacity)
 			v->n = capacity;
 	}
-	v->values = values + f->values_hdr;
+	/* <= 3.10: ma_values is the array itself */
+	v->values = values + (KNOWN(L->dict_values.values) ? L->dict_values.values : 0);
 	return true;
 }
 
@@ -244,7 +236,7 @@ static bool dict_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t d
 	if (!keys_view(p, f, probe_load_u64(h, L->dict.ma_keys), v))
 		return false;
 	uint64_t values = probe_load_u64(h, L->dict.ma_values);
-	return !values || view_set_values(p, f, v, values);
+	return !values || view_set_values(p, v, values);
 }
 
 static uint64_t value_addr(const struct dict_view *v, uint64_t i)
@@ -330,16 +322,17 @@ static uint64_t view_find(struct ftp_probe *p, struct names_state *st, const str
 static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64_t addr, uint64_t *out)
 {
 	const struct names_fmt *f = &st->f;
-	unsigned char h[48];
+	const struct ftp_layout *L = &p->L;
+	unsigned char h[FTP_LAYOUT_LONG_SPAN];
 	uint32_t digits[3];
 	uint64_t n;
-	if (!ptr_ok(addr) || probe_mem_read(&p->mem, addr, h, f->head + 8, NULL) < 0)
+	if (!ptr_ok(addr) || probe_mem_read(&p->mem, addr, h, L->pylong.lv_tag + 8, NULL) < 0)
 		return false;
 	if (st->long_type && probe_load_u64(h, p->L.object.ob_type) != st->long_type)
 		return false;
 	if (f->minor >= 12) {
 		/* 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative) */
-		uint64_t tag = probe_load_u64(h, f->head);
+		uint64_t tag = probe_load_u64(h, L->pylong.lv_tag);
 		if ((tag & 3) == 1) {
 			*out = 0;
 			return true;
@@ -348,12 +341,13 @@ static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64
 			return false;
 		n = tag >> 3;
 	} else {
-		int64_t size = (int64_t)probe_load_u64(h, f->head); /* ob_size: -ndigits if negative */
+		/* <= 3.11: ob_size, -ndigits if negative */
+		int64_t size = (int64_t)probe_load_u64(h, L->pylong.lv_tag);
 		if (size < 0)
 			return false;
 		n = (uint64_t)size;
 	}
-	if (n > 3 || (n && probe_mem_read(&p->mem, addr + f->head + 8, digits, n * 4, NULL) < 0))
+	if (n > 3 || (n && probe_mem_read(&p->mem, addr + L->pylong.ob_digit, digits, n * 4, NULL) < 0))
 		return false;
 	uint64_t v = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -393,6 +387,7 @@ static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, str
                                 struct name_entry *e, uint64_t obj)
 {
 	const struct names_fmt *f = &st->f;
+	const struct ftp_layout *L = &p->L;
 	struct dict_view v;
 	uint64_t type, flags, values = 0, keys, str = 0, slot = 0;
 	uint64_t dict_at = 0; /* address of the word pointing at the instance dict */
@@ -405,30 +400,30 @@ static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, str
 		st->hint_checked = true;
 	}
 	if (!ptr_ok(obj) || !guarded(p, e, obj + p->L.object.ob_type, &type) || !ptr_ok(type) ||
-	    probe_mem_u64(&p->mem, type + f->tp_flags, &flags) < 0 || !(flags & TPFLAGS_HEAPTYPE))
+	    probe_mem_u64(&p->mem, type + L->object.tp_flags, &flags) < 0 || !(flags & TPFLAGS_HEAPTYPE))
 		return 0;
 	if (f->minor >= 11 && (flags & TPFLAGS_MANAGED_DICT)) {
 		if (f->minor >= 13 && (flags & TPFLAGS_INLINE_VALUES)) {
 			/* 3.13+: PyDictValues right after the object, unless a
 			 * dict took them over (valid = 0). */
 			uint64_t bs, hdr;
-			if (probe_mem_u64(&p->mem, type + f->tp_basicsize, &bs) == 0 && bs > 0 &&
+			if (probe_mem_u64(&p->mem, type + L->object.tp_basicsize, &bs) == 0 && bs > 0 &&
 			    bs <= MAX_BASICSIZE && !(bs & 7) && guarded(p, e, obj + bs, &hdr) &&
-			    ((hdr >> 24) & 0xff)) {
-				values = obj + bs + f->values_hdr;
-				capacity = hdr & 0xff;
+			    ((hdr >> (8 * L->dict_values.valid)) & 0xff)) {
+				values = obj + bs + L->dict_values.values;
+				capacity = (hdr >> (8 * L->dict_values.capacity)) & 0xff;
 			}
 		} else if (f->minor == 11) {
-			/* 3.11: values pointer at -32, dict pointer at -24 */
-			if (!guarded(p, e, obj - 32, &values))
+			/* 3.11: a values pointer, and a dict pointer after it */
+			if (!guarded(p, e, obj - L->object.managed_values_before, &values))
 				values = 0;
 		} else if (f->minor == 12) {
-			/* 3.12: one word at -24, tagged: values - 1, or the dict */
+			/* 3.12: one word, tagged: values - 1, or the dict */
 			uint64_t dorv;
-			if (guarded(p, e, obj - 24, &dorv) && (dorv & 1))
+			if (guarded(p, e, obj - L->object.managed_dict_before, &dorv) && (dorv & 1))
 				values = dorv + 1;
 		}
-		if (values && probe_mem_u64(&p->mem, type + f->ht_cached_keys, &keys) == 0 &&
+		if (values && probe_mem_u64(&p->mem, type + L->object.ht_cached_keys, &keys) == 0 &&
 		    keys_view(p, f, keys, &v) && ptr_ok(values)) {
 			/* The type's shared keys index the values. */
 			v.values = values;
@@ -437,11 +432,11 @@ static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, str
 			str = view_find(p, st, &v, "_name", &ic->name_key, NULL, &slot);
 		}
 		if (!(f->minor == 12 && values))
-			dict_at = obj + (uint64_t)(int64_t)f->managed_dict;
+			dict_at = obj - L->object.managed_dict_before;
 	} else {
 		/* <= 3.10, or a type without a managed dict: tp_dictoffset */
 		uint64_t off;
-		if (probe_mem_u64(&p->mem, type + f->tp_dictoffset, &off) == 0 && (int64_t)off > 0 &&
+		if (probe_mem_u64(&p->mem, type + L->object.tp_dictoffset, &off) == 0 && (int64_t)off > 0 &&
 		    off <= MAX_BASICSIZE && !(off & 7))
 			dict_at = obj + off;
 	}
@@ -470,11 +465,10 @@ static uint64_t find_active(struct ftp_probe *p, struct names_state *st, struct 
 		    !dict_view(p, f, modules, &v))
 			return 0;
 		mod = view_find(p, st, &v, "threading", NULL, &ic->modules_memo, NULL);
-		/* PyModuleObject: md_dict follows the object header. */
 		if (!mod || !ptr_ok(mod) ||
 		    (st->module_type && (probe_mem_u64(&p->mem, mod + p->L.object.ob_type, &type) < 0 ||
 		                         type != st->module_type)) ||
-		    probe_mem_u64(&p->mem, mod + f->head, &md) < 0)
+		    probe_mem_u64(&p->mem, mod + p->L.module.md_dict, &md) < 0)
 			return 0;
 		ic->tmod_dict = md;
 		ic->tmod_memo.keys = 0;
@@ -548,7 +542,7 @@ void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
 	st->cmp_left = MAX_STR_CMP;
 	st->visits_left = MAX_VISITS;
 	st->hint_checked = false;
-	uint64_t round = p->mem.round, now = probe_now_ns();
+	uint64_t round = p->round, now = ftp_now_ns();
 	struct interp_cache *ic = interp_get(st, interp, round);
 	struct dict_view v;
 	uint64_t active = find_active(p, st, ic);

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "probe_int.h"
+#include "process/process.h"
 
 int probe_proc_check(pid_t pid, struct ftp_error *err)
 {

@@ -94,7 +94,7 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 		memset(e, 0, sizeof(*e));
 		e->tid = s->tid;
 	}
-	e->seen = p->stats.rounds + 1;
+	e->seen = p->round;
 	e->sample = *s;
 	e->reused = s->stack_id && s->stack_id == e->id;
 	if (e->reused)
@@ -127,7 +127,7 @@ void probe_stacks_prefetch(struct ftp_probe *p)
 		struct stack_entry *e = &p->stacks[i];
 		/* Every known thread is looked at before the round's copy: a
 		 * stack read off its CPU was read after the thread left it. */
-		const struct task_info *t = probe_sched_task(p, e->tid);
+		const struct task_info *t = probe_thread_state(p, e->tid);
 		if (!e->reused || !e->nranges || !t || t->still)
 			continue;
 		/* With a GIL, a thread that ran without it is reused again; one
@@ -149,12 +149,12 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 {
 	if (!p->list_interp || p->nstacks != p->list_threads || p->native || p->opts.blocking)
 		return false;
-	uint64_t now = probe_now_ns();
+	uint64_t now = ftp_now_ns();
 	if (now - p->full_round_at >= FULL_ROUND_NS)
 		return false;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		struct stack_entry *e = &p->stacks[i];
-		const struct task_info *t = probe_sched_task(p, e->tid);
+		const struct task_info *t = probe_thread_state(p, e->tid);
 		if (!e->id || !e->off_cpu || !t || !t->still)
 			return false;
 	}
@@ -169,7 +169,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 		struct ftp_sample s = e->sample;
 		s.time_ns = now;
 		s.frames = e->frames;
-		e->seen = p->stats.rounds + 1;
+		e->seen = p->round;
 		e->reused = true;
 		p->stats.samples++;
 		p->stats.reused++;
@@ -182,10 +182,10 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 void probe_stacks_end_round(struct ftp_probe *p, bool full)
 {
 	if (full)
-		p->full_round_at = probe_now_ns();
+		p->full_round_at = ftp_now_ns();
 	size_t kept = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
-		if (p->stacks[i].seen == p->stats.rounds + 1)
+		if (p->stacks[i].seen == p->round)
 			p->stacks[kept++] = p->stacks[i];
 		else {
 			free(p->stacks[i].frames);

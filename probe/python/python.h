@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* probe/python/: the CPython runtime in the target: finding it, walking its
+ * threads and frames, the code cache, thread names and the reuse of still
+ * stacks. Reads memory through process/; learns thread states from the probe
+ * (probe_thread_state), never from perf_event. Private to probe/. */
+#ifndef FTPROF_PROBE_PYTHON_H
+#define FTPROF_PROBE_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ftprof/sample.h"
+#include "ftprof/symbols.h"
+#include "process/process.h"
+
+struct ftp_probe;
+
+/* ---- pyobj.c: Python objects --------------------------------------- */
+
+struct code_entry; /* cache entry, see pyobj.c */
+
+#define RECENT_CODES 32 /* code objects whose headers stay in the prefetch */
+
+struct code_cache {
+	struct code_entry **slots;
+	size_t nslots, count;
+	/* Code objects checked in recent rounds, a ring: a function called on
+	 * and off (a loop's callee) is checked from the prefetch, not by a read
+	 * of its own, in rounds after one that did not see it. */
+	struct {
+		uint64_t addr, round;
+	} recent[RECENT_CODES];
+	unsigned recent_next;
+};
+
+/* Reads a str object at addr into out as UTF-8 (unescaped, NUL-terminated,
+ * truncated to out_len). Returns 0 or a negative FTP_E_*. */
+int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len);
+
+/* Looks up or decodes the code object at addr. Returns NULL when addr is not
+ * a readable code object (counted as torn by the caller). */
+struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr);
+const struct ftp_code *probe_code_pub(const struct code_entry *e);
+/* Line of the instruction at byte offset `offset`, -1 if unknown. */
+int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset);
+/* Number of bytecode bytes of the code object. */
+uint64_t probe_code_nbytes(const struct code_entry *e);
+void probe_code_cache_release(struct code_cache *cache);
+/* Adds the headers of the code objects checked in the last rounds to the
+ * next round's prefetch. */
+void probe_code_prefetch(struct ftp_probe *p);
+
+/* ---- names.c: threading names --------------------------------------- */
+
+struct names_state; /* names.c's caches */
+
+/* Refreshes the map from thread_id to threading's thread name. Failures leave
+ * the names unknown; never fatal. */
+void probe_names_refresh(struct ftp_probe *p, uint64_t interp);
+/* Name of thread_id or NULL. Lent until the next refresh. */
+const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id);
+void probe_names_release(struct ftp_probe *p);
+
+/* ---- stacks.c: the stacks of still threads -------------------------- */
+
+/* The ranges the last read of thread tid's stack went through (lent until
+ * the thread's entry changes); NULL when none are kept. */
+const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
+/* The same, only when the last round reported the stack without reading it
+ * (its ranges are then not in this round's prefetch). */
+const struct probe_range *probe_stacks_unread(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n);
+/* Reports the stack kept for thread s->tid (at thread state tstate) into s,
+ * with its stack_id, when the thread cannot have moved it: it has not run
+ * since a read made off its CPU (still), or it has not held the GIL since
+ * the last round (gil_still). False when no such stack is kept. hint: where
+ * the thread was in the last round's order. */
+bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool still, bool gil_still,
+                        struct ftp_sample *s);
+/* Notes the sample just made of s->tid; keeps its stack, and gives s a
+ * stack_id, when it is not torn and was read fresh while the thread was off
+ * its CPU, or (any_cpu) in a round whose GIL was copied before the frames. */
+void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
+                       bool any_cpu, size_t trace_mark);
+/* Before a round is read: the threads that ran since a round that did not
+ * read them will be read; their frames join the round's prefetch. */
+void probe_stacks_prefetch(struct ftp_probe *p);
+/* After a round that read the whole list of a single interpreter: where it
+ * starts and how many threads it had (interp 0: a round that cannot be
+ * replayed). */
+void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size_t nthreads);
+/* When no thread has run since the last round and the list starts where
+ * it did, reports the last round again and returns true (*ret: the
+ * callback's nonzero value, else 0). Returns false when a round must be
+ * read; the threads' states looked at meanwhile stay the round's. */
+bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int *ret);
+/* Forgets the threads the round did not see. full: a round read whole. */
+void probe_stacks_end_round(struct ftp_probe *p, bool full);
+void probe_stacks_release(struct ftp_probe *p);
+
+/* ---- walker.c -------------------------------------------------------- */
+
+int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);
+
+/* ---- runtime.c: finding the interpreter ------------------------------ */
+
+/* Finds _PyRuntime, the version and the layout; fills p->info, p->L, type
+ * addresses. */
+int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err);
+
+struct thread_name {
+	uint64_t thread_id;
+	char name[128];
+};
+
+/* A thread's last sample, and the last stack read of it off its CPU: while
+ * the thread stays still the stack is reported again without a read. */
+struct stack_entry {
+	pid_t tid;
+	uint64_t tstate, thread_id; /* must match too: a tid can be reused */
+	uint64_t id;                /* ftp_sample.stack_id of frames; 0: none kept */
+	unsigned nframes, cap, flags;
+	struct ftp_frame *frames;
+	struct ftp_sample sample;   /* as last reported by a round read whole */
+	uint64_t seen;              /* round it was last reported in */
+	struct probe_range *ranges; /* what reading frames took (for the prefetch) */
+	size_t nranges, ranges_cap;
+	bool reused;  /* its stack was not read in the last round */
+	bool off_cpu; /* frames read while the thread was off its CPU */
+};
+
+/* The GIL as the last round saw it, copied before any frame (struct
+ * gil_view in walker.c). */
+struct gil_seen {
+	bool valid;
+	uint64_t interp, addr;
+	uint64_t last_holder, switches;
+};
+
+#endif
