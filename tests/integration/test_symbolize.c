@@ -98,20 +98,69 @@ static void check_live(struct native_symbolizer *sz, const struct known *k, uint
 	}
 }
 
+/* Start of the target's vDSO, 0 when it has none. */
+static uint64_t vdso_start(pid_t pid)
+{
+	char maps[64], line[4096];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(maps, "r");
+	cr_assert(f, "cannot open %s", maps);
+	unsigned long long start = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-", &start) == 1)
+			break;
+	fclose(f);
+	return start;
+}
+
+/* The vDSO has no file: its symbols come from the image libdwfl reads out
+ * of the target. Its clock_gettime is a weak alias of the global name the
+ * kernel gives it, which wins. */
+static void check_vdso(struct native_modules *mods, struct native_symbolizer *sz, pid_t pid, const char *v)
+{
+#if defined(__x86_64__)
+	static const char global[] = "__vdso_clock_gettime";
+#elif defined(__aarch64__)
+	static const char global[] = "__kernel_clock_gettime";
+#endif
+	uint64_t start = vdso_start(pid);
+	if (!start)
+		return; /* booted with vdso=0 */
+	const struct native_module *m = native_modules_find(mods, start);
+	cr_assert(m && m->elf, "Python %s: the vDSO at %#" PRIx64 " has no symbols", v, start);
+	struct known k = { global, 0, 0 };
+	cr_assert_eq(ftp_elf_symbol(m->elf, "clock_gettime", &k.addr, &k.size), 0, "Python %s: %s", v,
+	             m->name);
+	const struct native_sym *s = native_symbolize(sz, m->bias + k.addr + k.size / 2);
+	cr_assert(s);
+	cr_expect(s->symbol && strcmp(s->symbol, global) == 0, "Python %s: clock_gettime of the vDSO is %s",
+	          v, s->symbol ? s->symbol : "(unknown)");
+	cr_expect(s->object && strncmp(s->object, "[vdso", 5) == 0, "Python %s: the vDSO is %s", v,
+	          s->object ? s->object : "(none)");
+}
+
+/* The target, stopped after the test even when an assertion ends it. */
+static struct test_target target = { .pid = 0, .out_fd = -1 };
+
+static void stop_target(void)
+{
+	test_target_stop(&target);
+}
+
 ParameterizedTestParameters(symbolize, live_interpreter)
 {
 	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
 }
 
-ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout = 120)
+ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout = 120, .fini = stop_target)
 {
 	const char *interp = test_interp_path(v->name);
 	if (!interp)
 		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
 		             v->name);
-	struct test_target t;
+	struct test_target *t = &target;
 	const char *env[] = { "FTPROF_WORKERS=1", "FTPROF_DEPTH=10", NULL };
-	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
+	cr_assert_eq(test_target_start(t, interp, test_source_path("tests/targets/parked.py"), env), 0,
 	             "Python %s target did not start", v->name);
 
 	/* The evaluator, exported in every version, so that sid's stripped
@@ -119,8 +168,8 @@ ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout
 	struct known known[] = { { "_PyEval_EvalFrameDefault", 0, 0 }, { "PyObject_Repr", 0, 0 } };
 	char path[4096];
 	uint64_t bias = 0;
-	struct ftp_elf *elf = find_elf(t.pid, known[0].name, path, sizeof(path), &bias);
-	cr_assert(elf, "Python %s: no mapped file of pid %d defines %s", v->name, (int)t.pid, known[0].name);
+	struct ftp_elf *elf = find_elf(t->pid, known[0].name, path, sizeof(path), &bias);
+	cr_assert(elf, "Python %s: no mapped file of pid %d defines %s", v->name, (int)t->pid, known[0].name);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		cr_assert_eq(ftp_elf_symbol(elf, known[i].name, &known[i].addr, &known[i].size), 0,
 		             "Python %s: %s has no %s", v->name, path, known[i].name);
@@ -130,12 +179,13 @@ ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout
 
 	struct native_modules *mods = NULL;
 	struct ftp_error err = { 0 };
-	cr_assert_eq(native_modules_create(&mods, t.pid, &err), 0, "Python %s: %s", v->name, err.msg);
+	cr_assert_eq(native_modules_create(&mods, t->pid, &err), 0, "Python %s: %s", v->name, err.msg);
 	cr_assert_eq(native_modules_prime(mods, &err), 0, "Python %s: %s", v->name, err.msg);
 	struct native_symbolizer *sz = native_symbolizer_create(mods);
 	cr_assert(sz);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		check_live(sz, &known[i], bias, path, i == 0, v->name);
+	check_vdso(mods, sz, t->pid, v->name);
 	/* An address no module maps. */
 	const struct native_sym *s = native_symbolize(sz, 8);
 	cr_assert(s);
@@ -145,5 +195,4 @@ ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout
 	native_symbolizer_destroy(sz);
 	native_modules_destroy(mods);
 	ftp_elf_destroy(elf);
-	test_target_stop(&t);
 }
