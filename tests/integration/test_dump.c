@@ -206,10 +206,7 @@ ParameterizedTestParameters(dump, native)
  * 3.13t, and sid's stripped non-PIE 3.14/3.15 (only .dynsym). */
 ParameterizedTest(struct version_param *v, dump, native, .timeout = 300)
 {
-	const char *interp = test_interp_path(v->name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-		             v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", "FTPROF_VIA_C=1", NULL };
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
@@ -220,10 +217,7 @@ ParameterizedTest(struct version_param *v, dump, native, .timeout = 300)
 
 ParameterizedTest(struct version_param *v, dump, parked_threads, .timeout = 300)
 {
-	const char *interp = test_interp_path(v->name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-		             v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", NULL };
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,

@@ -32,15 +32,6 @@ static void paths(void)
 	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_record.py"));
 }
 
-static const char *interp_or_skip(const char *name)
-{
-	const char *interp = test_interp_path(name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", name,
-		             name);
-	return interp;
-}
-
 /* Runs check_record.py FORMAT FILE with extra arguments; asserts it passes. */
 static void check_profile(const char *what, const char *format, const char *file, const char *const extra[])
 {
@@ -115,7 +106,7 @@ ParameterizedTestParameters(record, split)
  * folded (with --threads and --idle variants), speedscope and raw all say so. */
 ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python %s target did not start",
@@ -213,7 +204,7 @@ ParameterizedTestParameters(record, turns)
  * still split as its own measure says. */
 ParameterizedTest(struct version_param *v, record, turns, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_SECONDS=4", NULL };
@@ -252,7 +243,7 @@ ParameterizedTestParameters(record, still_threads)
  * throughout). A stack kept across a wakeup would show few moves. */
 ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_SPLIT=park", NULL };
@@ -294,7 +285,7 @@ struct wait_tally {
  * io; the spinners only run or wait for the GIL. */
 ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *opts[] = { "-r", "250", "-d", "2", NULL };
 	char raw[64];
@@ -359,7 +350,7 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
  * free-threaded build running without a GIL, --gil is refused. */
 Test(record, gil_and_function, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python 3.12 target did not start");
@@ -401,7 +392,7 @@ Test(record, gil_and_function, .timeout = 120)
  * or blocked. */
 Test(record, blocking_states, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=4", NULL };
 	const char *opts[] = { "--blocking", "-r", "200", "-d", "2", NULL };
@@ -438,7 +429,7 @@ Test(record, blocking_states, .timeout = 120)
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
 Test(record, native, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
@@ -466,7 +457,7 @@ Test(record, native, .timeout = 120)
  * through. */
 Test(record, launch_command, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	paths();
 	char out[64];
 	temp_path(out, sizeof(out), ".folded");
@@ -514,7 +505,7 @@ static int wait_status(pid_t pid, int timeout_s)
 /* Ctrl-C (SIGINT) and SIGTERM end the recording with everything written. */
 static void stop_by_signal(int sig, const char *mode)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
@@ -552,7 +543,7 @@ Test(record, sigterm_blocking_keeps_samples, .timeout = 120)
 /* The target exits while recorded: the recording ends, samples written. */
 Test(record, target_exit_keeps_samples, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_SECONDS=3", NULL };
@@ -586,6 +577,7 @@ static void expect_fail(const char *const args[], int status, const char *needle
 
 Test(record, bad_input, .timeout = 120)
 {
+	test_interp_none();
 	const char *fmt[] = { "record", "-f", "svg", "1", NULL };
 	expect_fail(fmt, 64, "unknown format 'svg'");
 	const char *ext[] = { "record", "-o", "/tmp/x.svg", "1", NULL };
