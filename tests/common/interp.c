@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads `scripts/interpreters list` once and answers path queries. */
+#include <criterion/criterion.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,4 +77,54 @@ const char *test_interp_libpython(const char *name)
 	char *real = realpath(g.gl_pathv[0], buf);
 	globfree(&g);
 	return real;
+}
+
+/* FTPROF_TEST_INTERP: the interpreter this run is for, "none", or NULL. */
+static const char *this_run(void)
+{
+	const char *name = getenv("FTPROF_TEST_INTERP");
+	return name && *name ? name : NULL;
+}
+
+bool test_interp_wanted(const char *name)
+{
+	const char *run = this_run();
+	return !run || strcmp(run, name) == 0;
+}
+
+void test_interp_for(const char *name)
+{
+	if (!test_interp_wanted(name))
+		cr_skip_test("belongs with Python %s: runs in ctest's test for it (this one is for %s)", name,
+		             this_run());
+}
+
+const char *test_interp_use(const char *name)
+{
+	test_interp_for(name);
+	const char *path = test_interp_path(name);
+	if (!path)
+		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", name,
+		             name);
+	return path;
+}
+
+void test_interp_none(void)
+{
+	const char *run = this_run();
+	if (run && strcmp(run, "none") != 0)
+		cr_skip_test("needs no interpreter: runs in ctest's test without one (this one is for %s)",
+		             run);
+}
+
+const char *test_interp_any(const char **name)
+{
+	const char *newest = NULL;
+	for (size_t i = 0; test_interp_names[i]; i++)
+		if (test_interp_path(test_interp_names[i]))
+			newest = test_interp_names[i];
+	if (!newest)
+		cr_skip_test("no Python is provisioned here (scripts/interpreters list)");
+	*name = newest;
+	return test_interp_use(newest);
 }

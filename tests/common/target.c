@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Starting target interpreters and running commands for the integration tests. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +73,64 @@ int test_target_start(struct test_target *t, const char *interp, const char *scr
 	}
 	fprintf(stderr, "target %s %s did not get ready (output: %.*s)\n", interp, script, (int)used, buf);
 	test_target_stop(t);
+	return -1;
+}
+
+/* Whether task tid of pid sits in futex() with no timeout (its fourth
+ * argument, in /proc/PID/task/TID/syscall: "NR ARG1 ... ARG6 SP PC"); the
+ * line read goes to line. */
+static bool parked(pid_t pid, const char *tid, char *line, size_t len)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)pid, tid);
+	FILE *f = fopen(path, "r");
+	line[0] = '\0';
+	if (!f)
+		return false;
+	if (!fgets(line, (int)len, f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	long nr;
+	unsigned long long arg[4];
+	return sscanf(line, "%ld %llx %llx %llx %llx", &nr, &arg[0], &arg[1], &arg[2], &arg[3]) == 5 &&
+	       nr == SYS_futex && arg[3] == 0;
+}
+
+int test_target_wait_parked(const struct test_target *t, int others, int timeout_s)
+{
+	char report[4096] = "";
+	long deadline = now_ms() + timeout_s * 1000L;
+	do {
+		char dir[64];
+		snprintf(dir, sizeof(dir), "/proc/%d/task", (int)t->pid);
+		DIR *d = opendir(dir);
+		if (!d)
+			break;
+		bool main_parked = false;
+		int unparked = 0;
+		size_t used = 0;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char line[256];
+			bool p = parked(t->pid, e->d_name, line, sizeof(line));
+			if (atoi(e->d_name) == t->pid)
+				main_parked = p;
+			else
+				unparked += !p;
+			if (used < sizeof(report))
+				used += (size_t)snprintf(report + used, sizeof(report) - used,
+				                         "  task %s: %s\n", e->d_name, line);
+		}
+		closedir(d);
+		if (main_parked && unparked <= others)
+			return 0;
+		usleep(10 * 1000);
+	} while (now_ms() < deadline);
+	fprintf(stderr, "target %d: threads not parked after %d s (system calls):\n%s", (int)t->pid,
+	        timeout_s, report);
 	return -1;
 }
 

@@ -17,6 +17,12 @@ struct test_target {
  * "ready". Returns 0, or -1 after killing the child (the reason goes to
  * stderr). */
 int test_target_start(struct test_target *t, const char *interp, const char *script, const char *const *env);
+/* Waits up to timeout_s for the target's threads to be parked: its main
+ * thread and all but `others` of its other threads blocked in the kernel
+ * in a futex wait without a timeout (a lock's acquire; a wait for the GIL
+ * has a timeout). A "ready" line comes before its printer parks. Returns 0,
+ * or -1 with the threads' system calls on stderr. */
+int test_target_wait_parked(const struct test_target *t, int others, int timeout_s);
 /* Kills and reaps the target. Safe to call twice. */
 void test_target_stop(struct test_target *t);
 

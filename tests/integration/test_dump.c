@@ -60,8 +60,7 @@ static void assert_not_stopped(pid_t pid)
 	cr_assert_eq(stopped, 0, "%d threads of %d left stopped", stopped, (int)pid);
 }
 
-/* Dumps the target in text and JSON and runs the checker; retries while
- * the main thread may still be on its way to its parking place. */
+/* Dumps the target, once, in text and JSON, and runs the checker. */
 static void dump_and_check(const char *interp, struct test_target *t, const char *mode)
 {
 	char version[32], json_path[] = "/tmp/ftprof-dump-XXXXXX", text_path[] = "/tmp/ftprof-text-XXXXXX";
@@ -77,38 +76,30 @@ static void dump_and_check(const char *interp, struct test_target *t, const char
 	char checker[4096];
 	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_dump.py"));
 
-	struct test_run check = { 0 };
-	for (int attempt = 0; attempt < 20; attempt++) {
-		struct test_run r;
-		const char *json_args[] = { "dump", "--json", mode, pid, NULL };
-		const char *text_args[] = { "dump", mode, pid, NULL };
-		if (!*mode) {
-			json_args[2] = pid;
-			json_args[3] = NULL;
-			text_args[1] = pid;
-			text_args[2] = NULL;
-		}
-		cr_assert_eq(test_run_ftprof(&r, json_args), 0);
-		cr_assert_eq(r.status, 0, "ftprof dump --json %s exited %d: %s", mode, r.status, r.err);
-		write_file(json_path, r.out);
-		test_run_free(&r);
-		cr_assert_eq(test_run_ftprof(&r, text_args), 0);
-		cr_assert_eq(r.status, 0, "ftprof dump %s exited %d: %s", mode, r.status, r.err);
-		write_file(text_path, r.out);
-		test_run_free(&r);
-		assert_not_stopped(t->pid);
-
-		const char *argv[] = {
-			"/usr/bin/python3", checker,   "--source",     source, "--json",    json_path,
-			"--text",           text_path, "--pid",        pid,    "--version", version,
-			"--free-threaded",  ft,        "--executable", interp, NULL
-		};
-		test_run_free(&check);
-		cr_assert_eq(test_run(&check, argv, 60), 0);
-		if (check.status == 0)
-			break;
-		usleep(200 * 1000);
+	struct test_run r;
+	const char *json_args[] = { "dump", "--json", mode, pid, NULL };
+	const char *text_args[] = { "dump", mode, pid, NULL };
+	if (!*mode) {
+		json_args[2] = pid;
+		json_args[3] = NULL;
+		text_args[1] = pid;
+		text_args[2] = NULL;
 	}
+	cr_assert_eq(test_run_ftprof(&r, json_args), 0);
+	cr_assert_eq(r.status, 0, "ftprof dump --json %s exited %d: %s", mode, r.status, r.err);
+	write_file(json_path, r.out);
+	test_run_free(&r);
+	cr_assert_eq(test_run_ftprof(&r, text_args), 0);
+	cr_assert_eq(r.status, 0, "ftprof dump %s exited %d: %s", mode, r.status, r.err);
+	write_file(text_path, r.out);
+	test_run_free(&r);
+	assert_not_stopped(t->pid);
+
+	const char *argv[] = { "/usr/bin/python3", checker,   "--source",     source, "--json",    json_path,
+		               "--text",           text_path, "--pid",        pid,    "--version", version,
+		               "--free-threaded",  ft,        "--executable", interp, NULL };
+	struct test_run check;
+	cr_assert_eq(test_run(&check, argv, 60), 0);
 	cr_expect_eq(check.status, 0, "Python %s, dump %s: %s%s", version, mode, check.out, check.err);
 	test_run_free(&check);
 	unlink(json_path);
@@ -126,9 +117,8 @@ static void run_to_file(const char *const args[], const char *path)
 	test_run_free(&r);
 }
 
-/* Dumps the target plainly and with --native (JSON and text), and has the
- * checker compare them; retries while the main thread may still be on its
- * way to its parking place. */
+/* Dumps the target plainly and with --native (JSON and text), once each,
+ * and has the checker compare them. */
 static void native_dump_and_check(const char *interp, struct test_target *t)
 {
 	char version[32];
@@ -147,48 +137,42 @@ static void native_dump_and_check(const char *interp, struct test_target *t)
 	snprintf(source, sizeof(source), "%s", test_source_path("tests/targets/parked.py"));
 	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_dump.py"));
 
-	struct test_run check = { 0 };
-	for (int attempt = 0; attempt < 20; attempt++) {
-		const char *json_args[] = { "dump", "--json", pid, NULL };
-		const char *text_args[] = { "dump", pid, NULL, NULL };
-		const char *njson_args[] = { "dump", "--json", "--native", pid, NULL };
-		const char *ntext_args[] = { "dump", "--native", pid, NULL };
-		run_to_file(json_args, json_path);
-		run_to_file(text_args, text_path);
-		run_to_file(njson_args, njson_path);
-		assert_not_stopped(t->pid);
-		run_to_file(ntext_args, ntext_path);
-		assert_not_stopped(t->pid);
+	const char *json_args[] = { "dump", "--json", pid, NULL };
+	const char *text_args[] = { "dump", pid, NULL, NULL };
+	const char *njson_args[] = { "dump", "--json", "--native", pid, NULL };
+	const char *ntext_args[] = { "dump", "--native", pid, NULL };
+	run_to_file(json_args, json_path);
+	run_to_file(text_args, text_path);
+	run_to_file(njson_args, njson_path);
+	assert_not_stopped(t->pid);
+	run_to_file(ntext_args, ntext_path);
+	assert_not_stopped(t->pid);
 
-		const char *argv[] = { "/usr/bin/python3",
-			               checker,
-			               "--source",
-			               source,
-			               "--json",
-			               json_path,
-			               "--text",
-			               text_path,
-			               "--native-json",
-			               njson_path,
-			               "--native-text",
-			               ntext_path,
-			               "--via-c",
-			               "1",
-			               "--pid",
-			               pid,
-			               "--version",
-			               version,
-			               "--free-threaded",
-			               ft,
-			               "--executable",
-			               interp,
-			               NULL };
-		test_run_free(&check);
-		cr_assert_eq(test_run(&check, argv, 60), 0);
-		if (check.status == 0)
-			break;
-		usleep(200 * 1000);
-	}
+	const char *argv[] = { "/usr/bin/python3",
+		               checker,
+		               "--source",
+		               source,
+		               "--json",
+		               json_path,
+		               "--text",
+		               text_path,
+		               "--native-json",
+		               njson_path,
+		               "--native-text",
+		               ntext_path,
+		               "--via-c",
+		               "1",
+		               "--pid",
+		               pid,
+		               "--version",
+		               version,
+		               "--free-threaded",
+		               ft,
+		               "--executable",
+		               interp,
+		               NULL };
+	struct test_run check;
+	cr_assert_eq(test_run(&check, argv, 60), 0);
 	cr_expect_eq(check.status, 0, "Python %s, dump --native: %s%s", version, check.out, check.err);
 	test_run_free(&check);
 	unlink(json_path);
@@ -206,28 +190,25 @@ ParameterizedTestParameters(dump, native)
  * 3.13t, and sid's stripped non-PIE 3.14/3.15 (only .dynsym). */
 ParameterizedTest(struct version_param *v, dump, native, .timeout = 300)
 {
-	const char *interp = test_interp_path(v->name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-		             v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", "FTPROF_VIA_C=1", NULL };
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
 	             "Python %s target did not start", v->name);
+	/* every thread parked but the spinner: the first dump must pass */
+	cr_assert_eq(test_target_wait_parked(&t, 1, 30), 0, "Python %s target did not park", v->name);
 	native_dump_and_check(interp, &t);
 	test_target_stop(&t);
 }
 
 ParameterizedTest(struct version_param *v, dump, parked_threads, .timeout = 300)
 {
-	const char *interp = test_interp_path(v->name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-		             v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_DEPTH=600", NULL };
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), env), 0,
 	             "Python %s target did not start", v->name);
+	cr_assert_eq(test_target_wait_parked(&t, 1, 30), 0, "Python %s target did not park", v->name);
 	dump_and_check(interp, &t, "");
 	dump_and_check(interp, &t, "--nonblocking");
 	test_target_stop(&t);

@@ -42,6 +42,7 @@ static pid_t dead_pid(void)
 
 Test(errors, no_such_pid)
 {
+	test_interp_none();
 	char pid[16], msg[64];
 	snprintf(pid, sizeof(pid), "%d", (int)dead_pid());
 	snprintf(msg, sizeof(msg), "no process with pid %s", pid);
@@ -51,6 +52,7 @@ Test(errors, no_such_pid)
 
 Test(errors, pid_not_a_number)
 {
+	test_interp_none();
 	const char *args[] = { "dump", "12abc", NULL };
 	expect_run(args, EXIT_USAGE, "'12abc' is not a process id");
 	const char *args2[] = { "dump", "-p", "-5", NULL };
@@ -59,6 +61,7 @@ Test(errors, pid_not_a_number)
 
 Test(errors, not_python)
 {
+	test_interp_none();
 	struct test_target t = { 0 };
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -77,13 +80,11 @@ Test(errors, not_python)
 
 Test(errors, no_permission)
 {
+	const char *interp = test_interp_use("3.13");
 	if (geteuid() != 0)
 		cr_skip_test("needs root to run ftprof as another user");
 	if (access("/usr/bin/setpriv", X_OK) != 0)
 		cr_skip_test("needs setpriv (util-linux) to drop privileges");
-	const char *interp = test_interp_path("3.13");
-	if (!interp)
-		cr_skip_test("Python 3.13 is not provisioned here");
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/parked.py"), NULL), 0);
 	char p[16];
@@ -108,9 +109,7 @@ Test(errors, no_permission)
 
 Test(errors, target_exits_during_dump, .timeout = 300)
 {
-	const char *interp = test_interp_path("3.13");
-	if (!interp)
-		cr_skip_test("Python 3.13 is not provisioned here");
+	const char *interp = test_interp_use("3.13");
 	/* A target that starts threads and exits at once, dumped while it goes:
 	 * every run ends with a result or a clear error, never a crash. */
 	for (int i = 0; i < 30; i++) {
@@ -145,6 +144,7 @@ Test(errors, target_exits_during_dump, .timeout = 300)
 
 Test(errors, usage)
 {
+	test_interp_none();
 	const char *a1[] = { "frobnicate", NULL };
 	expect_run(a1, EXIT_USAGE, "unknown command 'frobnicate'");
 	const char *a2[] = { "dump", "--bogus", "1", NULL };
@@ -159,6 +159,7 @@ Test(errors, usage)
 
 Test(errors, native_needs_blocking)
 {
+	test_interp_none();
 	const char *a1[] = { "dump", "--native", "--nonblocking", "1", NULL };
 	expect_run(a1, EXIT_USAGE, "--native cannot be combined with --nonblocking");
 	const char *a2[] = { "dump", "-n", "--json", "--native", "1", NULL };
@@ -175,6 +176,7 @@ Test(errors, native_needs_blocking)
 
 Test(errors, help_and_version)
 {
+	test_interp_none();
 	const char *a1[] = { "--help", NULL };
 	expect_run(a1, 0, "dump");
 	const char *a2[] = { "dump", "--help", NULL };

@@ -76,15 +76,6 @@ static struct test_target *start_target(size_t slot, const char *interp, const c
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *interp_or_skip(const char *name)
-{
-	const char *interp = test_interp_path(name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", name,
-		             name);
-	return interp;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -301,7 +292,7 @@ ParameterizedTestParameters(hostile, churn)
  * hangs, every written line is well formed, and ftprof's memory levels off. */
 ParameterizedTest(struct version_param *v, hostile, churn, .timeout = 180, .fini = kill_all)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	char counts[64], env_counts[96];
 	temp_path(counts, sizeof(counts), ".json");
 	snprintf(env_counts, sizeof(env_counts), "FTPROF_COUNTS=%s", counts);
@@ -461,7 +452,7 @@ static bool wait_stopped(pid_t pid)
  * SIGCONTs it), and it runs again once the test continues it. */
 ParameterizedTest(struct version_param *v, hostile, sigstopped_target, .timeout = 180, .fini = kill_all)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target *t = start_target(0, interp, "tests/targets/split.py", NULL);
 	char pid[16], out[64], err[64];
 	pid_str(pid, sizeof(pid), t->pid);
@@ -565,7 +556,7 @@ ParameterizedTestParameters(hostile, exec_mid_record)
  * kills the other threads and waits for them) with a blocking stop: run a few. */
 ParameterizedTest(struct exec_case *c, hostile, exec_mid_record, .timeout = 240, .fini = kill_all)
 {
-	const char *interp = interp_or_skip(c->version);
+	const char *interp = test_interp_use(c->version);
 	int runs = strcmp(c->mode, "exec-thread") == 0 && c->blocking ? 4 : 1;
 	for (int run = 0; run < runs; run++) {
 		char mode[32], after[32], workers[32];
@@ -607,11 +598,11 @@ ParameterizedTest(struct exec_case *c, hostile, exec_mid_record, .timeout = 240,
 
 Test(hostile, record_without_permission, .timeout = 60, .fini = kill_all)
 {
+	const char *interp = test_interp_use("3.12");
 	if (geteuid() != 0)
 		cr_skip_test("needs root to run ftprof as another user");
 	if (access("/usr/bin/setpriv", X_OK) != 0)
 		cr_skip_test("needs setpriv (util-linux) to drop privileges");
-	const char *interp = interp_or_skip("3.12");
 	struct test_target *t = start_target(0, interp, "tests/targets/split.py", NULL);
 	char pid[16];
 	pid_str(pid, sizeof(pid), t->pid);
@@ -656,7 +647,7 @@ ParameterizedTestParameters(hostile, blocking_record_killed)
  * task of the target stays stopped. */
 ParameterizedTest(struct version_param *v, hostile, blocking_record_killed, .timeout = 180, .fini = kill_all)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	const char *env[] = { "FTPROF_WORKERS=6", NULL };
 	struct test_target *t = start_target(0, interp, "tests/targets/lifecycle.py", env);
 	char pid[16], out[64], err[64];
@@ -721,7 +712,7 @@ ParameterizedTestParameters(hostile, exit_mid_blocking_record)
 ParameterizedTest(struct version_param *v, hostile, exit_mid_blocking_record, .timeout = 180,
                   .fini = kill_all)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	for (int run = 0; run < 4; run++) {
 		char after[32];
 		snprintf(after, sizeof(after), "FTPROF_AFTER=%.2f", 0.4 + 0.25 * run);
@@ -764,7 +755,7 @@ ParameterizedTestParameters(hostile, escaped_names)
  * them exactly, and every record format escapes them. */
 ParameterizedTest(struct version_param *v, hostile, escaped_names, .timeout = 180, .fini = kill_all)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	char names[64], env_names[96];
 	temp_path(names, sizeof(names), ".json");
 	snprintf(env_names, sizeof(env_names), "FTPROF_NAMES=%s", names);
@@ -815,6 +806,7 @@ ParameterizedTest(struct version_param *v, hostile, escaped_names, .timeout = 18
  * /dev/null` once removed the device). */
 Test(hostile, failed_record_keeps_existing_output, .timeout = 60)
 {
+	test_interp_none();
 	char kept[64], made[64];
 	temp_path(kept, sizeof(kept), ".folded");
 	temp_path(made, sizeof(made), ".folded");

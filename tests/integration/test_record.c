@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ftprof record against live interpreters: the 3/4 : 1/4 split of
  * tests/targets/split.py in every format, a launched command, Ctrl-C and the
- * target's exit. */
+ * target's exit. Every profile written must add up to what record's summary
+ * says it wrote (check_counts.py). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
@@ -32,13 +33,17 @@ static void paths(void)
 	snprintf(checker, sizeof(checker), "%s", test_source_path("tests/integration/check_record.py"));
 }
 
-static const char *interp_or_skip(const char *name)
+/* Runs check_counts.py FORMAT FILE: what file holds adds up to what record's
+ * summary (its standard error) says was written. */
+static void check_counts(const char *format, const char *file, const char *summary)
 {
-	const char *interp = test_interp_path(name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", name,
-		             name);
-	return interp;
+	char counter[4096];
+	snprintf(counter, sizeof(counter), "%s", test_source_path("tests/integration/check_counts.py"));
+	const char *argv[] = { "/usr/bin/python3", counter, format, file, "--summary", summary, NULL };
+	struct test_run r;
+	cr_assert_eq(test_run(&r, argv, 60), 0);
+	cr_expect_eq(r.status, 0, "%s %s: %s%s", format, file, r.out, r.err);
+	test_run_free(&r);
 }
 
 /* Runs check_record.py FORMAT FILE with extra arguments; asserts it passes. */
@@ -87,6 +92,7 @@ static void record_idle_raw(const char *interp, const char *script, const char *
 	args[n] = NULL;
 	cr_assert_eq(test_run_ftprof(r, args), 0);
 	cr_expect_eq(r->status, 0, "record exited %d: %s", r->status, r->err);
+	check_counts("raw", raw, r->err);
 }
 
 static int task_stopped_count(pid_t pid)
@@ -115,7 +121,7 @@ ParameterizedTestParameters(record, split)
  * folded (with --threads and --idle variants), speedscope and raw all say so. */
 ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python %s target did not start",
@@ -132,6 +138,7 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, "Hz achieved"), "no summary: %s", r.err);
+	check_counts("folded", folded, r.err);
 	test_run_free(&r);
 	check_profile("folded", "folded", folded, NULL);
 
@@ -139,6 +146,7 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 		                 "--idle", "-o", threads, "-p", pid,   NULL };
 	cr_assert_eq(test_run_ftprof(&r, args_t), 0);
 	cr_expect_eq(r.status, 0, "record --threads --idle exited %d: %s", r.status, r.err);
+	check_counts("folded", threads, r.err);
 	test_run_free(&r);
 	const char *extra_t[] = { "--threads", "--idle", NULL };
 	check_profile("folded --threads --idle", "folded", threads, extra_t);
@@ -152,6 +160,7 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	cr_assert_eq(test_run_ftprof(&r, args_s), 0);
 	cr_expect_eq(r.status, 0, "record speedscope exited %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, "(speedscope)"), "format not picked from .json: %s", r.err);
+	check_counts("speedscope", ss, r.err);
 	test_run_free(&r);
 	const char *extra_s[] = { "--schema", schema.out, NULL };
 	check_profile("speedscope", "speedscope", ss, extra_s);
@@ -160,6 +169,7 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	const char *args_r[] = { "record", "-r", "250", "-d", "2.5", "--blocking", "-o", raw, pid, NULL };
 	cr_assert_eq(test_run_ftprof(&r, args_r), 0);
 	cr_expect_eq(r.status, 0, "record --blocking raw exited %d: %s", r.status, r.err);
+	check_counts("raw", raw, r.err);
 	test_run_free(&r);
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
 	const char *extra_r[] = { "--pid", pid, "--blocking", NULL };
@@ -213,7 +223,7 @@ ParameterizedTestParameters(record, turns)
  * still split as its own measure says. */
 ParameterizedTest(struct version_param *v, record, turns, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=3", "FTPROF_SECONDS=4", NULL };
@@ -227,6 +237,7 @@ ParameterizedTest(struct version_param *v, record, turns, .timeout = 120)
 		               "--idle", "-o", folded, pid,  NULL };
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	check_counts("folded", folded, r.err);
 	test_run_free(&r);
 	read_truth(&t, truth, sizeof(truth));
 	test_target_stop(&t);
@@ -252,7 +263,7 @@ ParameterizedTestParameters(record, still_threads)
  * throughout). A stack kept across a wakeup would show few moves. */
 ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_SPLIT=park", NULL };
@@ -294,7 +305,7 @@ struct wait_tally {
  * io; the spinners only run or wait for the GIL. */
 ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 {
-	const char *interp = interp_or_skip(v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target t;
 	const char *opts[] = { "-r", "250", "-d", "2", NULL };
 	char raw[64];
@@ -359,7 +370,7 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
  * free-threaded build running without a GIL, --gil is refused. */
 Test(record, gil_and_function, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python 3.12 target did not start");
@@ -372,6 +383,7 @@ Test(record, gil_and_function, .timeout = 120)
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record --gil --function exited %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, "not holding the GIL left out (--gil)"), "no --gil count: %s", r.err);
+	check_counts("folded", folded, r.err);
 	test_run_free(&r);
 	test_target_stop(&t);
 	/* without --idle in the check: the sleeping main thread must be absent */
@@ -401,7 +413,7 @@ Test(record, gil_and_function, .timeout = 120)
  * or blocked. */
 Test(record, blocking_states, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	struct test_target t;
 	const char *env[] = { "FTPROF_WORKERS=4", NULL };
 	const char *opts[] = { "--blocking", "-r", "200", "-d", "2", NULL };
@@ -438,7 +450,7 @@ Test(record, blocking_states, .timeout = 120)
 /* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
 Test(record, native, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
@@ -449,6 +461,7 @@ Test(record, native, .timeout = 120)
 	struct test_run r;
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record --native exited %d: %s", r.status, r.err);
+	check_counts("folded", out, r.err);
 	test_run_free(&r);
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
 	const char *extra[] = { "--native", "--blocking", NULL };
@@ -466,7 +479,7 @@ Test(record, native, .timeout = 120)
  * through. */
 Test(record, launch_command, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	paths();
 	char out[64];
 	temp_path(out, sizeof(out), ".folded");
@@ -481,6 +494,7 @@ Test(record, launch_command, .timeout = 120)
 	cr_expect_eq(r.status, 0, "record -- exited %d: %s", r.status, r.err);
 	cr_expect(strncmp(r.out, "ready ", 6) == 0, "the command's output did not come through: %s", r.out);
 	cr_expect(strstr(r.err, "the command exited with status 0"), "summary: %s", r.err);
+	check_counts("folded", out, r.err);
 	test_run_free(&r);
 	check_profile("record -- command", "folded", out, NULL);
 	unlink(out);
@@ -514,7 +528,7 @@ static int wait_status(pid_t pid, int timeout_s)
 /* Ctrl-C (SIGINT) and SIGTERM end the recording with everything written. */
 static void stop_by_signal(int sig, const char *mode)
 {
-	const char *interp = interp_or_skip("3.12");
+	const char *interp = test_interp_use("3.12");
 	paths();
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0);
@@ -532,6 +546,7 @@ static void stop_by_signal(int sig, const char *mode)
 	cr_expect(strstr(slurp(err), sig == SIGINT ? "interrupted" : "stopped by a signal"), "summary: %s",
 	          slurp(err));
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
+	check_counts("folded", out, slurp(err));
 	const char *extra[] = { strcmp(mode, "--blocking") == 0 ? "--blocking" : NULL, NULL };
 	check_profile("after a signal", "folded", out, extra);
 	test_target_stop(&t);
@@ -552,7 +567,7 @@ Test(record, sigterm_blocking_keeps_samples, .timeout = 120)
 /* The target exits while recorded: the recording ends, samples written. */
 Test(record, target_exit_keeps_samples, .timeout = 120)
 {
-	const char *interp = interp_or_skip("3.13t");
+	const char *interp = test_interp_use("3.13t");
 	paths();
 	struct test_target t;
 	const char *env[] = { "FTPROF_SECONDS=3", NULL };
@@ -566,6 +581,7 @@ Test(record, target_exit_keeps_samples, .timeout = 120)
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
 	cr_expect(strstr(r.err, "the target exited"), "summary: %s", r.err);
+	check_counts("folded", out, r.err);
 	test_run_free(&r);
 	check_profile("target exit", "folded", out, NULL);
 	test_target_stop(&t);
@@ -586,6 +602,7 @@ static void expect_fail(const char *const args[], int status, const char *needle
 
 Test(record, bad_input, .timeout = 120)
 {
+	test_interp_none();
 	const char *fmt[] = { "record", "-f", "svg", "1", NULL };
 	expect_fail(fmt, 64, "unknown format 'svg'");
 	const char *ext[] = { "record", "-o", "/tmp/x.svg", "1", NULL };

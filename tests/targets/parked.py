@@ -3,7 +3,9 @@
 # lock, a deep recursion with a non-ASCII name, a thread spinning in Python,
 # and with FTPROF_VIA_C=1 a thread blocked in a function called back from C.
 # Every place a thread parks is marked with a "# park:" comment; tests find
-# the expected lines from those markers. Prints "ready" when all are parked.
+# the expected lines from those markers. Prints "ready" once the other threads
+# stand at their places, just before the main thread parks: a test waits for
+# the threads to block in the kernel (test_target_wait_parked) before dumping.
 import os
 import sys
 import threading

@@ -183,6 +183,7 @@ static uint32_t lget(const struct ftp_layout *l, size_t off)
 /* entries[] names every uint32_t offset of struct ftp_layout exactly once. */
 Test(debug_offsets, entry_table_is_complete)
 {
+	test_interp_none();
 	size_t end_frame = offsetof(struct ftp_layout, frame.tlbc_index) + 4;
 	for (size_t off = offsetof(struct ftp_layout, runtime);
 	     off < offsetof(struct ftp_layout, unicode.kind_shift); off += 4) {
@@ -543,9 +544,7 @@ static bool inspect(pid_t pid, int fd, struct live *lv, char *why, size_t wlen)
  * when the interpreter is not provisioned. */
 static void read_live(const char *name, struct live *lv)
 {
-	const char *py = test_interp_path(name);
-	if (!py)
-		cr_skip_test("Python %s is not provisioned (scripts/interpreters list)", name);
+	const char *py = test_interp_use(name);
 	memset(lv, 0, sizeof(*lv));
 	int fds[2];
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
@@ -766,6 +765,16 @@ ParameterizedTest(const struct blob_case *bc, debug_offsets, live)
 	free(lv);
 }
 
+/* The ctest run a case belongs to: its interpreter's, or for a free-threaded
+ * build that only sid's headers describe, the GIL build's of its minor (the
+ * headers are provisioned with it). */
+static void case_run(const struct blob_case *bc)
+{
+	char gil[8];
+	snprintf(gil, sizeof(gil), "3.%u", bc->minor);
+	test_interp_for(bc->ft && bc->minor > 13 ? gil : bc->name);
+}
+
 /* ---- (b) layouts predicted from headers ----------------------------------- */
 
 static const struct blob_case predicted_cases[] = {
@@ -785,6 +794,7 @@ ParameterizedTestParameters(debug_offsets, predicted)
  * the live interpreter's blob byte for byte. */
 ParameterizedTest(const struct blob_case *bc, debug_offsets, predicted)
 {
+	case_run(bc);
 	struct ref *r = malloc(sizeof(*r));
 	char what[64];
 	snprintf(what, sizeof(what), "%s predicted from headers", bc->name);
@@ -831,6 +841,7 @@ static const struct blob_case hostile_cases[] = {
 /* Live blobs for interpreters that exist, header-compiled ones otherwise. */
 static void hostile_ref(struct ref *r, const struct blob_case *bc)
 {
+	case_run(bc);
 	if (bc->minor == 13 || (!bc->ft && test_interp_path(bc->name))) {
 		struct live *lv = malloc(sizeof(*lv));
 		live_ref(r, bc, lv);

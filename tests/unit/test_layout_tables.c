@@ -24,9 +24,10 @@ static uint32_t version_hex(unsigned major, unsigned minor)
  * interpreter is not provisioned. */
 static struct ftp_dwarf *open_libpython(const char *name)
 {
+	test_interp_use(name);
 	const char *lib = test_interp_libpython(name);
 	if (!lib)
-		cr_skip_test("Python %s is not provisioned (scripts/interpreters list) or has no "
+		cr_skip_test("Python %s has no "
 		             "libpython%s.so.1.0 beside it",
 		             name, name);
 	struct ftp_error err = { 0 };
@@ -279,6 +280,7 @@ static const size_t probed[] = {
  * they cover the struct from runtime to the unicode bit positions. */
 Test(layout_tables, field_list_is_complete)
 {
+	test_interp_none();
 	cr_assert_eq(fields[0].off, offsetof(struct ftp_layout, runtime));
 	for (size_t i = 1; i < COUNT(fields); i++) {
 		if (fields[i].off == offsetof(struct ftp_layout, code)) {
@@ -381,6 +383,7 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, matches_dwarf)
 
 Test(layout_tables, unsupported_versions)
 {
+	test_interp_none();
 	struct ftp_layout l;
 	struct ftp_error err;
 	static const uint32_t versions[] = { 0x030712f0, 0x030d00f0, 0x030e00f0, 0x020712f0, 0x040800f0 };
@@ -411,6 +414,7 @@ Test(layout_tables, unsupported_versions)
  * struct, as parsed ones must; and a field moved beyond it is refused. */
 Test(layout_tables, within_read_spans)
 {
+	test_interp_none();
 	struct ftp_layout l;
 	struct ftp_error err = { 0 };
 	for (unsigned minor = 8; minor <= 12; minor++) {
@@ -616,6 +620,7 @@ ParameterizedTest(const struct minor_case *mc, dwarf, invariants)
 
 Test(dwarf, create_errors)
 {
+	test_interp_none();
 	struct ftp_dwarf *dw = NULL;
 	struct ftp_error err = { 0 };
 
@@ -647,6 +652,7 @@ static bool is_stripped_elf(const char *path)
 /* An ELF file without .debug_info is "not found", not a DWARF error. */
 Test(dwarf, stripped_file)
 {
+	test_interp_none();
 	/* distribution builds ship their debug information separately */
 	const char *candidates[] = { test_interp_path("3.14"), test_interp_path("3.15"), "/bin/true",
 		                     "/usr/bin/env" };

@@ -43,18 +43,13 @@ static uint8_t *unhex(const char *hex, size_t *len)
 	return p;
 }
 
-/* Runs gen_pystr.py under the newest provisioned interpreter. */
+/* Runs gen_pystr.py under this run's interpreter (test_interp_any). */
 static void load_cases(struct str_cases *c)
 {
 	memset(c, 0, sizeof(*c));
-	const char *py = NULL;
-	for (size_t i = 0; test_interp_names[i]; i++)
-		if (test_interp_path(test_interp_names[i])) {
-			py = test_interp_path(test_interp_names[i]);
-			snprintf(c->python, sizeof(c->python), "%s", test_interp_names[i]);
-		}
-	if (!py)
-		cr_skip_test("no Python is provisioned (scripts/interpreters list)");
+	const char *name = NULL;
+	const char *py = test_interp_any(&name);
+	snprintf(c->python, sizeof(c->python), "%s", name);
 	char cmd[4096];
 	snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/unit/gen_pystr.py'", py, FTPROF_SOURCE_DIR);
 	FILE *f = popen(cmd, "r");
@@ -229,6 +224,7 @@ Test(pystr, invalid_code_points)
 /* Bad kinds, too little data, count * kind overflowing, no room at all. */
 Test(pystr, bad_arguments)
 {
+	test_interp_none();
 	static const uint8_t data[16] = "abcdefghijklmno";
 	char out[32];
 	static const unsigned bad_kinds[] = { 0, 3, 5, 8, 16, 0x80000001u };
