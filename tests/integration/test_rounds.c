@@ -95,10 +95,7 @@ ParameterizedTestParameters(rounds, bracket_every_thread_once)
 ParameterizedTest(struct version_param *v, rounds, bracket_every_thread_once, .timeout = 120,
                   .fini = stop_target)
 {
-	const char *interp = test_interp_path(v->name);
-	if (!interp)
-		cr_skip_test("Python %s is not provisioned here (scripts/interpreters install %s)", v->name,
-		             v->name);
+	const char *interp = test_interp_use(v->name);
 	struct test_target *t = &target;
 	const char *env[] = { "FTPROF_WORKERS=2", "FTPROF_DEPTH=10", NULL };
 	cr_assert_eq(test_target_start(t, interp, test_source_path("tests/targets/parked.py"), env), 0);
