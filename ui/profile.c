@@ -32,6 +32,15 @@ struct pcode {
 	uint32_t function, file;
 };
 
+/* The way in from a sample's Python frame to its frame: one lookup by the
+ * code object's pointer and the line, as cheap as keying frames by them. */
+struct psrc {
+	const struct ftp_code *code;
+	int line;
+	uint32_t frame;
+	uint64_t hash;
+};
+
 /* A stack is a node of the prefix tree; node 0 is the empty stack. */
 struct node {
 	uint32_t parent, frame;
@@ -59,14 +68,15 @@ struct timeline {
 	struct frame_id *last; /* the thread's last stack, and its node */
 	unsigned nlast, last_cap;
 	uint32_t last_node;
-	uint32_t *path;   /* path[d]: the node of last's d + 1 outermost frames */
-	size_t path_cap;  /* (valid up to nlast) */
-	uint32_t base;    /* the node last's frames hang from (root or thread) */
-	uint64_t last_id; /* the stack_id of `last`, 0 if none */
-	struct profile_memo memo;
-	uint32_t memo_node; /* the node memo was made for */
-	uint64_t hash;      /* of tid and name */
-	uint64_t round;     /* the last round it had a sample in */
+	uint32_t *path;           /* path[d]: the node of last's d + 1 outermost frames */
+	size_t path_cap;          /* (valid up to nlast) */
+	uint32_t base;            /* the node last's frames hang from (root or thread) */
+	uint64_t last_id;         /* the stack_id of `last`, 0 if none */
+	uint32_t *ids;            /* profile_stack: the frame ids of last, outermost first */
+	size_t ids_cap;           /* (valid up to nlast) */
+	struct profile_memo memo; /* made for last */
+	uint64_t hash;            /* of tid and name */
+	uint64_t round;           /* the last round it had a sample in */
 };
 
 struct profile {
@@ -76,9 +86,11 @@ struct profile {
 	size_t nframes, frames_cap;
 	struct pcode *codes;
 	size_t ncodes, codes_cap;
+	struct psrc *srcs;
+	size_t nsrcs, srcs_cap;
 	struct node *nodes;
 	size_t nnodes, nodes_cap;
-	struct ftp_hindex frame_index, code_index, node_index;
+	struct ftp_hindex frame_index, code_index, src_index, node_index;
 	struct timeline *threads;
 	size_t nthreads, threads_cap;
 	struct ftp_hindex thread_index;
@@ -132,10 +144,12 @@ static void drop_caches(struct timeline *t)
 {
 	free(t->last);
 	free(t->path);
+	free(t->ids);
 	drop_memo(t);
 	t->last = NULL;
 	t->path = NULL;
-	t->path_cap = 0;
+	t->ids = NULL;
+	t->path_cap = t->ids_cap = 0;
 	t->nlast = t->last_cap = 0;
 	t->last_id = 0;
 }
@@ -151,9 +165,11 @@ void profile_destroy(struct profile *pr)
 	strtab_release(&pr->strs);
 	free(pr->frames);
 	free(pr->codes);
+	free(pr->srcs);
 	free(pr->nodes);
 	ftp_hindex_release(&pr->frame_index);
 	ftp_hindex_release(&pr->code_index);
+	ftp_hindex_release(&pr->src_index);
 	ftp_hindex_release(&pr->node_index);
 	free(pr->threads);
 	ftp_hindex_release(&pr->thread_index);
@@ -239,28 +255,56 @@ static int intern_code(struct profile *pr, const struct ftp_code *c, uint32_t *o
 	return 0;
 }
 
-/* The frame of a sample's frame fr, as a key for intern_frame. */
-static int frame_key(struct profile *pr, struct pframe *k, const struct ftp_frame *fr)
+static uint64_t src_hash(const void *ctx, size_t idx)
 {
-	memset(k, 0, sizeof(*k));
-	if (fr->flags & FTP_FRAME_NATIVE) {
-		k->kind = PROFILE_FRAME_NATIVE;
-		if (strtab_intern(&pr->strs, fr->symbol, &k->function) < 0 ||
-		    strtab_intern(&pr->strs, fr->object, &k->file) < 0)
-			return -FTP_E_NOMEM;
-		k->ip = fr->symbol ? 0 : fr->ip;
-		k->hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(PROFILE_FRAME_NATIVE, k->function), k->file),
-		                       k->ip);
-	} else {
-		k->kind = PROFILE_FRAME_PYTHON;
-		if (intern_code(pr, fr->code, &k->code) < 0)
-			return -FTP_E_NOMEM;
-		k->function = pr->codes[k->code].function;
-		k->file = pr->codes[k->code].file;
-		k->line = pr->opts.by_function ? -1 : fr->line; /* -1: written without a line */
-		k->hash = ftp_hash_mix(ftp_hash_mix(PROFILE_FRAME_PYTHON, k->code), (uint64_t)k->line);
+	const struct profile *pr = ctx;
+	return pr->srcs[idx].hash;
+}
+
+static bool src_same(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct psrc *a = &((const struct profile *)ctx)->srcs[idx], *b = key;
+	return a->code == b->code && a->line == b->line;
+}
+
+/* The id of the Python frame fr, adding it (and its code object) when new. */
+static int python_frame(struct profile *pr, const struct ftp_frame *fr, uint32_t *out)
+{
+	struct psrc key = { .code = fr->code, .line = pr->opts.by_function ? -1 : fr->line };
+	key.hash = ftp_hash_mix(ftp_hash_addr((uint64_t)(uintptr_t)fr->code), (uint64_t)key.line);
+	if (ftp_hindex_reserve(&pr->src_index, pr->nsrcs, INDEX_FIRST, src_hash, pr) < 0)
+		return -FTP_E_NOMEM;
+	uint32_t *slot = ftp_hindex_find(&pr->src_index, key.hash, src_same, pr, &key);
+	if (*slot) {
+		*out = pr->srcs[*slot - 1].frame;
+		return 0;
 	}
+	struct pframe k = { .kind = PROFILE_FRAME_PYTHON, .line = key.line }; /* -1: written without a line */
+	if (intern_code(pr, fr->code, &k.code) < 0)
+		return -FTP_E_NOMEM;
+	k.function = pr->codes[k.code].function;
+	k.file = pr->codes[k.code].file;
+	k.hash = ftp_hash_mix(ftp_hash_mix(PROFILE_FRAME_PYTHON, k.code), (uint64_t)k.line);
+	if (intern_frame(pr, &k, &key.frame) < 0 ||
+	    grow((void **)&pr->srcs, &pr->srcs_cap, pr->nsrcs + 1, sizeof(*pr->srcs)) < 0)
+		return -FTP_E_NOMEM;
+	pr->srcs[pr->nsrcs] = key;
+	*slot = (uint32_t)++pr->nsrcs;
+	*out = key.frame;
 	return 0;
+}
+
+/* The id of a sample's frame fr, adding it when new. */
+static int sample_frame(struct profile *pr, const struct ftp_frame *fr, uint32_t *out)
+{
+	if (!(fr->flags & FTP_FRAME_NATIVE))
+		return python_frame(pr, fr, out);
+	struct pframe k = { .kind = PROFILE_FRAME_NATIVE, .ip = fr->symbol ? 0 : fr->ip };
+	if (strtab_intern(&pr->strs, fr->symbol, &k.function) < 0 ||
+	    strtab_intern(&pr->strs, fr->object, &k.file) < 0)
+		return -FTP_E_NOMEM;
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(PROFILE_FRAME_NATIVE, k.function), k.file), k.ip);
+	return intern_frame(pr, &k, out);
 }
 
 /* ---- stacks ----------------------------------------------------------- */
@@ -462,9 +506,8 @@ static int walk_stack(struct profile *pr, struct timeline *t, const struct ftp_s
 		t->path_cap = 0;
 	}
 	for (; d < n; d++) {
-		struct pframe k;
-		if ((ret = frame_key(pr, &k, &s->frames[n - 1 - d])) < 0 ||
-		    (ret = intern_frame(pr, &k, &id)) < 0 || (ret = child_node(pr, node, id, &node)) < 0) {
+		if ((ret = sample_frame(pr, &s->frames[n - 1 - d], &id)) < 0 ||
+		    (ret = child_node(pr, node, id, &node)) < 0) {
 			t->nlast = 0; /* path and last no longer agree */
 			return ret;
 		}
@@ -512,18 +555,38 @@ int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
 	return 0;
 }
 
-int profile_stack(struct profile *pr, const struct ftp_sample *s, uint32_t *node, struct profile_memo **memo)
+int profile_stack(struct profile *pr, const struct ftp_sample *s, const uint32_t **frames,
+                  struct profile_memo **memo)
 {
 	struct timeline *t = thread_timeline(pr, s);
 	if (!t)
 		return -FTP_E_NOMEM;
-	int ret = stack_node(pr, t, s, node);
-	if (ret < 0)
-		return ret;
-	if (t->memo.text && t->memo_node != *node)
-		drop_memo(t);
-	t->memo_node = *node;
 	*memo = &t->memo;
+	if (t->ids && same_as_last(t, s)) {
+		*frames = t->ids;
+		return 0;
+	}
+	drop_memo(t);
+	/* the outer frames it shares with the last stack keep their ids */
+	unsigned n = s->nframes, d = 0;
+	if (t->ids) {
+		unsigned most = n < t->nlast ? n : t->nlast;
+		while (d < most && frame_id_eq(frame_id_of(&s->frames[n - 1 - d]), t->last[t->nlast - 1 - d]))
+			d++;
+	}
+	if (grow((void **)&t->ids, &t->ids_cap, n, sizeof(*t->ids)) < 0) {
+		t->nlast = 0;
+		return -FTP_E_NOMEM;
+	}
+	for (; d < n; d++) {
+		int ret = sample_frame(pr, &s->frames[n - 1 - d], &t->ids[d]);
+		if (ret < 0) {
+			t->nlast = 0; /* ids and last no longer agree */
+			return ret;
+		}
+	}
+	remember_last(t, s, 0);
+	*frames = t->ids;
 	return 0;
 }
 

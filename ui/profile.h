@@ -42,11 +42,14 @@ struct profile_memo {
 	size_t len;
 };
 
-/* Interns s's stack like profile_add without counting it (for writers that
- * write each sample as it comes): *node is its stack, *memo the thread's
- * memo, empty unless the thread's stack is the one the memo was made for.
- * Returns 0 or -FTP_E_NOMEM. */
-int profile_stack(struct profile *pr, const struct ftp_sample *s, uint32_t *node, struct profile_memo **memo);
+/* Interns the frames of s's stack without counting it (for writers that
+ * write each sample as it comes): *frames gets their ids, outermost first
+ * (s->nframes of them, the thread's until its next sample), *memo the
+ * thread's memo, empty unless the stack is the one it was made for. Frames
+ * shared with the thread's last stack cost no lookup. A profile is fed by
+ * profile_add or by profile_stack, never both. Returns 0 or -FTP_E_NOMEM. */
+int profile_stack(struct profile *pr, const struct ftp_sample *s, const uint32_t **frames,
+                  struct profile_memo **memo);
 
 /* Ends a round of samples: threads that had none in it (ended, renamed)
  * give up the caches that speed up their next sample. */

@@ -13,8 +13,6 @@
 struct writer_stream {
 	char **labels; /* labels[frame id]: the escaped folded label, made once */
 	size_t labels_cap;
-	uint32_t *path;
-	size_t path_cap;
 };
 
 int raw_begin(struct writer_stream **out, const struct profile *pr, FILE *f)
@@ -40,7 +38,6 @@ void raw_end(struct writer_stream *st)
 	for (size_t i = 0; i < st->labels_cap; i++)
 		free(st->labels[i]);
 	free(st->labels);
-	free(st->path);
 	free(st);
 }
 
@@ -67,35 +64,25 @@ static const char *label(struct writer_stream *st, const struct profile *pr, uin
 	return st->labels[id];
 }
 
-/* The stack column of node, into memo (the thread frame a --threads profile
- * starts with is left out: the thread has a column of its own). */
-static int render(struct writer_stream *st, const struct profile *pr, uint32_t node, size_t depth,
+/* The stack column of frames, into memo. */
+static int render(struct writer_stream *st, const struct profile *pr, const uint32_t *frames, unsigned n,
                   struct profile_memo *memo)
 {
-	if (ftp_grow((void **)&st->path, &st->path_cap, depth, sizeof(*st->path), 64) < 0)
-		return -FTP_E_NOMEM;
-	size_t n = profile_node_path(pr, node, st->path);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		return -FTP_E_NOMEM;
-	bool first = true;
-	for (size_t i = 0; i < n; i++) {
-		struct profile_frame fr;
-		profile_frame(pr, st->path[i], &fr);
-		if (fr.kind == PROFILE_FRAME_THREAD)
-			continue;
-		const char *l = label(st, pr, st->path[i]);
+	for (unsigned i = 0; i < n; i++) {
+		const char *l = label(st, pr, frames[i]);
 		if (!l) {
 			fclose(m);
 			free(buf);
 			return -FTP_E_NOMEM;
 		}
-		if (!first)
+		if (i)
 			fputc(';', m);
 		fputs(l, m);
-		first = false;
 	}
 	if (fclose(m) != 0) {
 		free(buf);
@@ -108,10 +95,10 @@ static int render(struct writer_stream *st, const struct profile *pr, uint32_t n
 
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s)
 {
-	uint32_t node;
+	const uint32_t *frames;
 	struct profile_memo *memo;
-	if (profile_stack(pr, s, &node, &memo) < 0 ||
-	    (!memo->text && render(st, pr, node, (size_t)s->nframes + 1, memo) < 0)) {
+	if (profile_stack(pr, s, &frames, &memo) < 0 ||
+	    (!memo->text && render(st, pr, frames, s->nframes, memo) < 0)) {
 		errno = ENOMEM;
 		return -1;
 	}
