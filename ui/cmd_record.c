@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,8 +17,6 @@
 #include "sampler.h"
 #include "ui.h"
 #include "writers/writers.h"
-
-#define ATTACH_POLL_NS 1000000 /* how often a launched command is probed until Python is up */
 
 static const char usage_head[] =
         "usage: ftprof record [OPTIONS] [-p] PID\n"
@@ -262,43 +259,6 @@ static FILE *open_output(struct settings *st, char *path, size_t len, bool *crea
 	return f;
 }
 
-/* For a launched command: waits until its Python is up, or it has exited. */
-static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, struct ftp_probe **probe,
-                           struct ftp_error *err)
-{
-	for (;;) {
-		int ret = ftp_probe_create(probe, l->pid, opts, err);
-		if (ret == 0)
-			return 0;
-		if (launch_exited(l) || ret == -FTP_E_PERM || ret == -FTP_E_NOMEM) {
-			if (launch_exited(l)) {
-				char how[128];
-				launch_describe(l, how, sizeof(how));
-				return ftp_error_set(
-				        err, FTP_E_EXITED, 0,
-				        "the command %s before a Python interpreter was found in it", how);
-			}
-			return ret;
-		}
-		if (sampler_signal())
-			return -FTP_E_INTERRUPTED;
-		struct timespec ts = { 0, ATTACH_POLL_NS };
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* Recording keeps descriptors per target thread (its perf_event, its /proc
- * syscall file): a target with thousands of threads needs more than the
- * usual soft limit of 1024. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static void summary(const struct settings *st, const struct record *r, const struct sampler *s,
                     const char *path, const char *ended, const struct ftp_probe_stats *stats)
 {
@@ -365,6 +325,46 @@ static void remove_created(const char *path, bool created)
 		unlink(path);
 }
 
+/* The exit code, and the message that explains one that is not 0. */
+static int conclude(const struct record *r, const struct sampler *s, const struct ftp_probe_stats *stats,
+                    const char *path)
+{
+	const int sig = sampler_signal();
+	if (r->no_gil) {
+		ui_error("record",
+		         "--gil: pid %d runs a free-threaded Python without a GIL, so no thread ever holds "
+		         "one; record without --gil",
+		         (int)r->info->pid);
+		return EXIT_USAGE;
+	}
+	if (r->error == -FTP_E_NOMEM) {
+		ui_error("record", "out of memory after %llu samples", (unsigned long long)s->rounds);
+		return EXIT_FATAL;
+	}
+	if (r->error) {
+		ui_error("record", "cannot write '%s': %s", path, strerror(errno));
+		return EXIT_FATAL;
+	}
+	if (s->rounds == 0) {
+		ui_error("record", "no sample was taken: %s",
+		         sig           ? "interrupted"
+		         : s->last < 0 ? r->err.msg
+		                       : "the target exited");
+		return sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
+	}
+	if (r->written == 0) {
+		ui_error("record", "no stack was written: %s",
+		         r->idle_dropped && stats->job_stopped == s->rounds
+		                 ? "the target was stopped by a signal the whole time (SIGCONT resumes it; "
+		                   "--idle keeps the stacks where it stopped)"
+		         : r->gil_dropped  ? "no thread held the GIL (the GIL is held while Python code runs)"
+		         : r->idle_dropped ? "every thread was idle (--idle keeps idle threads)"
+		                           : "no thread had Python frames");
+		return EXIT_PARTIAL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct settings st = { .o = { .cmd = "record",
@@ -396,15 +396,7 @@ int cmd_record(int argc, char **argv)
 	};
 	struct launch child = { 0 };
 	struct ftp_probe *probe = NULL;
-	int ret;
-	if (st.o.command) {
-		ret = launch_start(&child, st.o.command, &err);
-		if (ret == 0)
-			ret = attach_launched(&child, &opts, &probe, &err);
-	} else {
-		ret = ftp_probe_create(&probe, st.o.pid, &opts, &err);
-	}
-	raise_fd_limit(); /* after the fork: the command keeps the limit it was given */
+	int ret = sampler_open_target(&st.o, &opts, &child, &probe, &err);
 	if (ret < 0) {
 		if (ret == -FTP_E_INTERRUPTED)
 			ui_error("record", "interrupted before the first sample");
@@ -475,34 +467,7 @@ int cmd_record(int argc, char **argv)
 	struct ftp_probe_stats stats;
 	ftp_probe_stats(probe, &stats);
 	summary(&st, &r, &s, path, ended, &stats);
-	if (r.no_gil) {
-		ui_error("record",
-		         "--gil: pid %d runs a free-threaded Python without a GIL, so no thread ever holds "
-		         "one; record without --gil",
-		         (int)info->pid);
-		code = EXIT_USAGE;
-	} else if (r.error == -FTP_E_NOMEM) {
-		ui_error("record", "out of memory after %llu samples", (unsigned long long)s.rounds);
-		code = EXIT_FATAL;
-	} else if (r.error) {
-		ui_error("record", "cannot write '%s': %s", path, strerror(errno));
-		code = EXIT_FATAL;
-	} else if (s.rounds == 0) {
-		ui_error("record", "no sample was taken: %s",
-		         sig          ? "interrupted"
-		         : s.last < 0 ? r.err.msg
-		                      : "the target exited");
-		code = sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
-	} else if (r.written == 0) {
-		ui_error("record", "no stack was written: %s",
-		         r.idle_dropped && stats.job_stopped == s.rounds
-		                 ? "the target was stopped by a signal the whole time (SIGCONT resumes it; "
-		                   "--idle keeps the stacks where it stopped)"
-		         : r.gil_dropped  ? "no thread held the GIL (the GIL is held while Python code runs)"
-		         : r.idle_dropped ? "every thread was idle (--idle keeps idle threads)"
-		                          : "no thread had Python frames");
-		code = EXIT_PARTIAL;
-	}
+	code = conclude(&r, &s, &stats, path);
 done:
 	if (out != stdout && fclose(out) != 0 && code == EXIT_OK) {
 		ui_error("record", "cannot write '%s': %s", path, strerror(errno));

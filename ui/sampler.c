@@ -2,6 +2,7 @@
 /* The sampling loop: one round per period on CLOCK_MONOTONIC, without
  * bursts to catch up when a round overran. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "ftprof/error.h"
 #include "ftprof/util.h"
 #include "launch.h"
+#include "options.h"
 #include "sampler.h"
 #include "ui.h"
 
@@ -17,6 +19,7 @@
 #define SPIN_NS 20000u
 #define PROGRESS_NS 250000000u    /* progress line refresh */
 #define CHILD_CHECK_NS 100000000u /* how often a launched command is checked */
+#define ATTACH_POLL_NS 1000000    /* how often a launched command is probed until Python is up */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -33,6 +36,58 @@ void sampler_catch_signals(void)
 int sampler_signal(void)
 {
 	return stop_signal;
+}
+
+/* For a launched command: waits until its Python is up, or it has exited. */
+static int attach_launched(struct launch *l, const struct ftp_probe_opts *opts, struct ftp_probe **probe,
+                           struct ftp_error *err)
+{
+	for (;;) {
+		int ret = ftp_probe_create(probe, l->pid, opts, err);
+		if (ret == 0)
+			return 0;
+		if (launch_exited(l) || ret == -FTP_E_PERM || ret == -FTP_E_NOMEM) {
+			if (launch_exited(l)) {
+				char how[128];
+				launch_describe(l, how, sizeof(how));
+				return ftp_error_set(
+				        err, FTP_E_EXITED, 0,
+				        "the command %s before a Python interpreter was found in it", how);
+			}
+			return ret;
+		}
+		if (stop_signal)
+			return -FTP_E_INTERRUPTED;
+		struct timespec ts = { 0, ATTACH_POLL_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Recording keeps descriptors per target thread (its perf_event, its /proc
+ * syscall file): a target with thousands of threads needs more than the
+ * usual soft limit of 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int sampler_open_target(const struct cmd_options *o, const struct ftp_probe_opts *opts, struct launch *child,
+                        struct ftp_probe **probe, struct ftp_error *err)
+{
+	int ret;
+	if (o->command) {
+		ret = launch_start(child, o->command, err);
+		if (ret == 0)
+			ret = attach_launched(child, opts, probe, err);
+	} else {
+		ret = ftp_probe_create(probe, o->pid, opts, err);
+	}
+	raise_fd_limit(); /* after the fork: the command keeps the limit it was given */
+	return ret;
 }
 
 static void sleep_until(uint64_t t)

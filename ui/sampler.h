@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct cmd_options;
+struct ftp_error;
+struct ftp_probe;
+struct ftp_probe_opts;
 struct launch;
 struct sampler;
 
@@ -22,6 +26,16 @@ void sampler_catch_signals(void);
 
 /* The stop signal caught (SIGINT, SIGTERM, SIGHUP), or 0. */
 int sampler_signal(void);
+
+/* Opens the target o names: attaches to its PID, or launches its command
+ * into *child and waits until a Python interpreter is up in it (or the
+ * command exits, or a stop signal comes: -FTP_E_INTERRUPTED). Raises the
+ * descriptor limit, which a probe of many threads needs. Returns 0 and
+ * stores a probe the caller must ftp_probe_destroy(), or a negative FTP_E_*
+ * with err filled; a launched command is the caller's to launch_finish()
+ * either way. */
+int sampler_open_target(const struct cmd_options *o, const struct ftp_probe_opts *opts, struct launch *child,
+                        struct ftp_probe **probe, struct ftp_error *err);
 
 /* One round: read the target once. weight is the seconds the round stands
  * for (the time since the last round began; the period for the first).
