@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ftprof/util.h"
 #include "options.h"
 #include "sampler.h"
 #include "ui.h"
@@ -34,11 +35,9 @@ static void free_dump(struct dump *d)
 static int collect(const struct ftp_sample *s, void *arg)
 {
 	struct dump *d = arg;
-	struct dump_thread *t = realloc(d->threads, (d->n + 1) * sizeof(*t));
-	if (!t)
+	if (ftp_grow((void **)&d->threads, &d->cap, d->n + 1, sizeof(*d->threads), 16) < 0)
 		return -FTP_E_NOMEM;
-	d->threads = t;
-	t = &d->threads[d->n];
+	struct dump_thread *t = &d->threads[d->n];
 	memset(t, 0, sizeof(*t));
 	t->s = *s;
 	if (s->nframes) {

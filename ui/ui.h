@@ -51,7 +51,7 @@ struct dump_thread {
 struct dump {
 	const struct ftp_target_info *info;
 	struct dump_thread *threads;
-	size_t n;
+	size_t n, cap;
 	unsigned torn;
 	bool native;       /* native frames were asked for */
 	const char *error; /* a problem that did not stop the dump, or NULL */
