@@ -10,6 +10,7 @@ report() { echo "layering: $*"; fail=1; }
 grep -nE '#include +"ftprof/(probe|ui)\.h"|#include +"\.\./(probe|ui)/' symbols/*.[ch] && report "symbols/ must not include probe/ or ui/ headers"
 probe_src=$(find probe -name '*.[ch]' | sort)
 grep -nE '#include +"ftprof/ui\.h"|#include +"(\.\./)+ui/' $probe_src && report "probe/ must not include ui/ headers"
+grep -nE '#include +"(ftprof/probe\.h|ui\.h|(\.\./)*probe/)' ui/writers/*.[ch] && report "ui/writers/ reads the profile, not the probe (no ftprof/probe.h, probe/ or ui.h)"
 grep -nE '\bpid_t\b|/proc/' symbols/*.[ch] include/ftprof/symbols.h && report "symbols/ knows files, not processes"
 grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' $probe_src symbols/*.c | grep -vE 'snprintf|vsnprintf' && report "library code must not print or exit"
 # probe/'s parts: process/ is the OS's view of a process and knows nothing of

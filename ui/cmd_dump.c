@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* ftprof dump: one snapshot of every Python thread of a process. */
-#include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ftprof/util.h"
+#include "options.h"
+#include "sampler.h"
 #include "ui.h"
 
 static const char usage[] =
@@ -18,14 +19,6 @@ static const char usage[] =
         "                      interpreter's eval calls; not with --nonblocking\n"
         "  -p, --pid PID       the process to dump (or give PID as the argument)\n"
         "  -h, --help          show this help\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 static void free_dump(struct dump *d)
 {
@@ -42,11 +35,9 @@ static void free_dump(struct dump *d)
 static int collect(const struct ftp_sample *s, void *arg)
 {
 	struct dump *d = arg;
-	struct dump_thread *t = realloc(d->threads, (d->n + 1) * sizeof(*t));
-	if (!t)
+	if (ftp_grow((void **)&d->threads, &d->cap, d->n + 1, sizeof(*d->threads), 16) < 0)
 		return -FTP_E_NOMEM;
-	d->threads = t;
-	t = &d->threads[d->n];
+	struct dump_thread *t = &d->threads[d->n];
 	memset(t, 0, sizeof(*t));
 	t->s = *s;
 	if (s->nframes) {
@@ -67,84 +58,58 @@ static int collect(const struct ftp_sample *s, void *arg)
 	return 0;
 }
 
+static int own_option(void *ctx, int c, const char *arg)
+{
+	(void)arg;
+	bool *json = ctx;
+	switch (c) {
+	case 'j':
+		*json = true;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return ui_finish_output("dump", EXIT_OK) == EXIT_OK ? OPTIONS_DONE : EXIT_FATAL;
+	}
+	return EXIT_USAGE; /* not reached: getopt returns only what was declared */
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },   { "nonblocking", no_argument, NULL, 'n' },
-		{ "native", no_argument, NULL, 'N' }, { "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, blocking = true, native = false;
-	const char *pid_arg = NULL;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jnp:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			blocking = false;
-			break;
-		case 'N':
-			native = true;
-			break;
-		case 'p':
-			pid_arg = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return ui_finish_output("dump", EXIT_OK);
-		default:
-			if (optopt)
-				ui_error("dump", "unknown option '-%c' (see 'ftprof dump --help')", optopt);
-			else
-				ui_error("dump", "unknown option '%s' (see 'ftprof dump --help')",
-				         argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (!pid_arg && optind < argc)
-		pid_arg = argv[optind++];
-	if (!pid_arg) {
-		ui_error("dump", "no process given (usage: ftprof dump [--json] PID)");
-		return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		ui_error("dump", "unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (native && !blocking) {
-		ui_error("dump", "--native cannot be combined with --nonblocking: native stacks are "
-		                 "unwound while the threads are stopped");
-		return EXIT_USAGE;
-	}
-	pid_t pid;
-	if (!ui_parse_pid("dump", pid_arg, &pid))
-		return EXIT_USAGE;
+	struct cmd_options o = { .cmd = "dump",
+		                 .which = OPT_PID | OPT_BLOCKING | OPT_NATIVE,
+		                 .blocking = true };
+	bool json = false;
+	int code = options_parse(&o, argc, argv, "+jnp:h", longopts, own_option, &json);
+	if (code)
+		return code == OPTIONS_DONE ? EXIT_OK : code;
 
-	ui_catch_stop_signals(on_signal);
+	sampler_catch_signals();
 
 	struct ftp_error err = { 0 };
 	struct ftp_probe *probe;
 	struct ftp_probe_opts opts = {
-		.blocking = blocking, .thread_names = true, .task_state = true, .native = native
+		.blocking = o.blocking, .thread_names = true, .task_state = true, .native = o.native
 	};
-	int ret = ftp_probe_create(&probe, pid, &opts, &err);
+	int ret = ftp_probe_create(&probe, o.pid, &opts, &err);
 	if (ret < 0) {
 		ui_error("dump", "%s", err.msg);
 		return ui_exit_code(ret);
 	}
-	struct dump d = { .info = ftp_probe_info(probe), .native = native };
+	struct dump d = { .info = ftp_probe_info(probe), .native = o.native };
 	ret = ftp_probe_sample(probe, collect, &d, &err);
-	int code = EXIT_OK;
+	code = EXIT_OK;
 	if (ret < 0 && d.n == 0) {
 		if (ret == -FTP_E_NOMEM)
 			ui_error("dump", "out of memory");
 		else
 			ui_error("dump", "%s", err.msg);
 		code = ui_exit_code(ret);
-	} else if (interrupted && d.n == 0) {
+	} else if (sampler_signal() && d.n == 0) {
 		code = EXIT_INTERRUPTED;
 	} else {
 		if (ret < 0)

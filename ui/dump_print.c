@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ftprof/util.h"
 #include "ui.h"
 
 #define DUMP_FORMAT 1 /* bump on incompatible changes to the JSON document */
@@ -10,12 +11,6 @@
 static const char *gil_note(const struct ftp_sample *s)
 {
 	return s->holds_gil == 1 ? ", holds the GIL" : "";
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
 }
 
 /* "symbol+0xOFF (libfoo.so)", or "0xADDR (object)" when no symbol is known. */
@@ -27,7 +22,7 @@ static void print_native_text(FILE *f, const struct ftp_frame *fr)
 	} else {
 		fprintf(f, "0x%llx (", (unsigned long long)fr->ip);
 	}
-	ui_put_escaped(f, fr->object ? base_name(fr->object) : "?");
+	ui_put_escaped(f, fr->object ? ftp_base_name(fr->object) : "?");
 	fputs(")\n", f);
 }
 

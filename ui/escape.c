@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ui.h"
+#include "escape.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4) and its code point, or 0
  * when the bytes are not valid UTF-8 (overlong, surrogate, > U+10FFFF). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "escape.h"
 #include "ftprof/probe.h"
 
 /* Exit codes, documented in docs/ftprof.1. */
@@ -21,18 +22,6 @@ enum {
 /* Commands: each parses its own options; argv[0] is the command name. */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
-
-/* Writes s to f with everything that could act on a terminal escaped:
- * control characters (C0, DEL, C1) as \xNN / \u{NN}, bytes that are not
- * valid UTF-8 as \xNN. Valid printable UTF-8 passes through unchanged. */
-void ui_put_escaped(FILE *f, const char *s);
-
-/* ui_put_escaped, also escaping ';' (the folded format's separator). */
-void ui_put_folded(FILE *f, const char *s);
-
-/* Writes s as a JSON string literal (with quotes): control characters as
- * \u00NN, invalid UTF-8 bytes as U+FFFD. NULL is written as null. */
-void ui_put_json_str(FILE *f, const char *s);
 
 /* Parses a PID argument. Returns false (and prints the usage error) when s
  * is not a positive decimal number. */
@@ -62,7 +51,7 @@ struct dump_thread {
 struct dump {
 	const struct ftp_target_info *info;
 	struct dump_thread *threads;
-	size_t n;
+	size_t n, cap;
 	unsigned torn;
 	bool native;       /* native frames were asked for */
 	const char *error; /* a problem that did not stop the dump, or NULL */

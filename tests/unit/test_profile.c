@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ftprof/sample.h"
 #include "profile.h"
+#include "writers/writers.h"
 
 #define NCODES 6
 #define NTHREADS 3
@@ -159,7 +161,7 @@ static void check_folded(bool thread_root)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	cr_assert_eq(profile_write_folded(pr, f), 0);
+	cr_assert_eq(folded_write(pr, f), 0);
 	fclose(f);
 	char **got;
 	size_t ng = split_lines(text, &got);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/: strings from the target written so that nothing in them can act on a
+ * terminal or break the format they are written in. */
+#ifndef FTPROF_ESCAPE_H
+#define FTPROF_ESCAPE_H
+
+#include <stdio.h>
+
+/* Writes s to f with everything that could act on a terminal escaped:
+ * control characters (C0, DEL, C1) as \xNN / \u{NN}, bytes that are not
+ * valid UTF-8 as \xNN. Valid printable UTF-8 passes through unchanged. */
+void ui_put_escaped(FILE *f, const char *s);
+
+/* ui_put_escaped, also escaping ';' (the folded format's separator). */
+void ui_put_folded(FILE *f, const char *s);
+
+/* Writes s as a JSON string literal (with quotes): control characters as
+ * \u00NN, invalid UTF-8 bytes as U+FFFD. NULL is written as null. */
+void ui_put_json_str(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* The table of record's output formats: -f, the output file's extension and
+ * --help all read it, so a format is one file and one row. */
+#include <string.h>
+#include <strings.h>
+
+#include "writers.h"
+
+static const char *const folded_aliases[] = { "collapsed", NULL };
+static const char *const folded_exts[] = { "folded", "collapsed", "txt", "stacks", NULL };
+static const char *const speedscope_exts[] = { "json", NULL };
+static const char *const raw_exts[] = { "raw", "tsv", NULL };
+
+const struct writer writers[] = {
+	{ .name = "folded",
+	  .aliases = folded_aliases,
+	  .exts = folded_exts,
+	  .default_ext = "folded",
+	  .help = "flamegraph.pl, inferno (the default)",
+	  .write = folded_write },
+	{ .name = "speedscope",
+	  .exts = speedscope_exts,
+	  .default_ext = "speedscope.json",
+	  .help = "speedscope.app, one profile per thread",
+	  .flags = WRITER_TIMELINE,
+	  .write = speedscope_write },
+	{ .name = "raw",
+	  .exts = raw_exts,
+	  .default_ext = "raw",
+	  .help = "a line per sample, for scripts: time, tid, state, GIL, stack",
+	  .flags = WRITER_STREAM,
+	  .begin = raw_begin,
+	  .sample = raw_sample,
+	  .end = raw_end },
+};
+const size_t nwriters = sizeof(writers) / sizeof(writers[0]);
+
+/* Formats ftprof is asked for and does not write: rendered flame graphs and
+ * pprof; record folded stacks and render them instead. */
+static const char *const refused_exts[] = { "svg", "html", "pb", "pb.gz" };
+
+const struct writer *writer_by_name(const char *name)
+{
+	for (size_t i = 0; i < nwriters; i++) {
+		if (strcmp(name, writers[i].name) == 0)
+			return &writers[i];
+		for (const char *const *a = writers[i].aliases; a && *a; a++)
+			if (strcmp(name, *a) == 0)
+				return &writers[i];
+	}
+	return NULL;
+}
+
+/* Whether path ends with "." ext, in any case. */
+static bool has_ext(const char *path, const char *ext)
+{
+	size_t n = strlen(path), m = strlen(ext);
+	return n > m && path[n - m - 1] == '.' && strcasecmp(path + n - m, ext) == 0;
+}
+
+int writer_by_path(const char *path, const struct writer **w)
+{
+	for (size_t i = 0; i < nwriters; i++)
+		for (const char *const *e = writers[i].exts; *e; e++)
+			if (has_ext(path, *e)) {
+				*w = &writers[i];
+				return 0;
+			}
+	for (size_t i = 0; i < sizeof(refused_exts) / sizeof(refused_exts[0]); i++)
+		if (has_ext(path, refused_exts[i]))
+			return -1;
+	return 1;
+}
+
+void writers_names(char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < nwriters && at < len; i++) {
+		int n = snprintf(buf + at, len - at, "%s%s",
+		                 i == 0             ? ""
+		                 : i + 1 < nwriters ? ", "
+		                                    : " or ",
+		                 writers[i].name);
+		at += n > 0 ? (size_t)n : 0;
+	}
+}
+
+void writers_put_help(FILE *f, int indent)
+{
+	for (size_t i = 0; i < nwriters; i++) {
+		fprintf(f, "%*s%-11s %s\n%*s", indent, "", writers[i].name, writers[i].help, indent + 12, "");
+		for (const char *const *e = writers[i].exts; *e; e++)
+			fprintf(f, "%s.%s", e == writers[i].exts ? "from " : " ", *e);
+		fputc('\n', f);
+	}
+}

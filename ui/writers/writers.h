@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/writers/: the output formats of record, one file each, behind one table.
+ * A writer reads the profile through its read API (profile.h) and knows
+ * nothing of the probe. */
+#ifndef FTPROF_WRITERS_H
+#define FTPROF_WRITERS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+struct ftp_sample;
+struct writer_stream; /* a streaming writer's state */
+
+#define WRITER_TIMELINE (1u << 0) /* needs the profile's timelines (opts.timeline) */
+#define WRITER_STREAM (1u << 1)   /* writes each sample as it comes, not the profile at the end */
+
+/* A format. Every function returns 0, or -1 with errno set by the failed
+ * write (ENOMEM when memory ran out). */
+struct writer {
+	const char *name;
+	const char *const *aliases; /* other names -f takes; NULL-terminated, or NULL */
+	const char *const *exts;    /* extensions (without the dot) that select it; NULL-terminated */
+	const char *default_ext;    /* of the file written when -o is not given */
+	const char *help;           /* what --help says after the extensions */
+	unsigned flags;             /* WRITER_* */
+	/* Whole-profile writers: the profile at the end. */
+	int (*write)(const struct profile *pr, FILE *f);
+	/* Streaming writers: begin before the first sample (the profile's
+	 * target set), one call per sample (its stack interned into pr with
+	 * profile_stack), end after the last one (NULL ok; frees *st). */
+	int (*begin)(struct writer_stream **st, const struct profile *pr, FILE *f);
+	int (*sample)(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
+	void (*end)(struct writer_stream *st);
+};
+
+/* The table, in the order --help lists it; writers[0] is the default. */
+extern const struct writer writers[];
+extern const size_t nwriters;
+
+/* The writer -f NAME names (its name or an alias), or NULL. */
+const struct writer *writer_by_name(const char *name);
+
+/* The writer path's extension names: 0 and *w set, 1 for an extension that
+ * says nothing, -1 for a format ftprof does not write (.svg, .html, .pb). */
+int writer_by_path(const char *path, const struct writer **w);
+
+/* "folded, speedscope or raw", into buf (cut to len). */
+void writers_names(char *buf, size_t len);
+
+/* The --help lines of -f: one per format, each indented by `indent`. */
+void writers_put_help(FILE *f, int indent);
+
+/* The writers' shared pieces. */
+
+/* A frame as `function (file:line)`, escaped for the folded format. */
+void writer_put_folded_frame(FILE *f, const struct profile_frame *fr);
+
+/* Flushes f and checks it for a write error: 0, or -1 with errno set. */
+int writer_finish(FILE *f);
+
+int folded_write(const struct profile *pr, FILE *f);
+int speedscope_write(const struct profile *pr, FILE *f);
+int raw_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
+int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
+void raw_end(struct writer_stream *st);
+
+#endif
