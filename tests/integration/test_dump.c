@@ -89,6 +89,8 @@ static void dump_and_check(const char *interp, struct test_target *t, const char
 	cr_assert_eq(r.status, 0, "ftprof dump --json %s exited %d: %s", mode, r.status, r.err);
 	write_file(json_path, r.out);
 	test_run_free(&r);
+	/* The dump just taken may have woken the waiters (see native_dump_and_check). */
+	cr_assert_eq(test_target_wait_parked(t, 1, 30), 0, "target did not park again after dump --json");
 	cr_assert_eq(test_run_ftprof(&r, text_args), 0);
 	cr_assert_eq(r.status, 0, "ftprof dump %s exited %d: %s", mode, r.status, r.err);
 	write_file(text_path, r.out);
@@ -141,12 +143,17 @@ static void native_dump_and_check(const char *interp, struct test_target *t)
 	const char *text_args[] = { "dump", pid, NULL, NULL };
 	const char *njson_args[] = { "dump", "--json", "--native", pid, NULL };
 	const char *ntext_args[] = { "dump", "--native", pid, NULL };
-	run_to_file(json_args, json_path);
-	run_to_file(text_args, text_path);
-	run_to_file(njson_args, njson_path);
-	assert_not_stopped(t->pid);
-	run_to_file(ntext_args, ntext_path);
-	assert_not_stopped(t->pid);
+	/* A blocking dump interrupts every futex wait; on 3.13t an interrupted
+	 * PyMutex waiter spins (sched_yield) before it parks again, and today's
+	 * states call that running. Each dump waits for the threads to park. */
+	const char *const *runs[] = { json_args, text_args, njson_args, ntext_args };
+	const char *paths[] = { json_path, text_path, njson_path, ntext_path };
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		cr_assert_eq(test_target_wait_parked(t, 1, 30), 0,
+		             "target did not park again before dump %zu", i);
+		run_to_file(runs[i], paths[i]);
+		assert_not_stopped(t->pid);
+	}
 
 	const char *argv[] = { "/usr/bin/python3",
 		               checker,
