@@ -23,7 +23,7 @@ struct writer {
 	const char *const *aliases; /* other names -f takes; NULL-terminated, or NULL */
 	const char *const *exts;    /* extensions (without the dot) that select it; NULL-terminated */
 	const char *default_ext;    /* of the file written when -o is not given */
-	const char *help;           /* what --help says after the extensions */
+	const char *help;           /* what --help says of it, above its extensions */
 	unsigned flags;             /* WRITER_* */
 	/* Whole-profile writers: the profile at the end. */
 	int (*write)(const struct profile *pr, FILE *f);
