@@ -16,8 +16,6 @@
 	X(GIL, "gil")         /* GIL builds: waiting to take the GIL */     \
 	X(IO, "io")           /* blocked in another system call */          \
 	X(SLEEP, "sleep")     /* in a sleep system call */                  \
-	X(STW, "stw")         /* suspended by a stop-the-world pause */     \
-	X(GC, "gc")           /* running the garbage collector */           \
 	X(IDLE, "idle")       /* not runnable, reason unknown */
 
 #define FTP_STATE_ENUM(name, str) FTP_STATE_##name,

@@ -19,7 +19,7 @@ import unicodedata
 
 problems = []
 FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-STATES = {"unknown", "running", "native", "lock", "gil", "io", "sleep", "stw", "gc", "idle"}
+STATES = {"unknown", "running", "native", "lock", "gil", "io", "sleep", "idle"}
 
 
 def check(cond, msg):
