@@ -472,11 +472,14 @@ ParameterizedTest(const struct minor_case *mc, layout_tables, preheader)
 	cr_assert_eq(pclose(f), 0, "%s: %s", mc->name, cmd);
 	inc[strcspn(inc, "\n")] = '\0';
 	cr_assert_not_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd),
-	         "cc -std=gnu11 -O0 -w %s -I'%s' -I'%s/internal' -x c '%s/tests/unit/offsets_probe.c.in' "
-	         "-o '%s/probe' 2>&1 && '%s/probe'; s=$?; rm -f '%s/probe'; rmdir '%s'; exit $s",
-	         mc->minor >= 11 ? "-DPy_BUILD_CORE -DNDEBUG -DFTP_PROBE_PREHEADER" : "", inc, inc,
-	         FTPROF_SOURCE_DIR, dir, dir, dir, dir);
+	int n = snprintf(
+	        cmd, sizeof(cmd),
+	        "cc -std=gnu11 -O0 -w %s -I'%s' -I'%s/internal' -x c '%s/tests/unit/offsets_probe.c.in' "
+	        "-o '%s/probe' 2>&1 && '%s/probe'; s=$?; rm -f '%s/probe'; rmdir '%s'; exit $s",
+	        mc->minor >= 11 ? "-DPy_BUILD_CORE -DNDEBUG -DFTP_PROBE_PREHEADER" : "", inc, inc,
+	        FTPROF_SOURCE_DIR, dir, dir, dir, dir);
+	cr_assert(n > 0 && (size_t)n < sizeof(cmd), "%s: the compile command does not fit (%d bytes)",
+	          mc->name, n);
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	uint32_t got[COUNT(probed)];
