@@ -21,7 +21,7 @@ static struct version_param versions[] = {
 
 ParameterizedTestParameters(dump, parked_threads)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 /* Asks the interpreter itself for its version and build. */
@@ -192,7 +192,7 @@ static void native_dump_and_check(const char *interp, struct test_target *t)
 
 ParameterizedTestParameters(dump, native)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 /* Native frames on every version: pyenv's builds with full symbol tables,
