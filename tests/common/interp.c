@@ -128,3 +128,20 @@ const char *test_interp_any(const char **name)
 	*name = newest;
 	return test_interp_use(newest);
 }
+
+size_t test_interp_params(void *params, size_t n, size_t size, size_t name_offset)
+{
+	unsigned char *p = params;
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!test_interp_wanted((const char *)(p + i * size + name_offset)))
+			continue;
+		for (size_t b = 0; kept != i && b < size; b++) { /* swap entries kept and i */
+			unsigned char c = p[kept * size + b];
+			p[kept * size + b] = p[i * size + b];
+			p[i * size + b] = c;
+		}
+		kept++;
+	}
+	return kept;
+}

@@ -4,6 +4,7 @@
 #define FTPROF_TEST_INTERP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Path of the interpreter NAME ("3.8" ... "3.15", "3.13t") as listed by
  * `scripts/interpreters list`, or NULL when it is not provisioned. The string
@@ -40,6 +41,16 @@ void test_interp_none(void);
 /* For a test that takes any interpreter: the newest one provisioned, in its
  * run; skips when there is none. *name gets its name. */
 const char *test_interp_any(const char **name);
+
+/* For ParameterizedTestParameters: moves the entries of params (n of size
+ * bytes) that this run takes, by the interpreter name at name_offset (a char
+ * array), to the front, in order, and returns how many there are; the others
+ * do not run, rather than skip. Calling it again gives the same. */
+size_t test_interp_params(void *params, size_t n, size_t size, size_t name_offset);
+#define TEST_INTERP_PARAMS(type, array, field)                                                            \
+	cr_make_param_array(type, array,                                                                  \
+	                    test_interp_params(array, sizeof(array) / sizeof(array[0]), sizeof(array[0]), \
+	                                       offsetof(type, field)))
 
 /* For a pyenv-style build: the libpythonX.Y[t].so beside its executable, or
  * NULL when the interpreter is linked into the executable. Static storage. */

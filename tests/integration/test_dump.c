@@ -21,7 +21,7 @@ static struct version_param versions[] = {
 
 ParameterizedTestParameters(dump, parked_threads)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 /* Asks the interpreter itself for its version and build. */
@@ -85,6 +85,8 @@ static void dump_and_check(const char *interp, struct test_target *t, const char
 		text_args[1] = pid;
 		text_args[2] = NULL;
 	}
+	/* the last dump (the other mode's) may have woken the waiters too */
+	cr_assert_eq(test_target_wait_parked(t, 1, 30), 0, "target did not park again before dump --json");
 	cr_assert_eq(test_run_ftprof(&r, json_args), 0);
 	cr_assert_eq(r.status, 0, "ftprof dump --json %s exited %d: %s", mode, r.status, r.err);
 	write_file(json_path, r.out);
@@ -190,7 +192,7 @@ static void native_dump_and_check(const char *interp, struct test_target *t)
 
 ParameterizedTestParameters(dump, native)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 /* Native frames on every version: pyenv's builds with full symbol tables,

@@ -280,8 +280,7 @@ static struct version_param churn_versions[] = { { "3.13t" }, { "3.12" } };
 
 ParameterizedTestParameters(hostile, churn)
 {
-	return cr_make_param_array(struct version_param, churn_versions,
-	                           sizeof(churn_versions) / sizeof(churn_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, churn_versions, name);
 }
 
 #define CHURN_SECONDS 12.0
@@ -412,8 +411,7 @@ static struct version_param life_versions[] = { { "3.13t" }, { "3.12" } };
 
 ParameterizedTestParameters(hostile, sigstopped_target)
 {
-	return cr_make_param_array(struct version_param, life_versions,
-	                           sizeof(life_versions) / sizeof(life_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, life_versions, name);
 }
 
 /* Every task of pid in a job-control stop ('T'), and at least one task. */
@@ -548,7 +546,7 @@ static struct exec_case exec_cases[] = {
 
 ParameterizedTestParameters(hostile, exec_mid_record)
 {
-	return cr_make_param_array(struct exec_case, exec_cases, sizeof(exec_cases) / sizeof(exec_cases[0]));
+	return TEST_INTERP_PARAMS(struct exec_case, exec_cases, version);
 }
 
 /* The target replaces its program while recorded: the recording ends at
@@ -637,8 +635,7 @@ Test(hostile, record_without_permission, .timeout = 60, .fini = kill_all)
 
 ParameterizedTestParameters(hostile, blocking_record_killed)
 {
-	return cr_make_param_array(struct version_param, life_versions,
-	                           sizeof(life_versions) / sizeof(life_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, life_versions, name);
 }
 
 /* record --blocking at 1 kHz ended by SIGINT or SIGTERM writes its samples
@@ -702,8 +699,7 @@ ParameterizedTest(struct version_param *v, hostile, blocking_record_killed, .tim
 
 ParameterizedTestParameters(hostile, exit_mid_blocking_record)
 {
-	return cr_make_param_array(struct version_param, life_versions,
-	                           sizeof(life_versions) / sizeof(life_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, life_versions, name);
 }
 
 /* A thread calls os._exit() while a blocking record at 1 kHz stops and reads
@@ -746,8 +742,7 @@ static struct version_param name_versions[] = { { "3.13t" }, { "3.12" }, { "3.15
 
 ParameterizedTestParameters(hostile, escaped_names)
 {
-	return cr_make_param_array(struct version_param, name_versions,
-	                           sizeof(name_versions) / sizeof(name_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, name_versions, name);
 }
 
 /* Names made of terminal escapes, C0 and C1 controls, format separators and a

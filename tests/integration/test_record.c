@@ -114,7 +114,7 @@ static int task_stopped_count(pid_t pid)
 
 ParameterizedTestParameters(record, split)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 /* One thread spends 3/4 of its time in one function and 1/4 in another:
@@ -213,8 +213,7 @@ static struct version_param gil_versions[] = { { "3.12" }, { "3.15" }, { "3.13t"
 
 ParameterizedTestParameters(record, turns)
 {
-	return cr_make_param_array(struct version_param, gil_versions,
-	                           sizeof(gil_versions) / sizeof(gil_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, gil_versions, name);
 }
 
 /* Three threads take turns on the GIL, each spending 3/4 of its wall time in
@@ -251,8 +250,7 @@ static struct version_param still_versions[] = { { "3.13t" }, { "3.12" } };
 
 ParameterizedTestParameters(record, still_threads)
 {
-	return cr_make_param_array(struct version_param, still_versions,
-	                           sizeof(still_versions) / sizeof(still_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, still_versions, name);
 }
 
 /* A thread that waits off its CPU is reported again without a read while it
@@ -287,8 +285,7 @@ ParameterizedTest(struct version_param *v, record, still_threads, .timeout = 120
 
 ParameterizedTestParameters(record, wait_states)
 {
-	return cr_make_param_array(struct version_param, still_versions,
-	                           sizeof(still_versions) / sizeof(still_versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, still_versions, name);
 }
 
 /* A thread's samples in states other than running, native and gil. */

@@ -89,7 +89,7 @@ static void stop_target(void)
 
 ParameterizedTestParameters(rounds, bracket_every_thread_once)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 ParameterizedTest(struct version_param *v, rounds, bracket_every_thread_once, .timeout = 120,

@@ -149,7 +149,7 @@ static void stop_target(void)
 
 ParameterizedTestParameters(symbolize, live_interpreter)
 {
-	return cr_make_param_array(struct version_param, versions, sizeof(versions) / sizeof(versions[0]));
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
 ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout = 120, .fini = stop_target)
