@@ -1,15 +1,40 @@
 /* SPDX-License-Identifier: MIT */
-/* probe/perf/: perf_event: thread states from context switches. Private to
- * probe/. */
+/* probe/perf/: perf_event: one ring reader, and thread states from context
+ * switches on it. Private to probe/. */
 #ifndef FTPROF_PROBE_PERF_H
 #define FTPROF_PROBE_PERF_H
 
+#include <linux/perf_event.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "process/process.h"
 
 struct ftp_probe;
+
+/* ---- ring.c: one perf_event and its ring of records ------------------ */
+
+struct perf_ring {
+	int fd; /* -1: not open */
+	struct perf_event_mmap_page *page;
+	size_t map_len;
+	const unsigned char *data; /* the ring, size bytes */
+	uint64_t size;
+};
+
+/* Opens attr's event for tid on cpu (-1: any) and maps a ring of pages data
+ * pages. Returns 0 or -errno (of perf_event_open or mmap). */
+int perf_ring_open(struct perf_ring *r, struct perf_event_attr *attr, pid_t tid, int cpu, unsigned pages);
+void perf_ring_close(struct perf_ring *r); /* a ring not open (fd -1) is ok */
+/* The records not yet consumed: ring offsets [*tail, *head), which may span
+ * more than size when records were lost. False when there are none. */
+bool perf_ring_pending(const struct perf_ring *r, uint64_t *tail, uint64_t *head);
+/* Copies len bytes at ring offset off, which may wrap. */
+void perf_ring_copy(const struct perf_ring *r, uint64_t off, void *dst, size_t len);
+/* Gives the records before tail back to the kernel. */
+void perf_ring_consume(struct perf_ring *r, uint64_t tail);
 
 /* ---- sched.c: thread states from context switches ------------------ */
 

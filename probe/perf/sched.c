@@ -10,11 +10,8 @@
  * seen with the same arguments is the same call (the same futex: the GIL, a
  * lock), and /proc is not read again. */
 #include <errno.h>
-#include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "perf/perf.h"
@@ -47,10 +44,8 @@ enum sched_state { SCHED_UNKNOWN, SCHED_ON_CPU, SCHED_PREEMPTED, SCHED_BLOCKED }
 
 struct sched_thread {
 	pid_t tid;
-	int fd;     /* -1: no event (open failed): /proc every round */
-	int sys_fd; /* its /proc syscall file, opened on its first block; -1 */
-	struct perf_event_mmap_page *page;
-	size_t map_len;
+	struct perf_ring ring; /* fd -1: no event (open failed): /proc every round */
+	int sys_fd;            /* its /proc syscall file, opened on its first block; -1 */
 	enum sched_state state;
 	bool exact;                /* state is the ring's, not a guess from /proc */
 	bool syscall_read;         /* the blocked thread's system call is known */
@@ -74,24 +69,12 @@ struct probe_sched {
 	uint64_t stop_from, stop_to;
 };
 
-static long page_size(void)
-{
-	static long size;
-	if (!size)
-		size = sysconf(_SC_PAGESIZE);
-	return size;
-}
-
 static void close_thread(struct sched_thread *t)
 {
-	if (t->page)
-		munmap(t->page, t->map_len);
-	if (t->fd >= 0)
-		close(t->fd);
+	perf_ring_close(&t->ring);
 	if (t->sys_fd >= 0)
 		close(t->sys_fd);
-	t->page = NULL;
-	t->fd = t->sys_fd = -1;
+	t->sys_fd = -1;
 }
 
 void probe_sched_release(struct ftp_probe *p)
@@ -131,20 +114,7 @@ static int open_event(pid_t tid, struct sched_thread *t, bool regs)
 		attr.sample_regs_user = REGS_MASK;
 		attr.exclude_kernel = 0;
 	}
-	int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t len = (size_t)page_size() * (1 + (regs ? RING_PAGES_REGS : RING_PAGES));
-	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	t->fd = fd;
-	t->page = map;
-	t->map_len = len;
-	return 0;
+	return perf_ring_open(&t->ring, &attr, tid, -1, regs ? RING_PAGES_REGS : RING_PAGES);
 }
 
 /* What /proc says now: the seed of a new event, and the fallback. */
@@ -160,24 +130,14 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 	t->exact = false;
 }
 
-/* Copies len bytes at ring offset off, which may wrap. */
-static void ring_copy(const unsigned char *data, uint64_t size, uint64_t off, void *dst, size_t len)
-{
-	off %= size;
-	size_t first = len < size - off ? len : (size_t)(size - off);
-	memcpy(dst, data + off, first);
-	memcpy((unsigned char *)dst + first, data, len - first);
-}
-
 /* A switch-out sample: the time, the registers' ABI, then SI, DI and IP. */
-static void take_sample(const unsigned char *data, uint64_t size, uint64_t at, uint16_t len,
-                        struct block_regs *r)
+static void take_sample(const struct perf_ring *ring, uint64_t at, uint16_t len, struct block_regs *r)
 {
 	uint64_t v[5];
 	r->valid = false;
 	if (len < sizeof(struct perf_event_header) + sizeof(v))
 		return;
-	ring_copy(data, size, at + sizeof(struct perf_event_header), v, sizeof(v));
+	perf_ring_copy(ring, at + sizeof(struct perf_event_header), v, sizeof(v));
 	if (v[1] != PERF_SAMPLE_REGS_ABI_64)
 		return; /* no user registers: not in a system call */
 	*r = (struct block_regs){ .si = v[2], .di = v[3], .ip = v[4], .valid = true };
@@ -191,30 +151,25 @@ static void take_sample(const unsigned char *data, uint64_t size, uint64_t at, u
  * whether there were any others. */
 static bool drain(const struct probe_sched *s, struct sched_thread *t)
 {
-	struct perf_event_mmap_page *pg = t->page;
-	uint64_t head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = pg->data_tail;
-	if (head == tail)
+	uint64_t head, tail;
+	if (!perf_ring_pending(&t->ring, &tail, &head))
 		return false;
-	const unsigned char *data =
-	        (const unsigned char *)pg + (pg->data_offset ? pg->data_offset : (uint64_t)page_size());
-	uint64_t size = pg->data_size ? pg->data_size : (uint64_t)(t->map_len - (size_t)page_size());
-	bool lost = head - tail > size, any = false;
+	bool lost = head - tail > t->ring.size, any = false;
 	bool stopped = s->stop_to > s->stop_from, stop_out_seen = false;
 	while (!lost && tail + sizeof(struct perf_event_header) <= head) {
 		struct perf_event_header h;
-		ring_copy(data, size, tail, &h, sizeof(h));
+		perf_ring_copy(&t->ring, tail, &h, sizeof(h));
 		if (h.size < sizeof(h))
 			break; /* cannot happen; do not loop on it */
 		if (h.type == PERF_RECORD_SAMPLE) {
 			/* a switch out's registers: its record comes next */
-			take_sample(data, size, tail, h.size, &t->pending);
+			take_sample(&t->ring, tail, h.size, &t->pending);
 			tail += h.size;
 			continue;
 		}
 		uint64_t when = 0;
 		if (h.size >= sizeof(h) + sizeof(when)) /* sample_id: the time */
-			ring_copy(data, size, tail + sizeof(h), &when, sizeof(when));
+			perf_ring_copy(&t->ring, tail + sizeof(h), &when, sizeof(when));
 		bool out = h.misc & PERF_RECORD_MISC_SWITCH_OUT;
 		bool preempt = h.misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
 		if (h.type == PERF_RECORD_SWITCH && stopped && when >= s->stop_from &&
@@ -245,7 +200,7 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 		tail = head;
 		any = true;
 	}
-	__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
+	perf_ring_consume(&t->ring, tail);
 	return any;
 }
 
@@ -331,7 +286,7 @@ static struct sched_thread *find(struct probe_sched *s, pid_t tid)
 static void update(struct ftp_probe *p, struct sched_thread *t)
 {
 	t->info.still = t->info.off_cpu = false;
-	if (t->fd < 0) {
+	if (t->ring.fd < 0) {
 		from_proc(p, t);
 		return;
 	}
@@ -400,7 +355,7 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 		t = &s->v[s->n++];
 		memset(t, 0, sizeof(*t));
 		t->tid = tid;
-		t->fd = t->sys_fd = -1;
+		t->ring.fd = t->sys_fd = -1;
 		t->info.tid = tid;
 		if (!s->unavailable) {
 			int e = s->regs >= 0 ? open_event(tid, t, true) : -EACCES;
