@@ -92,6 +92,16 @@ static int read_headers(struct ftp_elf *elf, const char *path, struct ftp_error 
 	return 0;
 }
 
+/* Hands the open file, or the image of len bytes, to libelf and reads the
+ * headers: what opening a file and an image share. */
+static int begin_libelf(struct ftp_elf *elf, size_t len, struct ftp_error *err)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return ftp_error_set(err, FTP_E_ELF, 0, "libelf: %s", elf_errmsg(-1));
+	elf->elf = elf->image ? elf_memory(elf->image, len) : elf_begin(elf->fd, ELF_C_READ_MMAP, NULL);
+	return read_headers(elf, elf->path, err);
+}
+
 int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err)
 {
 	struct ftp_elf *elf = calloc(1, sizeof(*elf));
@@ -113,12 +123,7 @@ int ftp_elf_create(struct ftp_elf **out, const char *path, struct ftp_error *err
 	ret = check_header(elf->fd, path, err);
 	if (ret < 0)
 		goto fail;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		ret = ftp_error_set(err, FTP_E_ELF, 0, "libelf: %s", elf_errmsg(-1));
-		goto fail;
-	}
-	elf->elf = elf_begin(elf->fd, ELF_C_READ_MMAP, NULL);
-	ret = read_headers(elf, path, err);
+	ret = begin_libelf(elf, 0, err);
 	if (ret < 0)
 		goto fail;
 	*out = elf;
@@ -150,12 +155,7 @@ int ftp_elf_create_image(struct ftp_elf **out, const char *name, const void *ima
 	ret = check_ident(elf->image, name, err);
 	if (ret < 0)
 		goto fail;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		ret = ftp_error_set(err, FTP_E_ELF, 0, "libelf: %s", elf_errmsg(-1));
-		goto fail;
-	}
-	elf->elf = elf_memory(elf->image, len);
-	ret = read_headers(elf, name, err);
+	ret = begin_libelf(elf, len, err);
 	if (ret < 0)
 		goto fail;
 	*out = elf;
