@@ -263,3 +263,21 @@ const char *ftp_state_name(enum ftp_state state)
 {
 	return (unsigned)state < FTP_STATE_COUNT ? state_names[state] : "unknown";
 }
+
+#define FTP_WAIT_STR(name, str) str,
+static const char *const wait_names[] = { FTP_WAIT_KINDS(FTP_WAIT_STR) };
+#undef FTP_WAIT_STR
+
+const char *ftp_wait_kind_name(enum ftp_wait_kind kind)
+{
+	return (unsigned)kind < FTP_WAIT_COUNT ? wait_names[kind] : "";
+}
+
+#define FTP_HOLDER_STR(name, str) str,
+static const char *const holder_names[] = { FTP_HOLDER_HOWS(FTP_HOLDER_STR) };
+#undef FTP_HOLDER_STR
+
+const char *ftp_holder_how_name(enum ftp_holder_how how)
+{
+	return (unsigned)how < FTP_HOLDER_COUNT ? holder_names[how] : "";
+}

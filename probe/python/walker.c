@@ -142,7 +142,7 @@ static enum ftp_state classify(const struct task_info *t, const struct gil_view 
 	case 'S':
 	case 'D':
 		if (!t->in_syscall)
-			return FTP_STATE_IDLE;
+			return FTP_STATE_UNKNOWN;
 		if (t->sys_nr == SYS_futex) {
 			if (g->addr && g->enabled && t->sys_arg0 >= g->addr &&
 			    t->sys_arg0 < g->addr + GIL_STRUCT_SPAN)
@@ -153,9 +153,9 @@ static enum ftp_state classify(const struct task_info *t, const struct gil_view 
 			return FTP_STATE_SLEEP;
 		if (is_io_syscall(t->sys_nr))
 			return FTP_STATE_IO;
-		return FTP_STATE_IDLE;
+		return FTP_STATE_UNKNOWN;
 	default:
-		return FTP_STATE_IDLE;
+		return FTP_STATE_UNKNOWN;
 	}
 }
 
@@ -410,7 +410,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	unsigned power = 1, lam = 0, n;
 	uint64_t mark = 0;
 	for (n = 0; tstate && n < MAX_THREADS; n++) {
-		struct ftp_sample s = { .pid = p->pid, .holds_gil = -1 };
+		struct ftp_sample s = { .pid = p->pid, .round = p->round, .holds_gil = -1, .on_cpu = -1 };
 		s.time_ns = ftp_now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
