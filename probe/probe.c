@@ -23,6 +23,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 	probe_stacks_release(p);
 	probe_native_destroy(p->native);
 	probe_names_release(p);
+	probe_waits_release(p);
 	probe_code_cache_release(&p->codes);
 	probe_mem_release(&p->mem);
 	ftp_elf_destroy(p->elf);

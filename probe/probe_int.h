@@ -81,6 +81,7 @@ struct ftp_probe {
 					    and first thread state; 0: none */
 	size_t list_threads;             /* and its number of threads */
 	struct gil_seen gil_seen;
+	struct probe_waits *waits; /* NULL until the first round */
 	uint64_t full_round_at; /* CLOCK_MONOTONIC of the last round read */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */

@@ -370,6 +370,7 @@ int ftp_layout_from_debug_offsets(struct ftp_layout *out, const void *blob, size
 	int ret = ftp_layout_check(&L, err);
 	if (ret < 0)
 		return ret;
+	symbols_layout_waits(&L, minor, L.free_threaded);
 	*out = L;
 	return 0;
 }

@@ -561,6 +561,34 @@ void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_
 	L->dict_values.values = 8;
 }
 
+void symbols_layout_waits(struct ftp_layout *L, unsigned minor, bool free_threaded)
+{
+	const uint32_t none = FTP_OFF_NONE;
+	uint32_t head = free_threaded ? 32 : 16;
+	/* checked against DWARF (3.8-3.13t) and sid's headers (3.14, 3.15) */
+	L->tstate.state = minor >= 15 ? 48 : minor == 14 ? 44 : minor == 13 ? 40 : none;
+	L->tstate.critical_section = !free_threaded ? none : minor >= 15 ? 200 : 176;
+	L->tstate.datastack_top = L->tstate.datastack_chunk == none ? none : L->tstate.datastack_chunk + 8;
+	L->frame.localsplus = minor >= 14 ? 80 : minor >= 11 ? 72 : none;
+	L->stw.interp_offset = minor >= 15   ? (free_threaded ? 10800 : 10776)
+	                       : minor == 14 ? (free_threaded ? 10848 : 10800)
+	                       : minor == 13 ? (free_threaded ? 10744 : 10728)
+	                                     : none;
+	L->stw.world_stopped = minor >= 13 ? 2 : none;
+	L->stw.requester = minor >= 13 ? 16 : none;
+	L->threading.object_head = head;
+	L->threading.ob_mutex = free_threaded ? 10 : none;
+	L->threading.lock_mutex = minor >= 13 ? head : none;
+	L->threading.lock_sem = minor >= 13 ? none : head;
+	L->threading.rlock_mutex = minor >= 14 ? head : none;
+	L->threading.rlock_sem = minor >= 14 ? none : head;
+	L->threading.rlock_owner = head + 8;
+	L->threading.cfunc_self = head + 8;
+	/* struct wait_entry {void *park_arg; uintptr_t addr; _PySemaphore sema; ...}:
+	 * a parked thread sleeps on sema's futex word, its first */
+	L->threading.wait_entry_addr = minor >= 13 ? 8 : none;
+}
+
 int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threaded, struct ftp_error *err)
 {
 	unsigned major = (version >> 24) & 0xff, minor = (version >> 16) & 0xff;
@@ -601,5 +629,6 @@ int ftp_layout_builtin(struct ftp_layout *out, uint32_t version, bool free_threa
 	out->version = version;
 	out->free_threaded = false;
 	out->from_debug_offsets = false;
+	symbols_layout_waits(out, minor, false);
 	return 0;
 }

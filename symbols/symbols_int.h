@@ -10,5 +10,7 @@
  * one for a newer minor) and the build's free_threaded. Fields a table
  * leaves FTP_OFF_NONE come from the blob. */
 void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_threaded);
+/* The offsets the waits read (docs/states.md), set for every version. */
+void symbols_layout_waits(struct ftp_layout *L, unsigned minor, bool free_threaded);
 
 #endif

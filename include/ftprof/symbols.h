@@ -143,6 +143,27 @@ struct ftp_layout {
 
 	uint32_t gc_collecting; /* in struct _gc_runtime_state */
 
+	/* >= 3.13: interp->stoptheworld, and in it */
+	struct {
+		uint32_t interp_offset;
+		uint32_t world_stopped; /* bool */
+		uint32_t requester;     /* PyThreadState * */
+	} stw;
+
+	/* Modules/_threadmodule.c's objects and what waits on them read */
+	struct {
+		uint32_t object_head;  /* sizeof(PyObject): where an object's fields start */
+		uint32_t ob_mutex;     /* free-threaded: PyObject.ob_mutex, a PyMutex */
+		uint32_t lock_mutex;   /* >= 3.13: the PyMutex in a _thread.lock */
+		uint32_t lock_sem;     /* <= 3.12: its sem_t * */
+		uint32_t rlock_mutex;  /* >= 3.14: the PyMutex in a _thread.RLock */
+		uint32_t rlock_sem;    /* <= 3.13: its sem_t * */
+		uint32_t rlock_owner;  /* its owner's thread ident (0: none) */
+		uint32_t cfunc_self;   /* PyCFunctionObject.m_self: a bound C method's object */
+		uint32_t wait_entry_addr; /* parking lot (3.13+): the parked-on address,
+					     before the entry's semaphore (the futex) */
+	} threading;
+
 	struct {
 		uint32_t size;
 		uint32_t prev;
@@ -155,6 +176,9 @@ struct ftp_layout {
 		uint32_t datastack_chunk;  /* >= 3.11 */
 		uint32_t status;           /* >= 3.13: the _status bit-field word */
 		uint32_t holds_gil;        /* >= 3.14: int holds_gil */
+		uint32_t state;            /* >= 3.13: int: detached 0, attached 1, suspended 2 */
+		uint32_t critical_section; /* free-threaded: the innermost held section, tagged */
+		uint32_t datastack_top;    /* >= 3.11: the end of the innermost frame */
 	} tstate;
 
 	struct {
@@ -165,6 +189,7 @@ struct ftp_layout {
 		uint32_t owner;      /* >= 3.11, a char */
 		uint32_t is_entry;   /* 3.11 only, a bool */
 		uint32_t tlbc_index; /* free-threaded >= 3.14, an int32 */
+		uint32_t localsplus; /* >= 3.11: locals, then the value stack */
 	} frame;
 	uint64_t code_tag_mask; /* bits to clear from the code pointer */
 

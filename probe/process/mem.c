@@ -380,6 +380,32 @@ int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_
 	return read_error(mem, n < 0 ? errno : EFAULT, addr, len, err);
 }
 
+int probe_mem_gather(struct probe_mem *mem, const uint64_t *addrs, size_t n, size_t len, unsigned char *out,
+                     bool *ok)
+{
+	enum { MOST = 512 };
+	struct iovec local[MOST], remote[MOST];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = 0;
+		for (; k < MOST && i + k < n; k++) {
+			local[k] = (struct iovec){ out + (i + k) * len, len };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)addrs[i + k], len };
+		}
+		mem->reads++;
+		ssize_t got = mem->src->readv(mem->src_arg, local, k, remote, k);
+		if (got < 0 && (errno == ESRCH || errno == EPERM))
+			return errno == ESRCH ? -FTP_E_EXITED : -FTP_E_PERM;
+		size_t whole = got < 0 ? 0 : (size_t)got / len;
+		for (size_t j = 0; j < whole; j++)
+			ok[i + j] = true;
+		i += whole;
+		if (whole < k)
+			ok[i++] = false; /* the piece the read stopped at */
+	}
+	return 0;
+}
+
 static int read_blocks(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err)
 {
 	uint64_t block = addr & ~(uint64_t)(PROBE_BLOCK - 1);

@@ -183,6 +183,11 @@ int probe_mem_read(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, 
 /* The same, bypassing the cache. */
 int probe_mem_read_direct(struct probe_mem *mem, uint64_t addr, void *buf, size_t len, struct ftp_error *err);
 int probe_mem_u64(struct probe_mem *mem, uint64_t addr, uint64_t *out);
+/* Reads n pieces of len bytes, the i-th at addrs[i] into out + i * len, past
+ * the cache, in as few scattered reads as the kernel allows: ok[i] says
+ * whether it was read. Returns 0, or -FTP_E_EXITED, -FTP_E_PERM. */
+int probe_mem_gather(struct probe_mem *mem, const uint64_t *addrs, size_t n, size_t len, unsigned char *out,
+                     bool *ok);
 /* The round's prefetched copy of [addr, addr + len), counted and traced as a
  * read; NULL when the prefetch does not hold it whole (read it then). Valid
  * until the next round. */

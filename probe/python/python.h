@@ -97,6 +97,45 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 void probe_stacks_end_round(struct ftp_probe *p, bool full);
 void probe_stacks_release(struct ftp_probe *p);
 
+/* Updates the kept sample of s->tid with the state, wait and on_cpu the
+ * round settled (a round replayed reports them again). */
+void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s);
+
+/* ---- waits.c: what each thread waits on, and who holds it ------------- */
+
+struct probe_waits; /* waits.c's caches and the round being read */
+
+/* What a round's interpreter says for all its threads. */
+struct waits_round {
+	uint64_t gil;            /* struct _gil_runtime_state, 0 when no GIL is in force */
+	uint64_t gil_holder;     /* its holder's thread state, 0 if free */
+	bool gc_collecting;      /* the collector runs */
+	bool world_stopped;      /* free-threaded: a stop-the-world pause */
+	uint64_t stw_requester;  /* its requester's thread state, 0 none */
+};
+
+/* One thread of a round as the walker read it. */
+struct probe_wait_thread {
+	struct ftp_sample s; /* its frames are copied */
+	uint64_t tstate;
+	uint64_t first_frame;      /* the innermost frame */
+	uint64_t datastack_top;    /* 3.11+: where the innermost frame ends; 0 unknown */
+	int ts_state;              /* tstate->state (3.13+), -1 unknown */
+	uint64_t critical_section; /* free-threaded: tstate->critical_section */
+	struct task_info task;     /* valid when has_task */
+	bool has_task;
+	bool events; /* task.off_cpu comes from context switches */
+};
+
+/* Starts a round of one interpreter. Returns 0 or -FTP_E_NOMEM. */
+int probe_waits_begin(struct ftp_probe *p, const struct waits_round *r);
+/* Keeps a thread for the round. Returns 0 or -FTP_E_NOMEM. */
+int probe_waits_add(struct ftp_probe *p, const struct probe_wait_thread *t);
+/* Settles every kept thread's state, wait and holder and reports them to
+ * fn, in the order they were added; returns fn's nonzero value or 0. */
+int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg);
+void probe_waits_release(struct ftp_probe *p);
+
 /* ---- walker.c -------------------------------------------------------- */
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err);

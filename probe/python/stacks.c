@@ -168,6 +168,7 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 		struct stack_entry *e = &p->stacks[i];
 		struct ftp_sample s = e->sample;
 		s.time_ns = now;
+		s.round = p->round;
 		s.frames = e->frames;
 		e->seen = p->round;
 		e->reused = true;
@@ -177,6 +178,19 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 			break;
 	}
 	return true;
+}
+
+void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s)
+{
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct stack_entry *e = &p->stacks[i];
+		if (e->tid == s->tid && e->seen == p->round) {
+			e->sample.state = s->state;
+			e->sample.on_cpu = s->on_cpu;
+			e->sample.wait = s->wait;
+			return;
+		}
+	}
 }
 
 void probe_stacks_end_round(struct ftp_probe *p, bool full)

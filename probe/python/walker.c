@@ -89,76 +89,6 @@ static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
 	return NULL;
 }
 
-static bool is_io_syscall(long nr)
-{
-	switch (nr) {
-	case SYS_read:
-	case SYS_write:
-	case SYS_readv:
-	case SYS_writev:
-	case SYS_pread64:
-	case SYS_pwrite64:
-	case SYS_poll:
-	case SYS_ppoll:
-	case SYS_select:
-	case SYS_pselect6:
-	case SYS_epoll_wait:
-	case SYS_epoll_pwait:
-	case SYS_epoll_pwait2:
-	case SYS_accept:
-	case SYS_accept4:
-	case SYS_connect:
-	case SYS_recvfrom:
-	case SYS_recvmsg:
-	case SYS_sendto:
-	case SYS_sendmsg:
-	case SYS_wait4:
-	case SYS_waitid:
-	case SYS_openat:
-	case SYS_fsync:
-	case SYS_fdatasync:
-	case SYS_io_uring_enter:
-	case SYS_io_getevents:
-	case SYS_pause:
-	case SYS_rt_sigtimedwait:
-	case SYS_rt_sigsuspend:
-	case SYS_flock:
-	case SYS_fcntl:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static enum ftp_state classify(const struct task_info *t, const struct gil_view *g, int holds_gil)
-{
-	if (!t || !t->state)
-		return FTP_STATE_UNKNOWN;
-	switch (t->state) {
-	case 'R':
-		/* With a GIL, a runnable thread without it is in C code that
-		 * released it. */
-		return holds_gil == 0 ? FTP_STATE_NATIVE : FTP_STATE_RUNNING;
-	case 'S':
-	case 'D':
-		if (!t->in_syscall)
-			return FTP_STATE_UNKNOWN;
-		if (t->sys_nr == SYS_futex) {
-			if (g->addr && g->enabled && t->sys_arg0 >= g->addr &&
-			    t->sys_arg0 < g->addr + GIL_STRUCT_SPAN)
-				return FTP_STATE_GIL;
-			return FTP_STATE_LOCK;
-		}
-		if (t->sys_nr == SYS_nanosleep || t->sys_nr == SYS_clock_nanosleep)
-			return FTP_STATE_SLEEP;
-		if (is_io_syscall(t->sys_nr))
-			return FTP_STATE_IO;
-		return FTP_STATE_UNKNOWN;
-	default:
-		return FTP_STATE_UNKNOWN;
-	}
-}
-
 /* <= 3.10 has no native thread id: find the tid inside glibc's struct
  * pthread (thread_id is its address) at the offset where the main thread's
  * holds the pid and every other thread's holds one of the process's tasks. */
@@ -372,6 +302,28 @@ static bool names_due(struct ftp_probe *p, bool single)
 	return false;
 }
 
+static uint64_t field(const unsigned char *ts, uint32_t off)
+{
+	return off == FTP_OFF_NONE ? 0 : probe_load_u64(ts, off);
+}
+
+/* What pauses every thread: a stop-the-world (free-threaded), the collector. */
+static void read_pauses(struct ftp_probe *p, uint64_t interp, struct waits_round *wr)
+{
+	const struct ftp_layout *L = &p->L;
+	int32_t collecting = 0;
+	if (L->interp.gc != FTP_OFF_NONE && L->gc_collecting != FTP_OFF_NONE &&
+	    probe_mem_read(&p->mem, interp + L->interp.gc + L->gc_collecting, &collecting, sizeof(collecting),
+	                   NULL) == 0)
+		wr->gc_collecting = collecting != 0;
+	unsigned char stw[24];
+	if (L->free_threaded && L->stw.interp_offset != FTP_OFF_NONE &&
+	    probe_mem_read(&p->mem, interp + L->stw.interp_offset, stw, sizeof(stw), NULL) == 0) {
+		wr->world_stopped = stw[L->stw.world_stopped] != 0;
+		wr->stw_requester = probe_load_u64(stw, L->stw.requester);
+	}
+}
+
 static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sample_fn *fn, void *arg)
 {
 	const struct ftp_layout *L = &p->L;
@@ -384,6 +336,10 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	bool gil_known = gil_movers(p, interp, single, &gil, movers);
 	if (p->opts.thread_names && names_due(p, single))
 		probe_names_refresh(p, interp);
+	struct waits_round wr = { .gil = gil.addr && gil.enabled ? gil.addr : 0, .gil_holder = gil.holder };
+	read_pauses(p, interp, &wr);
+	if (probe_waits_begin(p, &wr) < 0)
+		return -FTP_E_NOMEM;
 	uint64_t main_ts = 0;
 	if (L->interp.threads_main != FTP_OFF_NONE)
 		probe_mem_u64(&p->mem, interp + L->interp.threads_main, &main_ts);
@@ -393,8 +349,9 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		return -FTP_E_TORN;
 	unsigned char ts[TSTATE_READ];
 	/* only as far as the fields the walk uses */
-	const uint32_t used[] = { L->tstate.next, L->tstate.interp, L->tstate.frame, L->tstate.thread_id,
-		                  L->tstate.native_thread_id };
+	const uint32_t used[] = { L->tstate.next,          L->tstate.interp,          L->tstate.frame,
+		                  L->tstate.thread_id,     L->tstate.native_thread_id, L->tstate.state,
+		                  L->tstate.critical_section, L->tstate.datastack_top };
 	uint32_t ts_len = 0;
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
 		if (used[i] != FTP_OFF_NONE && used[i] + 8 > ts_len)
@@ -415,7 +372,9 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {
 			p->stats.torn++;
-			return -FTP_E_TORN; /* the list changed under us: the rest cannot be trusted */
+			/* the list changed under us: the rest cannot be trusted */
+			int r = probe_waits_report(p, fn, arg);
+			return r ? r : -FTP_E_TORN;
 		}
 		if (++lam == power) {
 			mark = tstate;
@@ -441,7 +400,6 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		else if (s.tid)
 			t = find_task(p, s.tid);
 		s.os_state = t ? t->state : 0;
-		s.state = classify(t, &gil, s.holds_gil);
 		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
 			p->names_missing = true;
 		bool cached = t && p->opts.task_events && !p->native;
@@ -470,14 +428,25 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (s.flags & FTP_SAMPLE_TORN)
 			p->stats.torn++;
 		p->stats.samples++;
-		int r = fn(&s, arg);
-		if (r)
-			return r;
+		struct probe_wait_thread wt = {
+			.s = s,
+			.tstate = tstate,
+			.first_frame = first_frame(p, ts),
+			.datastack_top = field(ts, L->tstate.datastack_top),
+			.ts_state = L->tstate.state != FTP_OFF_NONE ? (int)probe_load_u32(ts, L->tstate.state) : -1,
+			.critical_section = field(ts, L->tstate.critical_section),
+			.has_task = t != NULL,
+			.events = p->opts.task_state && p->opts.task_events,
+		};
+		if (t)
+			wt.task = *t;
+		if (probe_waits_add(p, &wt) < 0)
+			return -FTP_E_NOMEM;
 		tstate = probe_load_u64(ts, L->tstate.next);
 	}
 	if (whole && !tstate)
 		probe_stacks_list(p, interp, head, n);
-	return 0;
+	return probe_waits_report(p, fn, arg);
 }
 
 int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
