@@ -250,27 +250,6 @@ static uint64_t frame_self(struct ftp_probe *p, struct round_thread *rt, unsigne
 
 /* ---- locks -------------------------------------------------------------- */
 
-static uint8_t mutex_bits(struct ftp_probe *p, uint64_t mutex)
-{
-	uint8_t b = 0;
-	if (probe_mem_read(&p->mem, mutex, &b, 1, NULL) < 0)
-		return 0;
-	return b;
-}
-
-/* Whether the lock object is held now. */
-static bool lock_locked(struct ftp_probe *p, uint64_t obj, enum obj_kind kind)
-{
-	const struct ftp_layout *L = &p->L;
-	if (kind == OBJ_LOCK && L->threading.lock_mutex != FTP_OFF_NONE)
-		return mutex_bits(p, obj + L->threading.lock_mutex) & 1;
-	if (kind == OBJ_RLOCK) {
-		uint64_t owner = 0;
-		return probe_mem_u64(&p->mem, obj + L->threading.rlock_owner, &owner) == 0 && owner;
-	}
-	return true; /* a semaphore-backed Lock: cannot be told cheaply */
-}
-
 /* What the PyMutex at mutex belongs to. */
 static void name_mutex(struct ftp_probe *p, uint64_t mutex, struct ftp_wait *out)
 {
@@ -672,7 +651,7 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 			return;
 		}
 		const struct ftp_wait *spin;
-		if (ft && ts != TSTATE_DETACHED && (spin = spin_match(w, rt))) {
+		if (ft && (spin = spin_match(w, rt))) {
 			s->state = FTP_STATE_LOCK;
 			s->wait = *spin;
 			s->wait.holder = 0;
@@ -708,26 +687,28 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 	name_futex(p, rt, t->sys_arg0, &s->wait);
 }
 
-/* A thread on a CPU running Python whose innermost frame holds a locked
- * Lock that another thread is known to hold: it spins to acquire it. */
+/* A free-threaded thread on a CPU whose innermost frame refers to a lock
+ * that other threads of the round are parked on, held by a third: it spins
+ * to acquire it (PyMutex waiters spin before they park). */
 static void spinning(struct ftp_probe *p, struct round_thread *rt)
 {
 	struct probe_waits *w = p->waits;
 	struct ftp_sample *s = &rt->t.s;
 	size_t n = values_of(p, rt, 0, 1);
-	for (size_t k = 0; k < n; k++) {
-		uint64_t v = w->values[k];
-		const struct type_entry *te = object_type(p, v);
-		if (!te || te->kind != OBJ_LOCK || !lock_locked(p, v, te->kind))
+	for (size_t i = 0; i < w->nthreads; i++) {
+		const struct ftp_sample *o = &w->threads[i].t.s;
+		if (o->state != FTP_STATE_LOCK || !o->wait.address || !o->wait.holder ||
+		    o->wait.holder == s->tid ||
+		    (o->wait.kind != FTP_WAIT_LOCK && o->wait.kind != FTP_WAIT_RLOCK &&
+		     o->wait.kind != FTP_WAIT_CRITICAL_SECTION))
 			continue;
-		struct ftp_wait wait = { .kind = FTP_WAIT_LOCK, .address = v };
-		holder_from_frames(p, rt, &wait);
-		if (wait.holder && wait.holder != s->tid) {
-			s->state = FTP_STATE_LOCK;
-			s->wait = wait;
-			return;
+		for (size_t k = 0; k < n; k++) {
+			if (w->values[k] == o->wait.address) {
+				s->state = FTP_STATE_LOCK;
+				s->wait = o->wait;
+				return;
+			}
 		}
-		n = values_of(p, rt, 0, 1); /* the scratch was reused */
 	}
 }
 
@@ -752,9 +733,10 @@ int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg)
 		if (s->state == FTP_STATE_LOCK && s->on_cpu == 0 && s->wait.kind != FTP_WAIT_FUTEX)
 			spin_note(w, rt, &s->wait, p->round);
 	}
-	if (p->L.free_threaded && p->opts.blocking)
+	if (p->L.free_threaded)
 		for (size_t i = 0; i < w->nthreads; i++)
-			if (w->threads[i].t.s.state == FTP_STATE_RUNNING)
+			if (w->threads[i].t.s.state == FTP_STATE_RUNNING ||
+			    w->threads[i].t.s.state == FTP_STATE_NATIVE)
 				spinning(p, &w->threads[i]);
 	int ret = 0;
 	for (size_t i = 0; i < w->nthreads && !ret; i++) {
