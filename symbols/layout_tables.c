@@ -569,7 +569,8 @@ void symbols_layout_waits(struct ftp_layout *L, unsigned minor, bool free_thread
 	L->tstate.state = minor >= 15 ? 48 : minor == 14 ? 44 : minor == 13 ? 40 : none;
 	L->tstate.critical_section = !free_threaded ? none : minor >= 15 ? 200 : 176;
 	L->tstate.datastack_top = L->tstate.datastack_chunk == none ? none : L->tstate.datastack_chunk + 8;
-	L->frame.localsplus = minor >= 14 ? 80 : minor >= 11 ? 72 : none;
+	/* _PyInterpreterFrame.localsplus; before 3.11 PyFrameObject.f_localsplus */
+	L->frame.localsplus = minor >= 14 ? 80 : minor >= 11 ? 72 : minor == 10 ? 352 : 360;
 	L->stw.interp_offset = minor >= 15   ? (free_threaded ? 10800 : 10776)
 	                       : minor == 14 ? (free_threaded ? 10848 : 10800)
 	                       : minor == 13 ? (free_threaded ? 10744 : 10728)

@@ -189,7 +189,7 @@ struct ftp_layout {
 		uint32_t owner;      /* >= 3.11, a char */
 		uint32_t is_entry;   /* 3.11 only, a bool */
 		uint32_t tlbc_index; /* free-threaded >= 3.14, an int32 */
-		uint32_t localsplus; /* >= 3.11: locals, then the value stack */
+		uint32_t localsplus; /* locals, then the value stack (f_localsplus <= 3.10) */
 	} frame;
 	uint64_t code_tag_mask; /* bits to clear from the code pointer */
 

@@ -24,6 +24,7 @@
 #define SCAN_FRAMES 64     /* Python frames of a thread looked through for locks */
 #define SCAN_SLOTS 512     /* slots of one frame looked through */
 #define SCAN_VALUES 8192   /* values gathered in a round */
+#define SCAN_OBJECT_SLOTS 48 /* <= 3.10: slots of a frame object looked through */
 #define CS_DEPTH 16        /* critical sections followed per thread */
 #define TYPE_CACHE 256     /* type objects remembered (a power of two) */
 #define TP_NAME_LEN 64
@@ -65,6 +66,12 @@ struct round_thread {
 	unsigned ncs;
 };
 
+struct looked {
+	uint64_t address;
+	pid_t holder;
+	enum ftp_holder_how how;
+};
+
 struct probe_waits {
 	struct type_entry types[TYPE_CACHE];
 	struct round_thread *threads;
@@ -74,6 +81,10 @@ struct probe_waits {
 	struct waits_round round;
 	uint64_t *values; /* scratch: values gathered from frames */
 	size_t values_cap;
+	uint64_t *gather; /* scratch for probe_mem_gather */
+	size_t gather_cap;
+	struct looked *looked; /* the round's holders looked for */
+	size_t nlooked, looked_cap;
 	struct spin_entry *spins;
 	size_t nspins, spins_cap;
 	struct ftp_hindex spin_index; /* tid -> spins[] */
@@ -87,6 +98,8 @@ void probe_waits_release(struct ftp_probe *p)
 	free(w->threads);
 	free(w->frames);
 	free(w->values);
+	free(w->gather);
+	free(w->looked);
 	free(w->spins);
 	ftp_hindex_release(&w->spin_index);
 	free(w);
@@ -100,6 +113,7 @@ int probe_waits_begin(struct ftp_probe *p, const struct waits_round *r)
 	p->waits->round = *r;
 	p->waits->nthreads = 0;
 	p->waits->nframes = 0;
+	p->waits->nlooked = 0;
 	return 0;
 }
 
@@ -211,7 +225,9 @@ static void frame_values(struct ftp_probe *p, struct round_thread *rt, unsigned 
 	/* the frame ends where the frame it called begins, the innermost
 	 * where the thread's data stack does */
 	uint64_t to = i ? rt->pyframes[i - 1] : rt->t.datastack_top;
-	if (!to || to <= from || to - from > SCAN_SLOTS * 8)
+	if (p->L.frames == FTP_FRAMES_OBJECT)
+		to = from + SCAN_OBJECT_SLOTS * 8; /* a frame object of its own, its size unknown */
+	else if (!to || to <= from || to - from > SCAN_SLOTS * 8)
 		to = from + SCAN_SLOTS * 8;
 	uint64_t buf[SCAN_SLOTS];
 	size_t len = (size_t)(to - from);
@@ -540,19 +556,48 @@ static bool waits_for(const struct round_thread *rt, uint64_t lock)
 	       rt->t.s.wait.address == lock;
 }
 
-/* The holder of a Lock or RLock from the other threads' frames: the one
- * with the lock's bound __exit__ (inside `with lock:`; 3.14 and later keep
- * the lock itself there), else the only one that refers to it and does not
- * wait for it. */
-static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter, struct ftp_wait *wait)
+/* Whether one of the n values of the scratch is a C method bound to lock:
+ * their m_self read together. */
+static bool bound_to(struct ftp_probe *p, size_t n, uint64_t lock)
 {
 	struct probe_waits *w = p->waits;
 	const struct ftp_layout *L = &p->L;
+	if (ftp_grow((void **)&w->gather, &w->gather_cap, n * 9, sizeof(*w->gather), 1024) < 0)
+		return false;
+	uint64_t *at = w->gather;
+	unsigned char *self = (unsigned char *)(w->gather + n);
+	bool *ok = (bool *)(w->gather + 2 * n);
+	for (size_t k = 0; k < n; k++)
+		at[k] = w->values[k] + L->threading.cfunc_self;
+	if (probe_mem_gather(&p->mem, at, n, 8, self, ok) < 0)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (ok[k] && probe_load_u64(self, (uint32_t)(k * 8)) == lock && is_bound_method(p, w->values[k]))
+			return true;
+	return false;
+}
+
+/* The holder of a Lock from the other threads' frames: the one with the
+ * lock's bound __exit__ (inside `with lock:`; 3.14 and later keep the lock
+ * itself there), else the only one that refers to it and does not wait for
+ * it. Looked for once a round per lock. */
+static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter, struct ftp_wait *wait)
+{
+	struct probe_waits *w = p->waits;
+	for (size_t i = 0; i < w->nlooked; i++) {
+		if (w->looked[i].address == wait->address) {
+			if (w->looked[i].holder != waiter->t.s.tid) {
+				wait->holder = w->looked[i].holder;
+				wait->holder_how = w->looked[i].how;
+			}
+			return;
+		}
+	}
 	struct round_thread *with = NULL, *ref = NULL;
 	unsigned nwith = 0, nref = 0;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		struct round_thread *rt = &w->threads[i];
-		if (rt == waiter || waits_for(rt, wait->address))
+		if (waits_for(rt, wait->address))
 			continue;
 		size_t n = values_of(p, rt, 0, SCAN_FRAMES);
 		bool refers = false;
@@ -560,29 +605,15 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 			refers = w->values[k] == wait->address;
 		if (refers && ++nref)
 			ref = rt;
-		/* bound methods of the lock: their m_self, in one read */
-		unsigned char *self = malloc(n * 8 + 1);
-		bool *ok = malloc(n + 1);
-		uint64_t *at = malloc(n * 8 + 1);
-		bool found = false;
-		if (self && ok && at) {
-			for (size_t k = 0; k < n; k++)
-				at[k] = w->values[k] + L->threading.cfunc_self;
-			if (probe_mem_gather(&p->mem, at, n, 8, self, ok) == 0)
-				for (size_t k = 0; k < n && !found; k++)
-					found = ok[k] && probe_load_u64(self, (uint32_t)(k * 8)) == wait->address &&
-					        is_bound_method(p, w->values[k]);
-		}
-		free(self);
-		free(ok);
-		free(at);
-		if (found && ++nwith)
+		if (bound_to(p, n, wait->address) && ++nwith)
 			with = rt;
 	}
 	if (nwith == 1)
 		set_holder(wait, with, FTP_HOLDER_WITH);
 	else if (!nwith && nref == 1)
 		set_holder(wait, ref, FTP_HOLDER_REFERENCE);
+	if (ftp_grow((void **)&w->looked, &w->looked_cap, w->nlooked + 1, sizeof(*w->looked), 8) == 0)
+		w->looked[w->nlooked++] = (struct looked){ wait->address, wait->holder, wait->holder_how };
 }
 
 static void find_holder(struct ftp_probe *p, struct round_thread *waiter, struct ftp_wait *wait)
@@ -664,7 +695,9 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 	}
 	if ((t->state != 'S' && t->state != 'D') || !t->in_syscall)
 		return;
-	if (t->sys_nr == SYS_nanosleep || t->sys_nr == SYS_clock_nanosleep) {
+	/* before 3.11 time.sleep is a select() of no descriptors */
+	bool select_none = (t->sys_nr == SYS_select || t->sys_nr == SYS_pselect6) && t->sys_arg0 == 0;
+	if (t->sys_nr == SYS_nanosleep || t->sys_nr == SYS_clock_nanosleep || select_none) {
 		s->state = FTP_STATE_SLEEP;
 		return;
 	}
