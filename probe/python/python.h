@@ -119,7 +119,6 @@ struct probe_wait_thread {
 	struct ftp_sample s; /* its frames are copied */
 	uint64_t tstate;
 	uint64_t first_frame;      /* the innermost frame */
-	uint64_t datastack_top;    /* 3.11+: where the innermost frame ends; 0 unknown */
 	int ts_state;              /* tstate->state (3.13+), -1 unknown */
 	uint64_t critical_section; /* free-threaded: tstate->critical_section */
 	struct task_info task;     /* valid when has_task */

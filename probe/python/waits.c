@@ -61,6 +61,7 @@ struct round_thread {
 	size_t first_frame; /* in frames */
 	uint64_t pyframes[SCAN_FRAMES]; /* the Python frames, innermost first */
 	unsigned npyframes;
+	uint64_t datastack_top; /* 3.11+: where the innermost frame ends; 0 unknown */
 	bool scanned;
 	uint64_t cs_mutex[CS_DEPTH * 2]; /* held critical sections' mutexes */
 	unsigned ncs;
@@ -202,6 +203,9 @@ static void python_frames(struct ftp_probe *p, struct round_thread *rt)
 	rt->scanned = true;
 	if (L->frame.localsplus == FTP_OFF_NONE)
 		return;
+	if (L->tstate.datastack_top != FTP_OFF_NONE &&
+	    probe_mem_u64(&p->mem, rt->t.tstate + L->tstate.datastack_top, &rt->datastack_top) < 0)
+		rt->datastack_top = 0;
 	uint64_t frame = rt->t.first_frame;
 	for (unsigned seen = 0; frame && seen < SCAN_FRAMES * 2 && rt->npyframes < SCAN_FRAMES; seen++) {
 		unsigned char fb[FTP_LAYOUT_FRAME_SPAN];
@@ -224,7 +228,7 @@ static void frame_values(struct ftp_probe *p, struct round_thread *rt, unsigned 
 	uint64_t from = rt->pyframes[i] + p->L.frame.localsplus;
 	/* the frame ends where the frame it called begins, the innermost
 	 * where the thread's data stack does */
-	uint64_t to = i ? rt->pyframes[i - 1] : rt->t.datastack_top;
+	uint64_t to = i ? rt->pyframes[i - 1] : rt->datastack_top;
 	if (p->L.frames == FTP_FRAMES_OBJECT)
 		to = from + SCAN_OBJECT_SLOTS * 8; /* a frame object of its own, its size unknown */
 	else if (!to || to <= from || to - from > SCAN_SLOTS * 8)

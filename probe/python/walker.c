@@ -351,7 +351,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	/* only as far as the fields the walk uses */
 	const uint32_t used[] = { L->tstate.next,          L->tstate.interp,          L->tstate.frame,
 		                  L->tstate.thread_id,     L->tstate.native_thread_id, L->tstate.state,
-		                  L->tstate.critical_section, L->tstate.datastack_top };
+		                  L->tstate.critical_section };
 	uint32_t ts_len = 0;
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
 		if (used[i] != FTP_OFF_NONE && used[i] + 8 > ts_len)
@@ -432,7 +432,6 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			.s = s,
 			.tstate = tstate,
 			.first_frame = first_frame(p, ts),
-			.datastack_top = field(ts, L->tstate.datastack_top),
 			.ts_state = L->tstate.state != FTP_OFF_NONE ? (int)probe_load_u32(ts, L->tstate.state) : -1,
 			.critical_section = field(ts, L->tstate.critical_section),
 			.has_task = t != NULL,
