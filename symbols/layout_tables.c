@@ -579,8 +579,11 @@ void symbols_layout_waits(struct ftp_layout *L, unsigned minor, bool free_thread
 	L->stw.requester = minor >= 13 ? 16 : none;
 	L->threading.object_head = head;
 	L->threading.ob_mutex = free_threaded ? 10 : none;
+	/* 3.13's patch releases moved a Lock from a sem_t * to a PyMutex in
+	 * place: for 3.13 both are kept, and a wait tells them apart (a
+	 * PyMutex parks through the parking lot, a sem_t is slept on) */
 	L->threading.lock_mutex = minor >= 13 ? head : none;
-	L->threading.lock_sem = minor >= 13 ? none : head;
+	L->threading.lock_sem = minor >= 14 ? none : head;
 	L->threading.rlock_mutex = minor >= 14 ? head : none;
 	L->threading.rlock_sem = minor >= 14 ? none : head;
 	L->threading.rlock_owner = head + 8;

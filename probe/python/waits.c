@@ -597,8 +597,8 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 			return;
 		}
 	}
-	struct round_thread *with = NULL, *ref = NULL;
-	unsigned nwith = 0, nref = 0;
+	struct round_thread *with = NULL, *ref = NULL, *ref_waiting = NULL;
+	unsigned nwith = 0, nref = 0, nref_waiting = 0;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		struct round_thread *rt = &w->threads[i];
 		if (waits_for(rt, wait->address))
@@ -609,6 +609,8 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 			refers = w->values[k] == wait->address;
 		if (refers && ++nref)
 			ref = rt;
+		if (refers && rt->t.s.state == FTP_STATE_LOCK && ++nref_waiting)
+			ref_waiting = rt; /* holding one lock, waiting for another */
 		if (bound_to(p, n, wait->address) && ++nwith)
 			with = rt;
 	}
@@ -616,6 +618,8 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 		set_holder(wait, with, FTP_HOLDER_WITH);
 	else if (!nwith && nref == 1)
 		set_holder(wait, ref, FTP_HOLDER_REFERENCE);
+	else if (!nwith && nref_waiting == 1)
+		set_holder(wait, ref_waiting, FTP_HOLDER_REFERENCE);
 	if (ftp_grow((void **)&w->looked, &w->looked_cap, w->nlooked + 1, sizeof(*w->looked), 8) == 0)
 		w->looked[w->nlooked++] = (struct looked){ wait->address, wait->holder, wait->holder_how };
 }

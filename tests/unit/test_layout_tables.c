@@ -68,6 +68,18 @@ static const struct {
 	{ FIELD(gil.locked) },
 	{ FIELD(gil.switch_number) },
 	{ FIELD(gc_collecting) },
+	{ FIELD(stw.interp_offset) },
+	{ FIELD(stw.world_stopped) },
+	{ FIELD(stw.requester) },
+	{ FIELD(threading.object_head) },
+	{ FIELD(threading.ob_mutex) },
+	{ FIELD(threading.lock_mutex) },
+	{ FIELD(threading.lock_sem) },
+	{ FIELD(threading.rlock_mutex) },
+	{ FIELD(threading.rlock_sem) },
+	{ FIELD(threading.rlock_owner) },
+	{ FIELD(threading.cfunc_self) },
+	{ FIELD(threading.wait_entry_addr) },
 	{ FIELD(tstate.size) },
 	{ FIELD(tstate.prev) },
 	{ FIELD(tstate.next) },
@@ -79,6 +91,9 @@ static const struct {
 	{ FIELD(tstate.datastack_chunk) },
 	{ FIELD(tstate.status) },
 	{ FIELD(tstate.holds_gil) },
+	{ FIELD(tstate.state) },
+	{ FIELD(tstate.critical_section) },
+	{ FIELD(tstate.datastack_top) },
 	{ FIELD(frame.size) },
 	{ FIELD(frame.previous) },
 	{ FIELD(frame.code) },
@@ -86,6 +101,7 @@ static const struct {
 	{ FIELD(frame.owner) },
 	{ FIELD(frame.is_entry) },
 	{ FIELD(frame.tlbc_index) },
+	{ FIELD(frame.localsplus) },
 	{ FIELD(code.size) },
 	{ FIELD(code.filename) },
 	{ FIELD(code.name) },
@@ -169,6 +185,14 @@ static const struct {
 	{ FIELD(tstate.thread_id), 8, 12, "PyThreadState", "thread_id" },
 	{ FIELD(tstate.native_thread_id), 11, 12, "PyThreadState", "native_thread_id" },
 	{ FIELD(tstate.datastack_chunk), 11, 12, "PyThreadState", "datastack_chunk" },
+	{ FIELD(tstate.datastack_top), 11, 12, "PyThreadState", "datastack_top" },
+	{ FIELD(frame.localsplus), 8, 10, "_frame", "f_localsplus" },
+	{ FIELD(frame.localsplus), 11, 12, "_PyInterpreterFrame", "localsplus" },
+	{ FIELD(threading.object_head), 8, 12, "PyObject", NULL },
+	{ FIELD(threading.rlock_owner), 8, 12, "rlockobject", "rlock_owner" },
+	{ FIELD(threading.rlock_sem), 8, 12, "rlockobject", "rlock_lock" },
+	{ FIELD(threading.lock_sem), 8, 12, "lockobject", "lock_lock" },
+	{ FIELD(threading.cfunc_self), 8, 12, "PyCFunctionObject", "m_self" },
 	{ FIELD(frame.size), 8, 10, "_frame", NULL },
 	{ FIELD(frame.size), 11, 12, "_PyInterpreterFrame", NULL },
 	{ FIELD(frame.previous), 8, 10, "_frame", "f_back" },
@@ -245,6 +269,9 @@ static const struct {
 	/* 3.12 has a _status word, but not the holds_gil bit of 3.13 */
 	{ FIELD(tstate.status), "PyThreadState", "_status.holds_gil" },
 	{ FIELD(tstate.holds_gil), "PyThreadState", "holds_gil" },
+	{ FIELD(tstate.state), "PyThreadState", "state" },
+	{ FIELD(tstate.critical_section), "PyThreadState", "critical_section" },
+	{ FIELD(stw.interp_offset), "PyInterpreterState", "stoptheworld" },
 	{ FIELD(frame.owner), "_PyInterpreterFrame", "owner" },
 	{ FIELD(frame.owner), "_frame", "owner" },
 	{ FIELD(frame.is_entry), "_PyInterpreterFrame", "is_entry" },
@@ -284,7 +311,7 @@ Test(layout_tables, field_list_is_complete)
 	cr_assert_eq(fields[0].off, offsetof(struct ftp_layout, runtime));
 	for (size_t i = 1; i < COUNT(fields); i++) {
 		if (fields[i].off == offsetof(struct ftp_layout, code)) {
-			cr_assert_eq(fields[i - 1].off, offsetof(struct ftp_layout, frame.tlbc_index));
+			cr_assert_eq(fields[i - 1].off, offsetof(struct ftp_layout, frame.localsplus));
 			cr_assert_lt(offsetof(struct ftp_layout, code_tag_mask) - fields[i - 1].off, 12);
 			cr_assert_eq(offsetof(struct ftp_layout, code),
 			             offsetof(struct ftp_layout, code_tag_mask) + 8);
