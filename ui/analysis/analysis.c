@@ -246,6 +246,11 @@ int analysis_create(struct analysis **out, const struct analysis_opts *opts)
 	return 0;
 }
 
+void analysis_set_opts(struct analysis *a, const struct analysis_opts *opts)
+{
+	a->opts = *opts;
+}
+
 void analysis_destroy(struct analysis *a)
 {
 	if (!a)
@@ -636,6 +641,7 @@ int analysis_result(struct analysis *a, struct analysis_result *r)
 	r->samples = a->samples;
 	r->rounds = a->rounds;
 	r->cores = a->opts.cores;
+	r->first_ns = a->first_ns;
 	if (a->rounds > 1 && a->last_ns > a->first_ns) {
 		r->duration_s = (double)(a->last_ns - a->first_ns) / 1e9;
 		r->interval_s = r->duration_s / (double)(a->rounds - 1);

@@ -54,6 +54,10 @@ struct analysis; /* opaque */
 int analysis_create(struct analysis **out, const struct analysis_opts *opts);
 void analysis_destroy(struct analysis *a); /* NULL ok */
 
+/* Replaces the options (a reader learns them from a header): they are read
+ * by analysis_result only. */
+void analysis_set_opts(struct analysis *a, const struct analysis_opts *opts);
+
 /* Adds one sample. A sample of another round than the one open ends that
  * round first (analysis_end_round). Returns 0 or -FTP_E_NOMEM, in which case
  * the sample is not counted and the analysis stays usable. */
@@ -121,6 +125,7 @@ struct analysis_result {
 	double interval_s;      /* the time one sample stands for; 0 unknown */
 	bool interval_measured; /* from the rounds' times, else from the rate */
 	double duration_s;      /* first to last round */
+	uint64_t first_ns;      /* time of the first round */
 	struct analysis_thread *threads; /* in the order first seen */
 	size_t nthreads;
 	/* Mean threads running or native per round; mean running; the cores
