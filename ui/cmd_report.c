@@ -29,7 +29,8 @@ static int feed(const struct analysis_sample *s, void *arg)
 }
 
 /* Reads path into a; returns an exit code. */
-static int analyze(const char *path, struct raw_header *hdr, struct analysis **out, struct analysis_result *res)
+static int analyze(const char *path, struct raw_header *hdr, struct analysis **out,
+                   struct analysis_result *res)
 {
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!in) {
@@ -86,7 +87,9 @@ int cmd_report(int argc, char **argv)
 			return ui_finish_output("report", EXIT_OK);
 		default:
 			if (optopt && strchr("o", optopt))
-				ui_error("report", "option '-%c' needs an argument (see 'ftprof report --help')", optopt);
+				ui_error("report",
+				         "option '-%c' needs an argument (see 'ftprof report --help')",
+				         optopt);
 			else
 				ui_error("report", "unknown option '%s' (see 'ftprof report --help')",
 				         argv[optind - 1]);
@@ -94,8 +97,9 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		ui_error("report", optind == argc ? "no recording given (usage: ftprof report [--json] [-o OUT] FILE)"
-		                                  : "one recording at a time (see 'ftprof report --help')");
+		ui_error("report",
+		         optind == argc ? "no recording given (usage: ftprof report [--json] [-o OUT] FILE)"
+		                        : "one recording at a time (see 'ftprof report --help')");
 		return EXIT_USAGE;
 	}
 	const char *path = argv[optind];

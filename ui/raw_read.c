@@ -12,8 +12,22 @@
 #include "ftprof/error.h"
 #include "raw_read.h"
 
-enum { COL_ROUND, COL_TIME, COL_TID, COL_STATE, COL_ONCPU, COL_GIL, COL_WAIT, COL_ADDR, COL_TYPE,
-       COL_HOLDER, COL_HOW, COL_THREAD, COL_STACK, NCOLS };
+enum {
+	COL_ROUND,
+	COL_TIME,
+	COL_TID,
+	COL_STATE,
+	COL_ONCPU,
+	COL_GIL,
+	COL_WAIT,
+	COL_ADDR,
+	COL_TYPE,
+	COL_HOLDER,
+	COL_HOW,
+	COL_THREAD,
+	COL_STACK,
+	NCOLS
+};
 
 /* Fills err with "PATH:LINE: what" and returns -FTP_E_CORRUPT. */
 static int fail(struct ftp_error *err, const char *path, unsigned long line, const char *fmt, ...)
@@ -113,9 +127,10 @@ static int read_header(const char *text, const char *path, struct raw_header *hd
 		return fail(err, path, 1, "not an ftprof raw recording (no '# ftprof raw N:' header)");
 	hdr->format = format;
 	if (format != 2)
-		return fail(err, path, 1,
-		            "raw format %d; ftprof report reads raw format 2 (record it again with this ftprof)",
-		            format);
+		return fail(
+		        err, path, 1,
+		        "raw format %d; ftprof report reads raw format 2 (record it again with this ftprof)",
+		        format);
 	const char *p = text + n;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
@@ -281,7 +296,8 @@ static void innermost(char *stack, struct analysis_sample *s)
 	}
 }
 
-static int read_line(char *text, const char *path, unsigned long lineno, struct analysis_sample *s, struct ftp_error *err)
+static int read_line(char *text, const char *path, unsigned long lineno, struct analysis_sample *s,
+                     struct ftp_error *err)
 {
 	char *col[NCOLS];
 	int n = 0;
@@ -298,9 +314,9 @@ static int read_line(char *text, const char *path, unsigned long lineno, struct 
 		return fail(err, path, lineno, "%d tab-separated columns, %d expected", n, NCOLS);
 	memset(s, 0, sizeof(*s));
 	s->line = -1;
-	static const char *const names[NCOLS] = { "round",  "time_ns", "tid",  "state",      "oncpu",
-		                                  "gil",    "wait",    "wait_addr", "wait_type", "holder",
-		                                  "holder_how", "thread", "stack" };
+	static const char *const names[NCOLS] = { "round",      "time_ns", "tid",       "state",     "oncpu",
+		                                  "gil",        "wait",    "wait_addr", "wait_type", "holder",
+		                                  "holder_how", "thread",  "stack" };
 	int bad = -1;
 	if (!parse_u64(col[COL_ROUND], 10, &s->round))
 		bad = COL_ROUND;
@@ -316,8 +332,8 @@ static int read_line(char *text, const char *path, unsigned long lineno, struct 
 		bad = COL_GIL;
 	else if (!parse_kind(col[COL_WAIT], &s->wait_kind))
 		bad = COL_WAIT;
-	else if (strcmp(col[COL_ADDR], "-") != 0 &&
-	         (strncmp(col[COL_ADDR], "0x", 2) != 0 || !parse_u64(col[COL_ADDR] + 2, 16, &s->wait_address)))
+	else if (strcmp(col[COL_ADDR], "-") != 0 && (strncmp(col[COL_ADDR], "0x", 2) != 0 ||
+	                                             !parse_u64(col[COL_ADDR] + 2, 16, &s->wait_address)))
 		bad = COL_ADDR;
 	else if (strcmp(col[COL_HOLDER], "-") != 0 && !parse_tid(col[COL_HOLDER], &s->holder))
 		bad = COL_HOLDER;
@@ -357,15 +373,17 @@ int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *f
 		if (len > 0 && text[len - 1] == '\n')
 			text[--len] = '\0';
 		if ((size_t)len != strlen(text)) {
-			ret = fail(err, path, lineno, lineno == 1 ? "not an ftprof raw recording (binary data)"
-			                                         : "a NUL byte in the line");
+			ret = fail(err, path, lineno,
+			           lineno == 1 ? "not an ftprof raw recording (binary data)"
+			                       : "a NUL byte in the line");
 			break;
 		}
 		if (lineno == 1) {
 			ret = read_header(text, path, hdr, err);
 		} else if (lineno == 2) {
 			if (strncmp(text, "# round\t", 8) != 0)
-				ret = fail(err, path, lineno, "not raw format 2's column line ('# round\\t...')");
+				ret = fail(err, path, lineno,
+				           "not raw format 2's column line ('# round\\t...')");
 		} else if (text[0] == '#' || len == 0) {
 			continue;
 		} else {

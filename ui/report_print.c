@@ -106,9 +106,12 @@ void report_print_text(FILE *f, const struct report *r)
 	if (h->rate > 0)
 		fprintf(f, ", %g Hz asked", h->rate);
 	fputc('\n', f);
-	fprintf(f, "%" PRIu64 " samples in %" PRIu64 " rounds over %.3f s; a sample stands for %.3f ms (%s)\n\n",
+	fprintf(f,
+	        "%" PRIu64 " samples in %" PRIu64 " rounds over %.3f s; a sample stands for %.3f ms (%s)\n\n",
 	        res->samples, res->rounds, res->duration_s, res->interval_s * 1e3,
-	        res->interval_measured ? "measured" : res->interval_s > 0 ? "from the rate asked" : "unknown");
+	        res->interval_measured ? "measured"
+	        : res->interval_s > 0  ? "from the rate asked"
+	                               : "unknown");
 
 	text_deadlocks(f, res);
 
@@ -130,7 +133,8 @@ void report_print_text(FILE *f, const struct report *r)
 	}
 
 	fputs("\nParallelism\n", f);
-	fprintf(f, "  %.2f threads running or native at once, %.2f running Python", res->effective, res->python);
+	fprintf(f, "  %.2f threads running or native at once, %.2f running Python", res->effective,
+	        res->python);
 	if (res->cores)
 		fprintf(f, ", on %ld cores", res->cores);
 	fputc('\n', f);
@@ -222,8 +226,8 @@ void report_print_json(FILE *f, const struct report *r)
 		json_num(f, h->rate);
 	else
 		fputs("null", f);
-	fprintf(f, "},\n \"samples\": %" PRIu64 ", \"rounds\": %" PRIu64 ", \"duration_seconds\": ", res->samples,
-	        res->rounds);
+	fprintf(f, "},\n \"samples\": %" PRIu64 ", \"rounds\": %" PRIu64 ", \"duration_seconds\": ",
+	        res->samples, res->rounds);
 	json_num(f, res->duration_s);
 	fputs(", \"interval_seconds\": ", f);
 	if (res->interval_s > 0)

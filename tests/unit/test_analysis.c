@@ -315,8 +315,12 @@ Test(analysis, gil_busy_and_waiters)
 
 Test(analysis, sample_without_python_frame)
 {
-	struct analysis_sample s = { .round = 0, .tid = 1, .state = FTP_STATE_LOCK, .gil = -1,
-		                     .wait_kind = FTP_WAIT_MUTEX, .line = -1 };
+	struct analysis_sample s = { .round = 0,
+		                     .tid = 1,
+		                     .state = FTP_STATE_LOCK,
+		                     .gil = -1,
+		                     .wait_kind = FTP_WAIT_MUTEX,
+		                     .line = -1 };
 	cr_assert_eq(analysis_add(an, &s), 0);
 	finish();
 	cr_assert_eq(res.nlocks, 1);
@@ -329,8 +333,8 @@ Test(analysis, many_samples)
 	/* Enough to grow every table several times. */
 	for (uint64_t r = 0; r < 200; r++)
 		for (pid_t t = 1; t <= 50; t++)
-			add_wait(r, t, FTP_WAIT_LOCK, 0x1000 + 8 * (uint64_t)(t % 7), t % 3 ? (pid_t)(t + 1) : 0,
-			         "f", (int)(r % 40));
+			add_wait(r, t, FTP_WAIT_LOCK, 0x1000 + 8 * (uint64_t)(t % 7),
+			         t % 3 ? (pid_t)(t + 1) : 0, "f", (int)(r % 40));
 	finish();
 	cr_assert_eq(res.samples, 10000);
 	cr_assert_eq(res.nthreads, 50);

@@ -108,11 +108,11 @@ struct analysis {
 
 /* ---- hash index glue: every entry keeps its hash ---- */
 
-#define HASH_OF(name, type, arr)                                       \
-	static uint64_t name(const void *ctx, size_t idx)              \
-	{                                                              \
-		const struct analysis *a = ctx;                        \
-		return ((const type *)a->arr)[idx].hash;               \
+#define HASH_OF(name, type, arr)                          \
+	static uint64_t name(const void *ctx, size_t idx) \
+	{                                                 \
+		const struct analysis *a = ctx;           \
+		return ((const type *)a->arr)[idx].hash;  \
 	}
 HASH_OF(frame_hash_of, struct frame, frames)
 HASH_OF(thread_hash_of, struct thread, threads)
@@ -171,7 +171,8 @@ static int intern_frame(struct analysis *a, const char *function, const char *fi
 		return -FTP_E_NOMEM;
 	uint32_t *slot = ftp_hindex_find(&a->frame_ix, k.hash, same_frame, a, &k);
 	if (!*slot) {
-		if (ftp_grow((void **)&a->frames, &a->frames_cap, a->nframes + 1, sizeof(*a->frames), 256) < 0)
+		if (ftp_grow((void **)&a->frames, &a->frames_cap, a->nframes + 1, sizeof(*a->frames), 256) <
+		    0)
 			return -FTP_E_NOMEM;
 		a->frames[a->nframes] = k;
 		*slot = (uint32_t)++a->nframes;
@@ -187,7 +188,8 @@ static struct thread *get_thread(struct analysis *a, pid_t tid)
 		return NULL;
 	uint32_t *slot = ftp_hindex_find(&a->thread_ix, h, same_thread, a, &tid);
 	if (!*slot) {
-		if (ftp_grow((void **)&a->threads, &a->threads_cap, a->nthreads + 1, sizeof(*a->threads), 64) < 0)
+		if (ftp_grow((void **)&a->threads, &a->threads_cap, a->nthreads + 1, sizeof(*a->threads),
+		             64) < 0)
 			return NULL;
 		a->threads[a->nthreads] = (struct thread){ .tid = tid, .hash = h };
 		*slot = (uint32_t)++a->nthreads;
@@ -442,7 +444,8 @@ int analysis_end_round(struct analysis *a)
 			break;
 		}
 		pid_t tid = a->entries[i].tid;
-		uint32_t *slot = ftp_hindex_find(&a->entry_ix, ftp_hash_mix(0, (uint64_t)tid), same_entry, a, &tid);
+		uint32_t *slot =
+		        ftp_hindex_find(&a->entry_ix, ftp_hash_mix(0, (uint64_t)tid), same_entry, a, &tid);
 		if (!*slot)
 			*slot = (uint32_t)i + 1;
 	}

@@ -23,13 +23,13 @@
  * (not escaped), NULL when unknown, and lent for the call only: the analysis
  * copies what it keeps. */
 struct analysis_sample {
-	uint64_t round;   /* samples of one instant share it */
-	uint64_t time_ns; /* CLOCK_MONOTONIC */
-	pid_t tid;        /* native thread id; 0 unknown */
+	uint64_t round;     /* samples of one instant share it */
+	uint64_t time_ns;   /* CLOCK_MONOTONIC */
+	pid_t tid;          /* native thread id; 0 unknown */
 	const char *thread; /* threading name */
 	enum ftp_state state;
-	int on_cpu; /* 1, 0, -1 unknown */
-	int gil;    /* holds the GIL: 1, 0, -1 no GIL or unknown */
+	int on_cpu;                   /* 1, 0, -1 unknown */
+	int gil;                      /* holds the GIL: 1, 0, -1 no GIL or unknown */
 	enum ftp_wait_kind wait_kind; /* FTP_WAIT_NONE: waits on nothing known */
 	uint64_t wait_address;        /* 0 unknown */
 	const char *wait_type;        /* a critical section's object type */
@@ -43,8 +43,8 @@ struct analysis_sample {
 };
 
 struct analysis_opts {
-	double rate;  /* samples per second asked, for the interval when rounds cannot measure it; 0 unknown */
-	long cores;   /* CPUs of the machine recorded; 0 unknown */
+	double rate; /* samples per second asked, for the interval when rounds cannot measure it; 0 unknown */
+	long cores;  /* CPUs of the machine recorded; 0 unknown */
 };
 
 struct analysis; /* opaque */
@@ -84,11 +84,11 @@ struct analysis_thread {
 };
 
 struct analysis_lock {
-	enum ftp_wait_kind kind; /* FTP_WAIT_NONE: a lock of unknown kind */
-	uint64_t address;        /* 0 unknown */
-	const char *type;        /* critical sections: the object's type; NULL otherwise */
-	uint64_t samples;        /* samples waiting for it */
-	double wait_seconds;     /* samples * the interval */
+	enum ftp_wait_kind kind;       /* FTP_WAIT_NONE: a lock of unknown kind */
+	uint64_t address;              /* 0 unknown */
+	const char *type;              /* critical sections: the object's type; NULL otherwise */
+	uint64_t samples;              /* samples waiting for it */
+	double wait_seconds;           /* samples * the interval */
 	struct analysis_line *waiters; /* by samples, most first */
 	size_t nwaiters;
 	struct analysis_line *holders; /* the holder's innermost frame, same round */
@@ -112,8 +112,8 @@ struct analysis_deadlock {
 	enum ftp_wait_kind *kinds;
 	uint64_t *addresses;
 	struct analysis_line *where;
-	uint64_t rounds;     /* rounds in which it was seen */
-	uint64_t first_ns;   /* time of the first of them */
+	uint64_t rounds;   /* rounds in which it was seen */
+	uint64_t first_ns; /* time of the first of them */
 };
 
 /* What the analysis has counted so far, over ended rounds (thread states
@@ -122,10 +122,10 @@ struct analysis_deadlock {
  * analysis_result_release(). */
 struct analysis_result {
 	uint64_t samples, rounds;
-	double interval_s;      /* the time one sample stands for; 0 unknown */
-	bool interval_measured; /* from the rounds' times, else from the rate */
-	double duration_s;      /* first to last round */
-	uint64_t first_ns;      /* time of the first round */
+	double interval_s;               /* the time one sample stands for; 0 unknown */
+	bool interval_measured;          /* from the rounds' times, else from the rate */
+	double duration_s;               /* first to last round */
+	uint64_t first_ns;               /* time of the first round */
 	struct analysis_thread *threads; /* in the order first seen */
 	size_t nthreads;
 	/* Mean threads running or native per round; mean running; the cores
@@ -134,8 +134,8 @@ struct analysis_result {
 	long cores;
 	struct analysis_lock *locks; /* by wait_seconds, most first */
 	size_t nlocks;
-	bool gil_build;     /* some sample said whether it held the GIL */
-	double gil_busy;    /* share of rounds in which a thread held it */
+	bool gil_build;                          /* some sample said whether it held the GIL */
+	double gil_busy;                         /* share of rounds in which a thread held it */
 	struct analysis_gil_waiter *gil_waiters; /* by samples, most first */
 	size_t ngil_waiters;
 	struct analysis_deadlock *deadlocks; /* in the order found */
