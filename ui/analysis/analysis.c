@@ -492,27 +492,27 @@ static struct analysis_line line_of(const struct analysis *a, uint32_t frame, ui
 		                       .samples = samples };
 }
 
-/* Sorts lock lines by lock, role, samples (most first), then the line's own
- * order, so that equal counts come out the same way every time. */
-static const struct analysis *sort_ctx;
+/* Lock lines sort by lock, role, samples (most first), then the line's own
+ * order, so that equal counts come out the same way every time (qsort_r:
+ * the frames are the analysis'). */
 
 static int cmp_str(const char *x, const char *y)
 {
 	return strcmp(x ? x : "", y ? y : "");
 }
 
-static int cmp_frames(uint32_t x, uint32_t y)
+static int cmp_frames(const struct analysis *a, uint32_t x, uint32_t y)
 {
 	if (x == y)
 		return 0;
-	struct analysis_line lx = line_of(sort_ctx, x, 0), ly = line_of(sort_ctx, y, 0);
+	struct analysis_line lx = line_of(a, x, 0), ly = line_of(a, y, 0);
 	int c = cmp_str(lx.file, ly.file);
 	if (!c)
 		c = (lx.line > ly.line) - (lx.line < ly.line);
 	return c ? c : cmp_str(lx.function, ly.function);
 }
 
-static int cmp_lines(const void *x, const void *y)
+static int cmp_lines(const void *x, const void *y, void *a)
 {
 	const struct lockline *l = x, *m = y;
 	if (l->lock != m->lock)
@@ -521,7 +521,7 @@ static int cmp_lines(const void *x, const void *y)
 		return l->role - m->role;
 	if (l->samples != m->samples)
 		return l->samples > m->samples ? -1 : 1;
-	return cmp_frames(l->frame, m->frame);
+	return cmp_frames(a, l->frame, m->frame);
 }
 
 static int cmp_locks(const void *x, const void *y)
@@ -575,8 +575,7 @@ static int fill_locks(struct analysis *a, struct analysis_result *r)
 	}
 	r->nlocks = a->nlocks;
 	memcpy(lines, a->lines, a->nlines * sizeof(*lines));
-	sort_ctx = a;
-	qsort(lines, a->nlines, sizeof(*lines), cmp_lines);
+	qsort_r(lines, a->nlines, sizeof(*lines), cmp_lines, a);
 	int ret = 0;
 	for (size_t i = 0, j = 0; i < a->nlocks; i++) {
 		const struct lock *l = &a->locks[i];

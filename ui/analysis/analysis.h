@@ -8,7 +8,8 @@
  * The samples are a neutral struct that knows nothing of the probe or of a
  * file format: the report command fills it from a raw recording, the live
  * view from the probe's samples. Everything is O(samples): per-round work is
- * proportional to the round's size, and nothing is kept per sample. */
+ * proportional to the round's size, and nothing is kept per sample. One
+ * analysis is used by one thread at a time; separate ones are independent. */
 #ifndef FTPROF_ANALYSIS_H
 #define FTPROF_ANALYSIS_H
 
