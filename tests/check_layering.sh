@@ -29,5 +29,9 @@ grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' probe/native/*.[ch
 grep -nE '#include +[<"](\.\./)*(python|perf)/|#include +<linux/perf_event\.h>' probe/native/*.[ch] && report "probe/native/ must not include python/, perf/ or linux/perf_event.h"
 native_glue=$(grep -lE '#include +"(\.\./)*probe_int\.h"' probe/native/*.[ch] | grep -v '^probe/native/splice\.c$')
 [ -z "$native_glue" ] || report "probe_int.h in probe/native/ outside splice.c: $native_glue"
+# ui/analysis/: what report and attach both show, computed from a neutral
+# sample: it knows neither the probe nor a file format, and prints nothing.
+grep -nE '#include +"(ftprof/probe\.h|ui\.h|(\.\./)*probe/|(\.\./)*writers/|(\.\./)*raw_read\.h)' ui/analysis/*.[ch] && report "ui/analysis/ must not include the probe, ui.h, the writers or the raw reader"
+grep -nwE 'printf|fprintf|puts|fputs|perror|exit|abort|_exit' ui/analysis/*.[ch] | grep -vE 'snprintf|vsnprintf' && report "ui/analysis/ must not print or exit"
 [ $fail -eq 0 ] && echo "layering: ok"
 exit $fail

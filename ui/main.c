@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "sample a process or a command into a flame graph profile" },
 	{ "dump", cmd_dump, "print every Python thread's stack and state, once" },
+	{ "report", cmd_report, "what a raw recording shows: states, parallelism, locks, deadlocks" },
 };
 
 static void print_usage(FILE *f)

@@ -22,6 +22,7 @@ enum {
 /* Commands: each parses its own options; argv[0] is the command name. */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Parses a PID argument. Returns false (and prints the usage error) when s
  * is not a positive decimal number. */

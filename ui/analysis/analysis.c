@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: MIT */
+/* The analysis behind `report` and the live view: counters keyed through
+ * util.h's hash index, a buffer of the open round's samples (the holders'
+ * lines and the wait-for graph need a whole round), and the deadlocks seen. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "ftprof/util.h"
+#include "strtab.h"
+
+struct frame {
+	uint32_t function, file; /* strtab ids */
+	int line;
+	uint64_t hash;
+};
+
+struct thread {
+	pid_t tid;
+	uint32_t name;
+	uint64_t samples;
+	uint64_t states[FTP_STATE_COUNT];
+	uint64_t hash;
+};
+
+struct lock {
+	enum ftp_wait_kind kind;
+	uint64_t address;
+	uint32_t type;
+	uint64_t samples;
+	uint64_t hash;
+};
+
+enum { ROLE_WAITER, ROLE_HOLDER };
+
+/* The samples of one role at one line of one lock. */
+struct lockline {
+	uint32_t lock, frame; /* frame: id (index + 1) */
+	int role;
+	uint64_t samples;
+	uint64_t hash;
+};
+
+/* A sample of the open round, as much of it as a whole round needs. */
+struct entry {
+	pid_t tid, holder;
+	enum ftp_state state;
+	enum ftp_wait_kind kind;
+	uint64_t address;
+	uint32_t frame; /* id, 0: none */
+	long lock;      /* index in locks, -1: not a lock sample */
+	int gil;
+};
+
+/* A deadlock seen: its n members are at off in the pools. */
+struct cycle {
+	size_t n, off;
+	uint64_t rounds, first_ns;
+	uint64_t hash;
+};
+
+struct analysis {
+	struct analysis_opts opts;
+	struct strtab strs;
+
+	struct frame *frames;
+	size_t nframes, frames_cap;
+	struct ftp_hindex frame_ix;
+
+	struct thread *threads;
+	size_t nthreads, threads_cap;
+	struct ftp_hindex thread_ix;
+
+	struct lock *locks;
+	size_t nlocks, locks_cap;
+	struct ftp_hindex lock_ix;
+
+	struct lockline *lines;
+	size_t nlines, lines_cap;
+	struct ftp_hindex line_ix;
+
+	/* The open round. */
+	bool open;
+	uint64_t round, round_ns;
+	struct entry *entries;
+	size_t nentries, entries_cap;
+	struct ftp_hindex entry_ix; /* by tid; rebuilt per round */
+	int *next;                  /* wait-for edges, per entry */
+	unsigned char *color;
+	size_t graph_cap;
+
+	/* Ended rounds. */
+	uint64_t samples, rounds;
+	uint64_t first_ns, last_ns;
+	uint64_t busy_sum, python_sum; /* threads running or native; running */
+	uint64_t gil_held_rounds;
+	bool gil_build;
+
+	struct cycle *cycles;
+	size_t ncycles, cycles_cap;
+	struct ftp_hindex cycle_ix;
+	pid_t *cy_tids;
+	enum ftp_wait_kind *cy_kinds;
+	uint64_t *cy_addrs;
+	uint32_t *cy_frames;
+	size_t cy_n, cy_tids_cap, cy_kinds_cap, cy_addrs_cap, cy_frames_cap;
+};
+
+/* ---- hash index glue: every entry keeps its hash ---- */
+
+#define HASH_OF(name, type, arr)                          \
+	static uint64_t name(const void *ctx, size_t idx) \
+	{                                                 \
+		const struct analysis *a = ctx;           \
+		return ((const type *)a->arr)[idx].hash;  \
+	}
+HASH_OF(frame_hash_of, struct frame, frames)
+HASH_OF(thread_hash_of, struct thread, threads)
+HASH_OF(lock_hash_of, struct lock, locks)
+HASH_OF(line_hash_of, struct lockline, lines)
+HASH_OF(cycle_hash_of, struct cycle, cycles)
+#undef HASH_OF
+
+static bool same_frame(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct frame *f = &((const struct analysis *)ctx)->frames[idx], *k = key;
+	return f->function == k->function && f->file == k->file && f->line == k->line;
+}
+
+static bool same_thread(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct analysis *)ctx)->threads[idx].tid == *(const pid_t *)key;
+}
+
+static bool same_lock(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct lock *l = &((const struct analysis *)ctx)->locks[idx], *k = key;
+	return l->kind == k->kind && l->address == k->address;
+}
+
+static bool same_line(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct lockline *l = &((const struct analysis *)ctx)->lines[idx], *k = key;
+	return l->lock == k->lock && l->frame == k->frame && l->role == k->role;
+}
+
+static bool same_entry(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct analysis *)ctx)->entries[idx].tid == *(const pid_t *)key;
+}
+
+static uint64_t entry_hash_of(const void *ctx, size_t idx)
+{
+	return ftp_hash_mix(0, (uint64_t)((const struct analysis *)ctx)->entries[idx].tid);
+}
+
+/* ---- interning ---- */
+
+/* The id (index + 1) of frame (function, file, line); 0 when function is NULL. */
+static int intern_frame(struct analysis *a, const char *function, const char *file, int line, uint32_t *id)
+{
+	*id = 0;
+	if (!function)
+		return 0;
+	struct frame k = { .line = line };
+	if (strtab_intern(&a->strs, function, &k.function) < 0 ||
+	    strtab_intern(&a->strs, file ? file : "", &k.file) < 0)
+		return -FTP_E_NOMEM;
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, k.function), k.file), (uint64_t)(int64_t)line);
+	if (ftp_hindex_reserve(&a->frame_ix, a->nframes, 256, frame_hash_of, a) < 0)
+		return -FTP_E_NOMEM;
+	uint32_t *slot = ftp_hindex_find(&a->frame_ix, k.hash, same_frame, a, &k);
+	if (!*slot) {
+		if (ftp_grow((void **)&a->frames, &a->frames_cap, a->nframes + 1, sizeof(*a->frames), 256) <
+		    0)
+			return -FTP_E_NOMEM;
+		a->frames[a->nframes] = k;
+		*slot = (uint32_t)++a->nframes;
+	}
+	*id = *slot;
+	return 0;
+}
+
+static struct thread *get_thread(struct analysis *a, pid_t tid)
+{
+	uint64_t h = ftp_hash_mix(0, (uint64_t)tid);
+	if (ftp_hindex_reserve(&a->thread_ix, a->nthreads, 64, thread_hash_of, a) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&a->thread_ix, h, same_thread, a, &tid);
+	if (!*slot) {
+		if (ftp_grow((void **)&a->threads, &a->threads_cap, a->nthreads + 1, sizeof(*a->threads),
+		             64) < 0)
+			return NULL;
+		a->threads[a->nthreads] = (struct thread){ .tid = tid, .hash = h };
+		*slot = (uint32_t)++a->nthreads;
+	}
+	return &a->threads[*slot - 1];
+}
+
+static long get_lock(struct analysis *a, enum ftp_wait_kind kind, uint64_t address, const char *type)
+{
+	struct lock k = { .kind = kind, .address = address };
+	k.hash = ftp_hash_mix(ftp_hash_addr(address), (uint64_t)kind);
+	if (ftp_hindex_reserve(&a->lock_ix, a->nlocks, 64, lock_hash_of, a) < 0)
+		return -FTP_E_NOMEM;
+	uint32_t *slot = ftp_hindex_find(&a->lock_ix, k.hash, same_lock, a, &k);
+	if (!*slot) {
+		if (strtab_intern(&a->strs, type, &k.type) < 0 ||
+		    ftp_grow((void **)&a->locks, &a->locks_cap, a->nlocks + 1, sizeof(*a->locks), 64) < 0)
+			return -FTP_E_NOMEM;
+		a->locks[a->nlocks] = k;
+		*slot = (uint32_t)++a->nlocks;
+	} else if (!a->locks[*slot - 1].type && type &&
+	           strtab_intern(&a->strs, type, &a->locks[*slot - 1].type) < 0) {
+		return -FTP_E_NOMEM;
+	}
+	return (long)*slot - 1;
+}
+
+static int count_line(struct analysis *a, long lock, uint32_t frame, int role)
+{
+	struct lockline k = { .lock = (uint32_t)lock, .frame = frame, .role = role, .samples = 1 };
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, k.lock), frame), (uint64_t)role);
+	if (ftp_hindex_reserve(&a->line_ix, a->nlines, 256, line_hash_of, a) < 0)
+		return -FTP_E_NOMEM;
+	uint32_t *slot = ftp_hindex_find(&a->line_ix, k.hash, same_line, a, &k);
+	if (*slot) {
+		a->lines[*slot - 1].samples++;
+		return 0;
+	}
+	if (ftp_grow((void **)&a->lines, &a->lines_cap, a->nlines + 1, sizeof(*a->lines), 256) < 0)
+		return -FTP_E_NOMEM;
+	a->lines[a->nlines] = k;
+	*slot = (uint32_t)++a->nlines;
+	return 0;
+}
+
+/* ---- life ---- */
+
+int analysis_create(struct analysis **out, const struct analysis_opts *opts)
+{
+	struct analysis *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -FTP_E_NOMEM;
+	if (opts)
+		a->opts = *opts;
+	*out = a;
+	return 0;
+}
+
+void analysis_set_opts(struct analysis *a, const struct analysis_opts *opts)
+{
+	a->opts = *opts;
+}
+
+void analysis_destroy(struct analysis *a)
+{
+	if (!a)
+		return;
+	strtab_release(&a->strs);
+	free(a->frames);
+	ftp_hindex_release(&a->frame_ix);
+	free(a->threads);
+	ftp_hindex_release(&a->thread_ix);
+	free(a->locks);
+	ftp_hindex_release(&a->lock_ix);
+	free(a->lines);
+	ftp_hindex_release(&a->line_ix);
+	free(a->entries);
+	ftp_hindex_release(&a->entry_ix);
+	free(a->next);
+	free(a->color);
+	free(a->cycles);
+	ftp_hindex_release(&a->cycle_ix);
+	free(a->cy_tids);
+	free(a->cy_kinds);
+	free(a->cy_addrs);
+	free(a->cy_frames);
+	free(a);
+}
+
+/* ---- samples ---- */
+
+int analysis_add(struct analysis *a, const struct analysis_sample *s)
+{
+	int ret;
+	if (a->open && s->round != a->round && (ret = analysis_end_round(a)) < 0)
+		return ret;
+	if (ftp_grow((void **)&a->entries, &a->entries_cap, a->nentries + 1, sizeof(*a->entries), 64) < 0)
+		return -FTP_E_NOMEM;
+	struct thread *t = get_thread(a, s->tid);
+	if (!t)
+		return -FTP_E_NOMEM;
+	uint32_t name = t->name;
+	if (s->thread && *s->thread && strtab_intern(&a->strs, s->thread, &name) < 0)
+		return -FTP_E_NOMEM;
+	struct entry e = { .tid = s->tid,
+		           .holder = s->holder,
+		           .state = (unsigned)s->state < FTP_STATE_COUNT ? s->state : FTP_STATE_UNKNOWN,
+		           .kind = (unsigned)s->wait_kind < FTP_WAIT_COUNT ? s->wait_kind : FTP_WAIT_NONE,
+		           .address = s->wait_address,
+		           .lock = -1,
+		           .gil = s->gil };
+	if ((ret = intern_frame(a, s->function, s->file, s->line, &e.frame)) < 0)
+		return ret;
+	if (e.state == FTP_STATE_LOCK) {
+		if ((e.lock = get_lock(a, e.kind, e.address, s->wait_type)) < 0)
+			return (int)e.lock;
+		if (e.frame && (ret = count_line(a, e.lock, e.frame, ROLE_WAITER)) < 0)
+			return ret;
+		a->locks[e.lock].samples++;
+	}
+	if (!a->open) {
+		a->open = true;
+		a->round = s->round;
+		a->round_ns = s->time_ns;
+	} else if (s->time_ns && (s->time_ns < a->round_ns || !a->round_ns)) {
+		a->round_ns = s->time_ns;
+	}
+	t->name = name;
+	t->samples++;
+	t->states[e.state]++;
+	a->entries[a->nentries++] = e;
+	a->samples++;
+	return 0;
+}
+
+/* The entry of tid in the open round, or -1. */
+static long find_entry(const struct analysis *a, pid_t tid)
+{
+	return ftp_hindex_get(&a->entry_ix, ftp_hash_mix(0, (uint64_t)tid), same_entry, a, &tid);
+}
+
+static bool same_cycle(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct analysis *a = ctx;
+	const struct cycle *c = &a->cycles[idx], *k = key;
+	if (c->n != k->n)
+		return false;
+	for (size_t i = 0; i < c->n; i++)
+		if (a->cy_tids[c->off + i] != a->cy_tids[k->off + i] ||
+		    a->cy_kinds[c->off + i] != a->cy_kinds[k->off + i] ||
+		    a->cy_addrs[c->off + i] != a->cy_addrs[k->off + i])
+			return false;
+	return true;
+}
+
+/* Records the cycle through entry start (following next), once: it is
+ * written at the end of the pools, starting at its lowest tid, and taken
+ * back when it was seen before. */
+static int record_cycle(struct analysis *a, int start)
+{
+	size_t n = 1;
+	for (int i = a->next[start]; i != start; i = a->next[i])
+		n++;
+	size_t need = a->cy_n + n;
+	if (ftp_grow((void **)&a->cy_tids, &a->cy_tids_cap, need, sizeof(*a->cy_tids), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_kinds, &a->cy_kinds_cap, need, sizeof(*a->cy_kinds), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_addrs, &a->cy_addrs_cap, need, sizeof(*a->cy_addrs), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_frames, &a->cy_frames_cap, need, sizeof(*a->cy_frames), 16) < 0 ||
+	    ftp_hindex_reserve(&a->cycle_ix, a->ncycles, 16, cycle_hash_of, a) < 0)
+		return -FTP_E_NOMEM;
+	/* Start from the member with the lowest tid. */
+	int at = a->next[start], lowest = start;
+	for (; at != start; at = a->next[at])
+		if (a->entries[at].tid < a->entries[lowest].tid)
+			lowest = at;
+	struct cycle k = { .n = n, .off = a->cy_n, .rounds = 1, .first_ns = a->round_ns };
+	uint64_t h = ftp_hash_mix(0, n);
+	at = lowest;
+	for (size_t i = 0; i < n; i++, at = a->next[at]) {
+		const struct entry *e = &a->entries[at];
+		a->cy_tids[k.off + i] = e->tid;
+		a->cy_kinds[k.off + i] = e->kind;
+		a->cy_addrs[k.off + i] = e->address;
+		a->cy_frames[k.off + i] = e->frame;
+		h = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(h, (uint64_t)e->tid), e->kind), e->address);
+	}
+	k.hash = h;
+	uint32_t *slot = ftp_hindex_find(&a->cycle_ix, h, same_cycle, a, &k);
+	if (*slot) {
+		a->cycles[*slot - 1].rounds++;
+		return 0; /* the pools' tail is overwritten next time */
+	}
+	if (ftp_grow((void **)&a->cycles, &a->cycles_cap, a->ncycles + 1, sizeof(*a->cycles), 16) < 0)
+		return -FTP_E_NOMEM;
+	a->cycles[a->ncycles] = k;
+	*slot = (uint32_t)++a->ncycles;
+	a->cy_n += n;
+	return 0;
+}
+
+/* The wait-for graph of the open round: an edge from each thread waiting for
+ * a lock whose holder is known to the holder's entry. Each entry has at most
+ * one edge, so a walk from each entry not yet seen finds each cycle once, in
+ * O(entries): color 1 marks the walk under way, 2 what earlier walks saw. */
+static int find_deadlocks(struct analysis *a)
+{
+	size_t n = a->nentries;
+	if (n > a->graph_cap) {
+		int *next = realloc(a->next, n * sizeof(*next));
+		if (!next)
+			return -FTP_E_NOMEM;
+		a->next = next;
+		unsigned char *color = realloc(a->color, n);
+		if (!color)
+			return -FTP_E_NOMEM;
+		a->color = color;
+		a->graph_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &a->entries[i];
+		a->next[i] = e->state == FTP_STATE_LOCK && e->holder ? (int)find_entry(a, e->holder) : -1;
+		a->color[i] = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int at = (int)i;
+		while (at >= 0 && !a->color[at]) {
+			a->color[at] = 1;
+			at = a->next[at];
+		}
+		if (at >= 0 && a->color[at] == 1) {
+			int ret = record_cycle(a, at);
+			if (ret < 0)
+				return ret;
+		}
+		for (at = (int)i; at >= 0 && a->color[at] == 1; at = a->next[at])
+			a->color[at] = 2;
+	}
+	return 0;
+}
+
+int analysis_end_round(struct analysis *a)
+{
+	if (!a->open)
+		return 0;
+	int ret = 0;
+	a->open = false;
+	/* Index the round by tid (a thread sampled twice: its first sample). */
+	ftp_hindex_clear(&a->entry_ix);
+	for (size_t i = 0; i < a->nentries && ret == 0; i++) {
+		if (ftp_hindex_reserve(&a->entry_ix, i, 64, entry_hash_of, a) < 0) {
+			ret = -FTP_E_NOMEM;
+			break;
+		}
+		pid_t tid = a->entries[i].tid;
+		uint32_t *slot =
+		        ftp_hindex_find(&a->entry_ix, ftp_hash_mix(0, (uint64_t)tid), same_entry, a, &tid);
+		if (!*slot)
+			*slot = (uint32_t)i + 1;
+	}
+	uint64_t busy = 0, python = 0;
+	bool gil_held = false;
+	for (size_t i = 0; i < a->nentries && ret == 0; i++) {
+		const struct entry *e = &a->entries[i];
+		busy += e->state == FTP_STATE_RUNNING || e->state == FTP_STATE_NATIVE;
+		python += e->state == FTP_STATE_RUNNING;
+		if (e->gil >= 0)
+			a->gil_build = true;
+		gil_held |= e->gil > 0;
+		if (e->lock < 0 || !e->holder)
+			continue;
+		long h = find_entry(a, e->holder);
+		if (h >= 0 && a->entries[h].frame)
+			ret = count_line(a, e->lock, a->entries[h].frame, ROLE_HOLDER);
+	}
+	if (ret == 0)
+		ret = find_deadlocks(a);
+	if (ret == 0) {
+		if (!a->rounds)
+			a->first_ns = a->round_ns;
+		a->last_ns = a->round_ns;
+		a->rounds++;
+		a->busy_sum += busy;
+		a->python_sum += python;
+		a->gil_held_rounds += gil_held;
+	}
+	a->nentries = 0;
+	return ret;
+}
+
+/* ---- results ---- */
+
+static struct analysis_line line_of(const struct analysis *a, uint32_t frame, uint64_t samples)
+{
+	if (!frame)
+		return (struct analysis_line){ .line = -1, .samples = samples };
+	const struct frame *f = &a->frames[frame - 1];
+	return (struct analysis_line){ .function = strtab_str(&a->strs, f->function),
+		                       .file = strtab_str(&a->strs, f->file),
+		                       .line = f->line,
+		                       .samples = samples };
+}
+
+/* Lock lines sort by lock, role, samples (most first), then the line's own
+ * order, so that equal counts come out the same way every time (qsort_r:
+ * the frames are the analysis'). */
+
+static int cmp_str(const char *x, const char *y)
+{
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+static int cmp_frames(const struct analysis *a, uint32_t x, uint32_t y)
+{
+	if (x == y)
+		return 0;
+	struct analysis_line lx = line_of(a, x, 0), ly = line_of(a, y, 0);
+	int c = cmp_str(lx.file, ly.file);
+	if (!c)
+		c = (lx.line > ly.line) - (lx.line < ly.line);
+	return c ? c : cmp_str(lx.function, ly.function);
+}
+
+static int cmp_lines(const void *x, const void *y, void *a)
+{
+	const struct lockline *l = x, *m = y;
+	if (l->lock != m->lock)
+		return l->lock < m->lock ? -1 : 1;
+	if (l->role != m->role)
+		return l->role - m->role;
+	if (l->samples != m->samples)
+		return l->samples > m->samples ? -1 : 1;
+	return cmp_frames(a, l->frame, m->frame);
+}
+
+static int cmp_locks(const void *x, const void *y)
+{
+	const struct analysis_lock *l = x, *m = y;
+	if (l->samples != m->samples)
+		return l->samples > m->samples ? -1 : 1;
+	if (l->kind != m->kind)
+		return l->kind < m->kind ? -1 : 1;
+	return (l->address > m->address) - (l->address < m->address);
+}
+
+static int cmp_gil(const void *x, const void *y)
+{
+	const struct analysis_gil_waiter *l = x, *m = y;
+	if (l->samples != m->samples)
+		return l->samples > m->samples ? -1 : 1;
+	return (l->tid > m->tid) - (l->tid < m->tid);
+}
+
+void analysis_result_release(struct analysis_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nlocks; i++) {
+		free(r->locks[i].waiters);
+		free(r->locks[i].holders);
+	}
+	free(r->locks);
+	free(r->threads);
+	free(r->gil_waiters);
+	for (size_t i = 0; i < r->ndeadlocks; i++) {
+		free(r->deadlocks[i].threads);
+		free(r->deadlocks[i].kinds);
+		free(r->deadlocks[i].addresses);
+		free(r->deadlocks[i].where);
+	}
+	free(r->deadlocks);
+	memset(r, 0, sizeof(*r));
+}
+
+static int fill_locks(struct analysis *a, struct analysis_result *r)
+{
+	if (!a->nlocks)
+		return 0;
+	r->locks = calloc(a->nlocks, sizeof(*r->locks));
+	struct lockline *lines = a->nlines ? malloc(a->nlines * sizeof(*lines)) : NULL;
+	if (!r->locks || (a->nlines && !lines)) {
+		free(lines);
+		return -FTP_E_NOMEM;
+	}
+	r->nlocks = a->nlocks;
+	memcpy(lines, a->lines, a->nlines * sizeof(*lines));
+	qsort_r(lines, a->nlines, sizeof(*lines), cmp_lines, a);
+	int ret = 0;
+	for (size_t i = 0, j = 0; i < a->nlocks; i++) {
+		const struct lock *l = &a->locks[i];
+		struct analysis_lock *o = &r->locks[i];
+		o->kind = l->kind;
+		o->address = l->address;
+		o->type = strtab_str(&a->strs, l->type);
+		o->samples = l->samples;
+		o->wait_seconds = (double)l->samples * r->interval_s;
+		size_t w = j, h;
+		while (w < a->nlines && lines[w].lock == i && lines[w].role == ROLE_WAITER)
+			w++;
+		for (h = w; h < a->nlines && lines[h].lock == i; h++)
+			;
+		o->waiters = w > j ? malloc((w - j) * sizeof(*o->waiters)) : NULL;
+		o->holders = h > w ? malloc((h - w) * sizeof(*o->holders)) : NULL;
+		if ((w > j && !o->waiters) || (h > w && !o->holders)) {
+			ret = -FTP_E_NOMEM;
+			break;
+		}
+		for (; j < w; j++)
+			o->waiters[o->nwaiters++] = line_of(a, lines[j].frame, lines[j].samples);
+		for (; j < h; j++)
+			o->holders[o->nholders++] = line_of(a, lines[j].frame, lines[j].samples);
+	}
+	free(lines);
+	if (ret == 0)
+		qsort(r->locks, r->nlocks, sizeof(*r->locks), cmp_locks);
+	return ret;
+}
+
+static int fill_deadlocks(struct analysis *a, struct analysis_result *r)
+{
+	if (!a->ncycles)
+		return 0;
+	r->deadlocks = calloc(a->ncycles, sizeof(*r->deadlocks));
+	if (!r->deadlocks)
+		return -FTP_E_NOMEM;
+	r->ndeadlocks = a->ncycles;
+	for (size_t i = 0; i < a->ncycles; i++) {
+		const struct cycle *c = &a->cycles[i];
+		struct analysis_deadlock *d = &r->deadlocks[i];
+		d->threads = malloc(c->n * sizeof(*d->threads));
+		d->kinds = malloc(c->n * sizeof(*d->kinds));
+		d->addresses = malloc(c->n * sizeof(*d->addresses));
+		d->where = malloc(c->n * sizeof(*d->where));
+		if (!d->threads || !d->kinds || !d->addresses || !d->where)
+			return -FTP_E_NOMEM;
+		d->n = c->n;
+		d->rounds = c->rounds;
+		d->first_ns = c->first_ns;
+		for (size_t k = 0; k < c->n; k++) {
+			d->threads[k] = a->cy_tids[c->off + k];
+			d->kinds[k] = a->cy_kinds[c->off + k];
+			d->addresses[k] = a->cy_addrs[c->off + k];
+			d->where[k] = line_of(a, a->cy_frames[c->off + k], c->rounds);
+		}
+	}
+	return 0;
+}
+
+int analysis_result(struct analysis *a, struct analysis_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->samples = a->samples;
+	r->rounds = a->rounds;
+	r->cores = a->opts.cores;
+	r->first_ns = a->first_ns;
+	if (a->rounds > 1 && a->last_ns > a->first_ns) {
+		r->duration_s = (double)(a->last_ns - a->first_ns) / 1e9;
+		r->interval_s = r->duration_s / (double)(a->rounds - 1);
+		r->interval_measured = true;
+	} else if (a->opts.rate > 0) {
+		r->interval_s = 1.0 / a->opts.rate;
+	}
+	if (a->rounds) {
+		r->effective = (double)a->busy_sum / (double)a->rounds;
+		r->python = (double)a->python_sum / (double)a->rounds;
+		r->gil_busy = (double)a->gil_held_rounds / (double)a->rounds;
+	}
+	r->gil_build = a->gil_build;
+
+	if (a->nthreads) {
+		r->threads = malloc(a->nthreads * sizeof(*r->threads));
+		if (!r->threads)
+			goto nomem;
+	}
+	for (size_t i = 0; i < a->nthreads; i++) {
+		const struct thread *t = &a->threads[i];
+		struct analysis_thread *o = &r->threads[r->nthreads++];
+		o->tid = t->tid;
+		o->name = strtab_str(&a->strs, t->name);
+		o->samples = t->samples;
+		memcpy(o->states, t->states, sizeof(o->states));
+		if (t->states[FTP_STATE_GIL])
+			r->ngil_waiters++;
+	}
+	if (r->ngil_waiters) {
+		r->gil_waiters = malloc(r->ngil_waiters * sizeof(*r->gil_waiters));
+		if (!r->gil_waiters)
+			goto nomem;
+		size_t k = 0;
+		for (size_t i = 0; i < r->nthreads; i++)
+			if (r->threads[i].states[FTP_STATE_GIL])
+				r->gil_waiters[k++] = (struct analysis_gil_waiter){
+					.tid = r->threads[i].tid,
+					.name = r->threads[i].name,
+					.samples = r->threads[i].states[FTP_STATE_GIL],
+					.seconds = (double)r->threads[i].states[FTP_STATE_GIL] * r->interval_s
+				};
+		qsort(r->gil_waiters, k, sizeof(*r->gil_waiters), cmp_gil);
+	}
+	if (fill_locks(a, r) < 0 || fill_deadlocks(a, r) < 0)
+		goto nomem;
+	return 0;
+nomem:
+	analysis_result_release(r);
+	return -FTP_E_NOMEM;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/analysis: what `report` and the live view both show, computed from
+ * thread samples fed one at a time: each thread's share of each state, the
+ * effective parallelism against the cores, the contended locks with the
+ * lines where threads wait for them and where their holders hold them, how
+ * busy the GIL is, and the deadlocks (wait-for cycles within one round).
+ *
+ * The samples are a neutral struct that knows nothing of the probe or of a
+ * file format: the report command fills it from a raw recording, the live
+ * view from the probe's samples. Everything is O(samples): per-round work is
+ * proportional to the round's size, and nothing is kept per sample. One
+ * analysis is used by one thread at a time; separate ones are independent. */
+#ifndef FTPROF_ANALYSIS_H
+#define FTPROF_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ftprof/sample.h"
+
+/* One thread at one instant. Strings are UTF-8 as the target holds them
+ * (not escaped), NULL when unknown, and lent for the call only: the analysis
+ * copies what it keeps. */
+struct analysis_sample {
+	uint64_t round;     /* samples of one instant share it */
+	uint64_t time_ns;   /* CLOCK_MONOTONIC */
+	pid_t tid;          /* native thread id; 0 unknown */
+	const char *thread; /* threading name */
+	enum ftp_state state;
+	int on_cpu;                   /* 1, 0, -1 unknown */
+	int gil;                      /* holds the GIL: 1, 0, -1 no GIL or unknown */
+	enum ftp_wait_kind wait_kind; /* FTP_WAIT_NONE: waits on nothing known */
+	uint64_t wait_address;        /* 0 unknown */
+	const char *wait_type;        /* a critical section's object type */
+	pid_t holder;                 /* the holder's tid; 0 unknown */
+	enum ftp_holder_how holder_how;
+	/* The innermost Python frame: function NULL when the sample has none;
+	 * line -1 when unknown. */
+	const char *function;
+	const char *file;
+	int line;
+};
+
+struct analysis_opts {
+	double rate; /* samples per second asked, for the interval when rounds cannot measure it; 0 unknown */
+	long cores;  /* CPUs of the machine recorded; 0 unknown */
+};
+
+struct analysis; /* opaque */
+
+/* Returns 0 and stores an analysis the caller must analysis_destroy(), or
+ * -FTP_E_NOMEM leaving *out untouched. opts may be NULL. */
+int analysis_create(struct analysis **out, const struct analysis_opts *opts);
+void analysis_destroy(struct analysis *a); /* NULL ok */
+
+/* Replaces the options (a reader learns them from a header): they are read
+ * by analysis_result only. */
+void analysis_set_opts(struct analysis *a, const struct analysis_opts *opts);
+
+/* Adds one sample. A sample of another round than the one open ends that
+ * round first (analysis_end_round). Returns 0 or -FTP_E_NOMEM, in which case
+ * the sample is not counted and the analysis stays usable. */
+int analysis_add(struct analysis *a, const struct analysis_sample *s);
+
+/* Ends the open round, if any: its parallelism, holders and deadlocks are
+ * counted. The live view calls it after each probe round; a reader of a file
+ * calls it once at the end. Returns 0 or -FTP_E_NOMEM (the round is then
+ * dropped from the counts that need it whole). */
+int analysis_end_round(struct analysis *a);
+
+/* A Python line and how many samples were there. */
+struct analysis_line {
+	const char *function, *file; /* never NULL ("" when unknown) */
+	int line;                    /* -1 unknown */
+	uint64_t samples;
+};
+
+struct analysis_thread {
+	pid_t tid;
+	const char *name; /* the last name seen; NULL when never known */
+	uint64_t samples;
+	uint64_t states[FTP_STATE_COUNT]; /* samples in each state */
+};
+
+struct analysis_lock {
+	enum ftp_wait_kind kind;       /* FTP_WAIT_NONE: a lock of unknown kind */
+	uint64_t address;              /* 0 unknown */
+	const char *type;              /* critical sections: the object's type; NULL otherwise */
+	uint64_t samples;              /* samples waiting for it */
+	double wait_seconds;           /* samples * the interval */
+	struct analysis_line *waiters; /* by samples, most first */
+	size_t nwaiters;
+	struct analysis_line *holders; /* the holder's innermost frame, same round */
+	size_t nholders;
+};
+
+struct analysis_gil_waiter {
+	pid_t tid;
+	const char *name;
+	uint64_t samples; /* in state gil */
+	double seconds;
+};
+
+struct analysis_deadlock {
+	/* threads[i] waits for the lock locks[i], held by threads[(i + 1) % n];
+	 * it starts at the lowest tid. where[i]: the line where threads[i] waits
+	 * (function NULL when it had no Python frame), the first round it was
+	 * seen. */
+	size_t n;
+	pid_t *threads;
+	enum ftp_wait_kind *kinds;
+	uint64_t *addresses;
+	struct analysis_line *where;
+	uint64_t rounds;   /* rounds in which it was seen */
+	uint64_t first_ns; /* time of the first of them */
+};
+
+/* What the analysis has counted so far, over ended rounds (thread states
+ * also over the open one). Strings are lent by the analysis until
+ * analysis_destroy(); the arrays are the caller's until
+ * analysis_result_release(). */
+struct analysis_result {
+	uint64_t samples, rounds;
+	double interval_s;               /* the time one sample stands for; 0 unknown */
+	bool interval_measured;          /* from the rounds' times, else from the rate */
+	double duration_s;               /* first to last round */
+	uint64_t first_ns;               /* time of the first round */
+	struct analysis_thread *threads; /* in the order first seen */
+	size_t nthreads;
+	/* Mean threads running or native per round; mean running; the cores
+	 * (0 unknown). */
+	double effective, python;
+	long cores;
+	struct analysis_lock *locks; /* by wait_seconds, most first */
+	size_t nlocks;
+	bool gil_build;                          /* some sample said whether it held the GIL */
+	double gil_busy;                         /* share of rounds in which a thread held it */
+	struct analysis_gil_waiter *gil_waiters; /* by samples, most first */
+	size_t ngil_waiters;
+	struct analysis_deadlock *deadlocks; /* in the order found */
+	size_t ndeadlocks;
+};
+
+/* Fills *out. Returns 0 or -FTP_E_NOMEM (out is then zeroed). */
+int analysis_result(struct analysis *a, struct analysis_result *out);
+void analysis_result_release(struct analysis_result *r);
+
+#endif

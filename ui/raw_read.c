@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* Reads raw format 2 back: the header, then each line split on tabs into the
+ * twelve columns, strings unescaped, and the innermost Python frame taken
+ * from the folded stack. The file is as hostile as the target it came from:
+ * every column is checked, and a bad one stops the read with its line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftprof/error.h"
+#include "raw_read.h"
+
+enum {
+	COL_ROUND,
+	COL_TIME,
+	COL_TID,
+	COL_STATE,
+	COL_ONCPU,
+	COL_GIL,
+	COL_WAIT,
+	COL_ADDR,
+	COL_TYPE,
+	COL_HOLDER,
+	COL_HOW,
+	COL_THREAD,
+	COL_STACK,
+	NCOLS
+};
+
+/* Fills err with "PATH:LINE: what" and returns -FTP_E_CORRUPT. */
+static int fail(struct ftp_error *err, const char *path, unsigned long line, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int fail(struct ftp_error *err, const char *path, unsigned long line, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ftp_error_set(err, FTP_E_CORRUPT, 0, "%s:%lu: %s", path, line, what);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Writes code point cp as UTF-8 at out; returns its length (0 when cp is not
+ * one). */
+static size_t put_utf8(char *out, unsigned long cp)
+{
+	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+void raw_unescape(char *s)
+{
+	char *out = s;
+	while (*s) {
+		if (s[0] == '\\' && s[1] == '\\') {
+			*out++ = '\\';
+			s += 2;
+			continue;
+		}
+		if (s[0] == '\\' && s[1] == 'x' && hexval(s[2]) >= 0 && hexval(s[3]) >= 0) {
+			int v = hexval(s[2]) * 16 + hexval(s[3]);
+			if (v) {
+				*out++ = (char)v;
+				s += 4;
+				continue;
+			}
+		}
+		if (s[0] == '\\' && s[1] == 'u' && s[2] == '{') {
+			unsigned long cp = 0;
+			int i = 3;
+			while (i < 9 && hexval(s[i]) >= 0)
+				cp = cp * 16 + (unsigned long)hexval(s[i++]);
+			/* the code point takes no more room than its escape */
+			if (i > 3 && s[i] == '}') {
+				size_t n = put_utf8(out, cp);
+				if (n) {
+					out += n;
+					s += i + 1;
+					continue;
+				}
+			}
+		}
+		*out++ = *s++;
+	}
+	*out = '\0';
+}
+
+/* "# ftprof raw 2: pid 4242, Python 3.13.15 free-threaded, 100 Hz asked, 2 cores" */
+static int read_header(const char *text, const char *path, struct raw_header *hdr, struct ftp_error *err)
+{
+	int format, n = 0;
+	if (sscanf(text, "# ftprof raw %d:%n", &format, &n) != 1 || n == 0)
+		return fail(err, path, 1, "not an ftprof raw recording (no '# ftprof raw N:' header)");
+	hdr->format = format;
+	if (format != 2)
+		return fail(
+		        err, path, 1,
+		        "raw format %d; ftprof report reads raw format 2 (record it again with this ftprof)",
+		        format);
+	const char *p = text + n;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char part[128];
+		if (len >= sizeof(part))
+			len = sizeof(part) - 1;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		int pid, end_n = 0;
+		double rate;
+		long cores;
+		char version[64];
+		if (sscanf(part, "pid %d%n", &pid, &end_n) == 1 && end_n) {
+			hdr->pid = pid;
+		} else if (sscanf(part, "Python %63s", version) == 1) {
+			snprintf(hdr->python, sizeof(hdr->python), "%s", version);
+			hdr->free_threaded = strstr(part, " free-threaded") != NULL;
+		} else if (sscanf(part, "%lf Hz%n", &rate, &end_n) == 1 && end_n) {
+			hdr->rate = rate > 0 ? rate : 0;
+		} else if (sscanf(part, "%ld core%n", &cores, &end_n) == 1 && end_n) {
+			hdr->cores = cores > 0 ? cores : 0;
+		}
+		p += len;
+		if (end && p < end)
+			p = end;
+	}
+	return 0;
+}
+
+static bool parse_u64(const char *s, int base, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (*end || errno)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_tid(const char *s, pid_t *out)
+{
+	uint64_t v;
+	if (!parse_u64(s, 10, &v) || v > 0x3fffffff)
+		return false;
+	*out = (pid_t)v;
+	return true;
+}
+
+/* "1", "0", "-" as 1, 0, -1. */
+static bool parse_tri(const char *s, int *out)
+{
+	if (strcmp(s, "1") == 0 || strcmp(s, "0") == 0 || strcmp(s, "-") == 0) {
+		*out = s[0] == '-' ? -1 : s[0] - '0';
+		return true;
+	}
+	return false;
+}
+
+static bool parse_state(const char *s, enum ftp_state *out)
+{
+	for (int i = 0; i < FTP_STATE_COUNT; i++)
+		if (strcmp(s, ftp_state_name((enum ftp_state)i)) == 0) {
+			*out = (enum ftp_state)i;
+			return true;
+		}
+	return false;
+}
+
+static bool parse_kind(const char *s, enum ftp_wait_kind *out)
+{
+	if (strcmp(s, "-") == 0) {
+		*out = FTP_WAIT_NONE;
+		return true;
+	}
+	for (int i = 1; i < FTP_WAIT_COUNT; i++)
+		if (strcmp(s, ftp_wait_kind_name((enum ftp_wait_kind)i)) == 0) {
+			*out = (enum ftp_wait_kind)i;
+			return true;
+		}
+	return false;
+}
+
+static bool parse_how(const char *s, enum ftp_holder_how *out)
+{
+	if (strcmp(s, "-") == 0) {
+		*out = FTP_HOLDER_NONE;
+		return true;
+	}
+	for (int i = 1; i < FTP_HOLDER_COUNT; i++)
+		if (strcmp(s, ftp_holder_how_name((enum ftp_holder_how)i)) == 0) {
+			*out = (enum ftp_holder_how)i;
+			return true;
+		}
+	return false;
+}
+
+/* Whether the folded label l (still escaped) is a Python frame,
+ * "function (file:line)" or "function (file)", and if so its parts, cut in
+ * place. Native frames are "symbol (object)" or "0xADDR"; a thread's root is
+ * `thread "NAME" (TID)`; a state leaf is "[lock]". A Python frame without a
+ * line is told from a native one by its file: "*.py*" or "<...>". */
+static bool python_frame(char *l, char **function, char **file, int *line)
+{
+	size_t len = strlen(l);
+	if (len < 4 || l[len - 1] != ')' || strncmp(l, "thread \"", 8) == 0)
+		return false;
+	char *open = NULL;
+	for (char *p = strstr(l, " ("); p; p = strstr(p + 1, " ("))
+		open = p;
+	if (!open)
+		return false;
+	l[len - 1] = '\0';
+	char *f = open + 2;
+	char *colon = strrchr(f, ':');
+	int ln = -1;
+	if (colon && colon[1]) {
+		uint64_t v;
+		if (parse_u64(colon + 1, 10, &v) && v <= 0x7fffffff) {
+			ln = (int)v;
+			*colon = '\0';
+		}
+	}
+	if (ln < 0 && !strstr(f, ".py") && f[0] != '<') {
+		l[len - 1] = ')';
+		return false;
+	}
+	*open = '\0';
+	*function = l;
+	*file = f;
+	*line = ln;
+	return true;
+}
+
+/* The innermost Python frame of stack (outermost first, ';'-separated),
+ * into s; the stack is cut in place. */
+static void innermost(char *stack, struct analysis_sample *s)
+{
+	char *end = stack + strlen(stack);
+	while (end > stack || (end == stack && *stack)) {
+		char *start = end;
+		while (start > stack && start[-1] != ';')
+			start--;
+		*end = '\0';
+		char *function, *file;
+		int line;
+		if (python_frame(start, &function, &file, &line)) {
+			raw_unescape(function);
+			raw_unescape(file);
+			s->function = function;
+			s->file = file;
+			s->line = line;
+			return;
+		}
+		if (start == stack)
+			return;
+		end = start - 1;
+	}
+}
+
+static int read_line(char *text, const char *path, unsigned long lineno, struct analysis_sample *s,
+                     struct ftp_error *err)
+{
+	char *col[NCOLS];
+	int n = 0;
+	for (char *p = text;; p++) {
+		col[n++] = p;
+		p = strchr(p, '\t');
+		if (!p)
+			break;
+		if (n == NCOLS)
+			return fail(err, path, lineno, "more than %d tab-separated columns", NCOLS);
+		*p = '\0';
+	}
+	if (n != NCOLS)
+		return fail(err, path, lineno, "%d tab-separated columns, %d expected", n, NCOLS);
+	memset(s, 0, sizeof(*s));
+	s->line = -1;
+	static const char *const names[NCOLS] = { "round",      "time_ns", "tid",       "state",     "oncpu",
+		                                  "gil",        "wait",    "wait_addr", "wait_type", "holder",
+		                                  "holder_how", "thread",  "stack" };
+	int bad = -1;
+	if (!parse_u64(col[COL_ROUND], 10, &s->round))
+		bad = COL_ROUND;
+	else if (!parse_u64(col[COL_TIME], 10, &s->time_ns))
+		bad = COL_TIME;
+	else if (!parse_tid(col[COL_TID], &s->tid))
+		bad = COL_TID;
+	else if (!parse_state(col[COL_STATE], &s->state))
+		bad = COL_STATE;
+	else if (!parse_tri(col[COL_ONCPU], &s->on_cpu))
+		bad = COL_ONCPU;
+	else if (!parse_tri(col[COL_GIL], &s->gil))
+		bad = COL_GIL;
+	else if (!parse_kind(col[COL_WAIT], &s->wait_kind))
+		bad = COL_WAIT;
+	else if (strcmp(col[COL_ADDR], "-") != 0 && (strncmp(col[COL_ADDR], "0x", 2) != 0 ||
+	                                             !parse_u64(col[COL_ADDR] + 2, 16, &s->wait_address)))
+		bad = COL_ADDR;
+	else if (strcmp(col[COL_HOLDER], "-") != 0 && !parse_tid(col[COL_HOLDER], &s->holder))
+		bad = COL_HOLDER;
+	else if (!parse_how(col[COL_HOW], &s->holder_how))
+		bad = COL_HOW;
+	if (bad >= 0) {
+		char shown[40];
+		/* the column is shown as far as it is plain ASCII; the rest as '?' */
+		size_t i = 0;
+		for (; col[bad][i] && i < sizeof(shown) - 1; i++)
+			shown[i] = col[bad][i] >= 0x20 && col[bad][i] < 0x7f ? col[bad][i] : '?';
+		shown[i] = '\0';
+		return fail(err, path, lineno, "bad %s column '%s%s'", names[bad], shown,
+		            col[bad][i] ? "..." : "");
+	}
+	if (strcmp(col[COL_TYPE], "-") != 0) {
+		raw_unescape(col[COL_TYPE]);
+		s->wait_type = col[COL_TYPE];
+	}
+	raw_unescape(col[COL_THREAD]);
+	s->thread = col[COL_THREAD];
+	innermost(col[COL_STACK], s);
+	return 0;
+}
+
+int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,
+             struct ftp_error *err)
+{
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	int ret = 0;
+	memset(hdr, 0, sizeof(*hdr));
+	while (ret == 0 && (len = getline(&text, &cap, f)) >= 0) {
+		lineno++;
+		if (len > 0 && text[len - 1] == '\n')
+			text[--len] = '\0';
+		if ((size_t)len != strlen(text)) {
+			ret = fail(err, path, lineno,
+			           lineno == 1 ? "not an ftprof raw recording (binary data)"
+			                       : "a NUL byte in the line");
+			break;
+		}
+		if (lineno == 1) {
+			ret = read_header(text, path, hdr, err);
+		} else if (lineno == 2) {
+			if (strncmp(text, "# round\t", 8) != 0)
+				ret = fail(err, path, lineno,
+				           "not raw format 2's column line ('# round\\t...')");
+		} else if (text[0] == '#' || len == 0) {
+			continue;
+		} else {
+			struct analysis_sample s;
+			ret = read_line(text, path, lineno, &s, err);
+			if (ret == 0 && (ret = fn(&s, arg)) < 0)
+				ftp_error_set(err, -ret, 0, "%s:%lu: %s", path, lineno, ftp_strerror(ret));
+		}
+	}
+	if (ret == 0 && ferror(f))
+		ret = ftp_error_set(err, FTP_E_IO, errno, "%s: read", path);
+	else if (ret == 0 && lineno == 0)
+		ret = fail(err, path, 1, "empty file: not an ftprof raw recording");
+	free(text);
+	return ret;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/: reading a raw recording (format 2, docs/record-formats.md) back, one
+ * thread sample at a time, as the analysis takes them. */
+#ifndef FTPROF_RAW_READ_H
+#define FTPROF_RAW_READ_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "analysis/analysis.h"
+#include "ftprof/error.h"
+
+/* What the first header line says; fields it lacks stay zero ("" for python). */
+struct raw_header {
+	int format;
+	pid_t pid;
+	char python[64]; /* the version, as written (escaped when printed) */
+	bool free_threaded;
+	double rate; /* Hz asked */
+	long cores;
+};
+
+/* Called for each sample; its strings are lent for the call. Returns 0 to go
+ * on, or a negative value that raw_read returns. */
+typedef int raw_sample_fn(const struct analysis_sample *s, void *arg);
+
+/* Reads f (named path in messages) to its end. Returns 0, or -FTP_E_CORRUPT
+ * with err's message "PATH:LINE: what is wrong" (a header that is not raw 2,
+ * a malformed line), -FTP_E_IO on a read error, or the callback's negative
+ * -FTP_E_* (its name in err). hdr is filled as the header is read. */
+int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,
+             struct ftp_error *err);
+
+/* Decodes the escapes of ui_put_folded (\\, \xNN, \u{N}) in s, in place; a
+ * \x00 or anything malformed is kept as written. */
+void raw_unescape(char *s);
+
+#endif
