@@ -726,6 +726,15 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 		return;
 	s->state = FTP_STATE_LOCK;
 	name_futex(p, rt, t->sys_arg0, &s->wait);
+	if (s->wait.kind == FTP_WAIT_MUTEX && p->L.tstate.state != FTP_OFF_NONE &&
+	    by_tstate(w, s->wait.address - p->L.tstate.state)) {
+		/* parked on a thread state's attach state: suspended by a
+		 * stop-the-world (its state read a moment before or after) */
+		s->state = FTP_STATE_STW;
+		s->wait = (struct ftp_wait){ .kind = FTP_WAIT_STW };
+		if (r->stw_requester)
+			set_holder(&s->wait, by_tstate(w, r->stw_requester), FTP_HOLDER_OWNER);
+	}
 }
 
 /* A free-threaded thread on a CPU whose innermost frame refers to a lock
