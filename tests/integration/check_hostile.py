@@ -128,7 +128,9 @@ def raw(args):
         if not check(len(cols) == 13, "line %d: %d columns: %r" % (n, len(cols), line[:200])):
             continue
         rnd, t, tid, state, oncpu, gil, wait, addr, wtype, holder, how, name, stack = cols
-        check(rnd.isdigit() and t.isdigit() and tid.isdigit() and int(tid) > 0,
+        # tid 0: not known yet, which raw writes only for a thread without
+        # Python frames (starting or ending: raw keeps every sample)
+        check(rnd.isdigit() and t.isdigit() and tid.isdigit() and (int(tid) > 0 or not stack),
               "line %d: round %r, time %r, tid %r" % (n, rnd, t, tid))
         check(state in STATES, "line %d: state %r" % (n, state))
         check(oncpu in ("-", "0", "1") and gil in ("-", "0", "1"), "line %d: oncpu %r, gil %r" % (n, oncpu, gil))
