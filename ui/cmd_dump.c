@@ -11,7 +11,9 @@
 static const char usage[] =
         "usage: ftprof dump [--json] [--nonblocking] [--native] [-p] PID\n"
         "\n"
-        "Prints every Python thread of PID with its state and stack, innermost frame first.\n"
+        "Prints every Python thread of PID with its state, what it waits on and who holds it,\n"
+        "and its stack, innermost frame first; a cycle of threads waiting on each other, a\n"
+        "deadlock, comes first.\n"
         "\n"
         "  -j, --json          one JSON document (see ftprof(1) and docs/dump-json.md)\n"
         "  -n, --nonblocking   do not stop the target while reading it (may show torn stacks)\n"
@@ -25,8 +27,10 @@ static void free_dump(struct dump *d)
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->threads[i].frames);
 		free(d->threads[i].name);
+		free(d->threads[i].wait_type);
 	}
 	free(d->threads);
+	deadlocks_release(&d->deadlocks);
 }
 
 /* Frames are copied; the strings they point to (code objects, native symbols
@@ -46,16 +50,38 @@ static int collect(const struct ftp_sample *s, void *arg)
 			return -FTP_E_NOMEM;
 		memcpy(t->frames, s->frames, s->nframes * sizeof(*t->frames));
 	}
-	if (s->name && !(t->name = strdup(s->name))) {
+	if ((s->name && !(t->name = strdup(s->name))) ||
+	    (s->wait.type && !(t->wait_type = strdup(s->wait.type)))) {
 		free(t->frames);
+		free(t->name);
 		return -FTP_E_NOMEM;
 	}
 	t->s.frames = t->frames;
 	t->s.name = t->name;
+	t->s.wait.type = t->wait_type;
 	if (s->flags & FTP_SAMPLE_TORN)
 		d->torn++;
 	d->n++;
 	return 0;
+}
+
+/* The cycles of waits among the dumped threads, into d->deadlocks. */
+static int find_deadlocks(struct dump *d)
+{
+	struct deadlock_thread *in = calloc(d->n ? d->n : 1, sizeof(*in));
+	if (!in)
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ftp_sample *s = &d->threads[i].s;
+		in[i] = (struct deadlock_thread){ .tid = s->tid,
+			                          .state = s->state,
+			                          .kind = s->wait.kind,
+			                          .address = s->wait.address,
+			                          .holder = s->wait.holder };
+	}
+	int ret = deadlock_find(in, d->n, &d->deadlocks);
+	free(in);
+	return ret;
 }
 
 static int own_option(void *ctx, int c, const char *arg)
@@ -111,6 +137,9 @@ int cmd_dump(int argc, char **argv)
 		code = ui_exit_code(ret);
 	} else if (sampler_signal() && d.n == 0) {
 		code = EXIT_INTERRUPTED;
+	} else if (find_deadlocks(&d) < 0) {
+		ui_error("dump", "out of memory");
+		code = EXIT_FATAL;
 	} else {
 		if (ret < 0)
 			d.error = err.msg;

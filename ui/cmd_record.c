@@ -32,8 +32,12 @@ static const char usage_tail[] =
         "  -r, --rate HZ         samples per second (default 100; '1k' = 1000, '1M')\n"
         "  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
         "  -t, --threads         start each stack with a `thread \"NAME\" (TID)` frame\n"
-        "  -i, --idle            keep samples of threads that are not running (blocked on a\n"
-        "                        lock, the GIL, I/O or sleeping); dropped by default\n"
+        "  -i, --idle            keep samples of threads that are not running (waiting on a\n"
+        "                        lock, the GIL, I/O or sleeping); dropped by default, but\n"
+        "                        raw keeps every sample\n"
+        "  -s, --states          end each stack with the thread's state as a frame\n"
+        "                        ([running], [lock], [gil], [io], ...), to split waiting\n"
+        "                        time by cause in a flame graph (folded, speedscope)\n"
         "  -g, --gil             keep only samples of the thread holding the GIL (GIL builds)\n"
         "  -F, --function        one frame per function: no line numbers, its lines merged\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
@@ -56,7 +60,7 @@ struct settings {
 	struct cmd_options o;
 	const char *output;
 	const struct writer *w;
-	bool format_given, threads, gil, function, quiet;
+	bool format_given, threads, gil, function, quiet, states;
 	unsigned max_depth;
 };
 
@@ -64,6 +68,7 @@ struct record {
 	const struct writer *w;
 	struct writer_stream *stream; /* a streaming writer's */
 	bool idle;
+	bool every;    /* the writer takes every sample (raw): no --idle filter */
 	bool gil_only; /* --gil */
 	FILE *out;
 	struct profile *profile;
@@ -79,12 +84,15 @@ struct record {
 	uint64_t read, written, idle_dropped, gil_dropped, torn, empty;
 };
 
-/* Running Python or native code, or runnable: what py-spy calls active. */
+/* Running Python or native code, collecting, or runnable: what py-spy calls
+ * active (and unknown, which may be any of them). */
 static bool is_active(const struct ftp_sample *s)
 {
 	switch (s->state) {
 	case FTP_STATE_RUNNING:
 	case FTP_STATE_NATIVE:
+	case FTP_STATE_GC:
+	case FTP_STATE_RUNNABLE:
 	case FTP_STATE_UNKNOWN:
 		return true;
 	default:
@@ -98,17 +106,18 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	r->read++;
 	if (s->flags & FTP_SAMPLE_TORN) {
 		r->torn++;
-		return 0;
-	}
-	if (!s->nframes) {
+		if (!r->every)
+			return 0;
+	} else if (!s->nframes) {
 		r->empty++;
-		return 0;
+		if (!r->every)
+			return 0;
 	}
 	if (r->gil_only && s->holds_gil != 1) {
 		r->gil_dropped++;
 		return 0;
 	}
-	if (!r->idle && !is_active(s)) {
+	if (!r->every && !r->idle && !is_active(s)) {
 		r->idle_dropped++;
 		return 0;
 	}
@@ -184,6 +193,9 @@ static int own_option(void *ctx, int c, const char *arg)
 	case 'F':
 		st->function = true;
 		return 0;
+	case 's':
+		st->states = true;
+		return 0;
 	case 'D': {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);
@@ -212,12 +224,13 @@ static int parse_args(int argc, char **argv, struct settings *st)
 		{ "threads", no_argument, NULL, 't' },
 		{ "gil", no_argument, NULL, 'g' },
 		{ "function", no_argument, NULL, 'F' },
+		{ "states", no_argument, NULL, 's' },
 		{ "max-depth", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ret = options_parse(&st->o, argc, argv, "+o:f:r:d:tigFqp:h", longopts, own_option, st);
+	int ret = options_parse(&st->o, argc, argv, "+o:f:r:d:tigFsqp:h", longopts, own_option, st);
 	if (ret)
 		return ret;
 	if (st->output && !st->format_given) {
@@ -284,9 +297,11 @@ static void summary(const struct settings *st, const struct record *r, const str
 		fprintf(stderr, ", %llu of idle threads left out (--idle keeps them)",
 		        (unsigned long long)r->idle_dropped);
 	if (r->empty)
-		fprintf(stderr, ", %llu without Python frames", (unsigned long long)r->empty);
+		fprintf(stderr, ", %llu without Python frames%s", (unsigned long long)r->empty,
+		        r->every ? " (written, stack empty)" : "");
 	if (r->torn)
-		fprintf(stderr, ", %llu torn (changed while read) dropped", (unsigned long long)r->torn);
+		fprintf(stderr, ", %llu torn (changed while read) %s", (unsigned long long)r->torn,
+		        r->every ? "written without their stack" : "dropped");
 	if (stats->retried)
 		fprintf(stderr, ", %llu read a second time (torn in the round's snapshot)",
 		        (unsigned long long)stats->retried);
@@ -411,9 +426,13 @@ int cmd_record(int argc, char **argv)
 	}
 	const struct ftp_target_info *info = ftp_probe_info(probe);
 
-	struct record r = {
-		.w = st.w, .idle = st.o.idle, .gil_only = st.gil, .out = out, .probe = probe, .info = info
-	};
+	struct record r = { .w = st.w,
+		            .idle = st.o.idle,
+		            .every = st.w->flags & WRITER_EVERY_SAMPLE,
+		            .gil_only = st.gil,
+		            .out = out,
+		            .probe = probe,
+		            .info = info };
 	struct sampler s = { .rate = st.o.rate,
 		             .duration = st.o.duration,
 		             .child = st.o.command ? &child : NULL,
@@ -423,12 +442,15 @@ int cmd_record(int argc, char **argv)
 		             .arg = &r };
 	struct profile_opts po = { .thread_root = st.threads,
 		                   .timeline = st.w->flags & WRITER_TIMELINE,
-		                   .by_function = st.function };
+		                   .by_function = st.function,
+		                   .states = st.states };
 	struct profile_target target = { .pid = info->pid,
 		                         .version = info->version_str,
 		                         .free_threaded = info->free_threaded,
 		                         .command = info->cmdline[0] ? info->cmdline : info->executable,
 		                         .rate = st.o.rate };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	target.cores = cores > 0 ? (int)cores : 0;
 	if (!(r.profile = profile_create(&po)) || profile_set_target(r.profile, &target) < 0) {
 		ui_error("record", "out of memory");
 		code = EXIT_FATAL;

@@ -105,7 +105,9 @@ struct profile {
 		uint32_t version, command;
 		bool free_threaded;
 		double rate;
+		int cores;
 	} target;
+	uint32_t state_frames[FTP_STATE_COUNT]; /* opts.states: frame id + 1, 0 until met */
 };
 
 #define INDEX_FIRST 256 /* slots of a new index */
@@ -199,6 +201,8 @@ static bool frame_same(const void *ctx, uint32_t idx, const void *key)
 		return a->function == b->function && a->file == b->file && (a->function || a->ip == b->ip);
 	case PROFILE_FRAME_THREAD:
 		return a->tid == b->tid && a->function == b->function;
+	case PROFILE_FRAME_STATE:
+		return a->function == b->function;
 	}
 	return false;
 }
@@ -532,6 +536,26 @@ static int stack_node(struct profile *pr, struct timeline *t, const struct ftp_s
 	return 0;
 }
 
+/* The node under `node` of s's state frame (opts.states). The state is not
+ * part of the thread's remembered stack: a thread that waits where it ran
+ * keeps its stack and changes only this leaf. */
+static int state_node(struct profile *pr, const struct ftp_sample *s, uint32_t *node)
+{
+	unsigned st = (unsigned)s->state < FTP_STATE_COUNT ? (unsigned)s->state : FTP_STATE_UNKNOWN;
+	if (!pr->state_frames[st]) {
+		struct pframe k = { .kind = PROFILE_FRAME_STATE };
+		uint32_t id;
+		int ret;
+		if ((ret = strtab_intern(&pr->strs, ftp_state_name((enum ftp_state)st), &k.function)) < 0)
+			return -FTP_E_NOMEM;
+		k.hash = ftp_hash_mix(PROFILE_FRAME_STATE, k.function);
+		if ((ret = intern_frame(pr, &k, &id)) < 0)
+			return ret;
+		pr->state_frames[st] = id + 1;
+	}
+	return child_node(pr, *node, pr->state_frames[st] - 1, node);
+}
+
 int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
 {
 	struct timeline *t = thread_timeline(pr, s);
@@ -540,6 +564,8 @@ int profile_add(struct profile *pr, const struct ftp_sample *s, double weight)
 	uint32_t node;
 	int ret = stack_node(pr, t, s, &node);
 	if (ret < 0)
+		return ret;
+	if (pr->opts.states && (ret = state_node(pr, s, &node)) < 0)
 		return ret;
 	pr->nodes[node].count++;
 	if (!pr->opts.timeline)
@@ -598,6 +624,7 @@ int profile_set_target(struct profile *pr, const struct profile_target *t)
 	pr->target.pid = t->pid;
 	pr->target.free_threaded = t->free_threaded;
 	pr->target.rate = t->rate;
+	pr->target.cores = t->cores;
 	return 0;
 }
 
@@ -614,7 +641,8 @@ void profile_target(const struct profile *pr, struct profile_target *out)
 		                        .version = str_or_empty(pr, pr->target.version),
 		                        .free_threaded = pr->target.free_threaded,
 		                        .command = str_or_empty(pr, pr->target.command),
-		                        .rate = pr->target.rate };
+		                        .rate = pr->target.rate,
+		                        .cores = pr->target.cores };
 }
 
 size_t profile_frames(const struct profile *pr)

@@ -19,6 +19,7 @@ struct profile_opts {
 	bool thread_root; /* stacks start with a `thread "name" (tid)` frame */
 	bool timeline;    /* keep every thread's samples in order (speedscope) */
 	bool by_function; /* Python frames without lines: a function's lines merged */
+	bool states;      /* profile_add: each stack ends with a `[state]` frame */
 };
 
 /* Returns NULL when out of memory. */
@@ -62,6 +63,7 @@ struct profile_target {
 	bool free_threaded;
 	const char *command; /* the command line, or the executable */
 	double rate;         /* samples per second asked */
+	int cores;           /* CPUs online on the machine recording, 0 if unknown */
 };
 
 /* Returns 0 or -FTP_E_NOMEM. */
@@ -73,12 +75,18 @@ int profile_set_target(struct profile *pr, const struct profile_target *t);
 /* The target as set (zeroed, with "" strings, if it never was). */
 void profile_target(const struct profile *pr, struct profile_target *out);
 
-enum profile_frame_kind { PROFILE_FRAME_PYTHON, PROFILE_FRAME_NATIVE, PROFILE_FRAME_THREAD };
+enum profile_frame_kind {
+	PROFILE_FRAME_PYTHON,
+	PROFILE_FRAME_NATIVE,
+	PROFILE_FRAME_THREAD,
+	PROFILE_FRAME_STATE /* opts.states: the sample's state, the innermost frame */
+};
 
 struct profile_frame {
 	enum profile_frame_kind kind;
 	/* PYTHON: the qualified name; NATIVE: the symbol, NULL if unknown;
-	 * THREAD: the threading name, NULL if unknown */
+	 * THREAD: the threading name, NULL if unknown; STATE: the state's name
+	 * ("lock", sample.h's) */
 	const char *function;
 	/* PYTHON: the file name; NATIVE: the mapped file's path, NULL if unknown */
 	const char *file;

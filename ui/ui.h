@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "analysis/deadlock.h"
 #include "escape.h"
 #include "ftprof/probe.h"
 
@@ -44,9 +45,10 @@ int ui_finish_output(const char *cmd, int code);
 /* A thread as collected for the dump printer: a copy that outlives the
  * probe's callback. */
 struct dump_thread {
-	struct ftp_sample s; /* frames and name point into this struct's copies */
+	struct ftp_sample s; /* frames, name and wait.type point into this struct's copies */
 	struct ftp_frame *frames;
 	char *name;
+	char *wait_type;
 };
 
 struct dump {
@@ -54,8 +56,9 @@ struct dump {
 	struct dump_thread *threads;
 	size_t n, cap;
 	unsigned torn;
-	bool native;       /* native frames were asked for */
-	const char *error; /* a problem that did not stop the dump, or NULL */
+	bool native;                /* native frames were asked for */
+	const char *error;          /* a problem that did not stop the dump, or NULL */
+	struct deadlocks deadlocks; /* among threads (members' .thread index it) */
 };
 
 void dump_print_text(FILE *f, const struct dump *d);

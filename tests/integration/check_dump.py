@@ -38,7 +38,7 @@ def frame_name(fr, qualnames):
 
 
 def check_json(doc, args, marks):
-    check(doc.get("format") == 1, "format is %r, not 1" % doc.get("format"))
+    check(doc.get("format") == 2, "format is %r, not 2" % doc.get("format"))
     check(doc.get("pid") == args.pid, "pid %r, expected %d" % (doc.get("pid"), args.pid))
     py = doc.get("python", {})
     check(py.get("version") == args.version, "python.version %r, interpreter says %r" %

@@ -19,7 +19,9 @@ import unicodedata
 
 problems = []
 FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-STATES = {"unknown", "running", "native", "lock", "gil", "io", "sleep", "idle"}
+STATES = {"unknown", "running", "native", "lock", "wait", "gil", "io", "sleep", "stw", "gc", "runnable"}
+WAITS = {"-", "Lock", "RLock", "Semaphore", "Condition", "Event", "join", "queue", "Future",
+         "critical section", "PyMutex", "GIL", "stop-the-world", "futex"}
 
 
 def check(cond, msg):
@@ -112,7 +114,8 @@ def raw(args):
     lines = text.split("\n")
     check(lines and lines[-1] == "", "the file does not end with a newline")
     lines = lines[:-1]
-    check(lines and lines[0].startswith("# ftprof raw 1: pid %d," % args.pid), "header %r" % lines[:1])
+    check(lines and lines[0].startswith("# ftprof raw 2: pid %d," % args.pid) and lines[0].endswith(" cores"),
+          "header %r" % lines[:1])
     files = {}
     labels = {}  # parsed once: a label recurs in most samples
     samples = frames = 0
@@ -122,15 +125,21 @@ def raw(args):
             check(n <= 2, "line %d: a comment after the header" % n)
             continue
         cols = line.split("\t")
-        if not check(len(cols) == 6, "line %d: %d columns: %r" % (n, len(cols), line[:200])):
+        if not check(len(cols) == 13, "line %d: %d columns: %r" % (n, len(cols), line[:200])):
             continue
-        t, tid, state, gil, name, stack = cols
-        check(t.isdigit() and tid.isdigit() and int(tid) > 0, "line %d: time %r, tid %r" % (n, t, tid))
+        rnd, t, tid, state, oncpu, gil, wait, addr, wtype, holder, how, name, stack = cols
+        # tid 0: not known yet, which raw writes only for a thread without
+        # Python frames (starting or ending: raw keeps every sample)
+        check(rnd.isdigit() and t.isdigit() and tid.isdigit() and (int(tid) > 0 or not stack),
+              "line %d: round %r, time %r, tid %r" % (n, rnd, t, tid))
         check(state in STATES, "line %d: state %r" % (n, state))
-        check(gil in ("-", "0", "1"), "line %d: gil %r" % (n, gil))
-        check(stack, "line %d: an empty stack was written" % n)
+        check(oncpu in ("-", "0", "1") and gil in ("-", "0", "1"), "line %d: oncpu %r, gil %r" % (n, oncpu, gil))
+        check(wait in WAITS and (addr == "-" or addr.startswith("0x")) and (holder == "-" or holder.isdigit())
+              and how in ("-", "owner", "with", "reference"), "line %d: wait columns %r" % (n, cols[6:11]))
         tids.add(tid)
         samples += 1
+        if not stack:  # raw keeps torn samples and threads without Python frames, without a stack
+            continue
         for label in stack.split(";"):
             frames += 1
             if label not in labels:
@@ -183,8 +192,9 @@ def names(args):
         hits = [l.split("\t") for l in text.splitlines() if not l.startswith("#") and frame in l]
         check(hits, "no sample with the frame %r" % frame)
         for cols in hits:
-            if check(len(cols) == 6, "%d columns in %r" % (len(cols), cols)):
-                check(cols[4] == escape(thread, ";"), "thread column %r, expected %r" % (cols[4], escape(thread, ";")))
+            if check(len(cols) == 13, "%d columns in %r" % (len(cols), cols)):
+                check(cols[11] == escape(thread, ";"),
+                      "thread column %r, expected %r" % (cols[11], escape(thread, ";")))
     elif kind == "speedscope":
         doc = json.loads(text)
         label = "%s (%s:" % (qual, readable(path))

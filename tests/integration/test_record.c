@@ -70,6 +70,27 @@ static void temp_path(char *buf, size_t len, const char *ext)
 	snprintf(buf, len, "%s%s", tmpl, ext);
 }
 
+/* Columns of raw format 2 (docs/record-formats.md). */
+enum { RAW_STATE = 3, RAW_THREAD = 11 };
+
+/* Column `col` of a raw sample line (tab-separated; a wait kind may hold a
+ * space) into buf; false when the line has fewer columns or it is too long. */
+static bool raw_column(const char *line, int col, char *buf, size_t len)
+{
+	for (int i = 0; i < col; i++) {
+		line = strchr(line, '\t');
+		if (!line)
+			return false;
+		line++;
+	}
+	size_t n = strcspn(line, "\t\n");
+	if (n >= len)
+		return false;
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	return true;
+}
+
 /* Starts script under interp (env may be NULL) and records it with --idle
  * and opts (NULL-terminated: rate, duration, mode) into a new raw file,
  * whose path goes to raw. record must exit 0; r keeps its output for the
@@ -329,7 +350,8 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 	char line[8192];
 	while (fgets(line, sizeof(line), f)) {
 		char state[32], thread[64];
-		if (line[0] == '#' || sscanf(line, "%*s %*s %31s %*s %63s", state, thread) != 2)
+		if (line[0] == '#' || !raw_column(line, RAW_STATE, state, sizeof(state)) ||
+		    !raw_column(line, RAW_THREAD, thread, sizeof(thread)))
 			continue;
 		for (size_t i = 0; i < nt; i++) {
 			if (strcmp(thread, tally[i].thread) != 0)
@@ -426,7 +448,7 @@ Test(record, blocking_states, .timeout = 120)
 	unsigned running = 0, other = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char state[32];
-		if (line[0] == '#' || sscanf(line, "%*s %*s %31s", state) != 1)
+		if (line[0] == '#' || !raw_column(line, RAW_STATE, state, sizeof(state)))
 			continue;
 		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0) {
 			running++;

@@ -50,26 +50,42 @@ struct fx_row {
 	const struct ftp_frame *frames;
 	unsigned n;
 	double weight;
+	struct ftp_wait wait;
+	int on_cpu; /* 0 stands for unknown here; 2 for off */
 };
 
-#define ROW(r, tid, name, st, gil, s, w)                                          \
-	{                                                                         \
-		r, tid, name, FTP_STATE_##st, gil, s, sizeof(s) / sizeof(s[0]), w \
+#define ROW(r, tid, name, st, gil, s, w, ...)                                                  \
+	{                                                                                      \
+		r, tid, name, FTP_STATE_##st, gil, s, sizeof(s) / sizeof(s[0]), w, __VA_ARGS__ \
+	}
+/* What rows wait on: the GIL its holder owns, a critical section of an
+ * object whose type name needs escaping, a Lock held inside `with`. */
+#define W_GIL                                                         \
+	{                                                             \
+		FTP_WAIT_GIL, 0x7f00aa00, NULL, 101, FTP_HOLDER_OWNER \
+	}
+#define W_CS                                                                          \
+	{                                                                             \
+		FTP_WAIT_CRITICAL_SECTION, 0x7f00bb00, "li\tst;x", 0, FTP_HOLDER_NONE \
+	}
+#define W_LOCK                                                        \
+	{                                                             \
+		FTP_WAIT_LOCK, 0x7f00cc00, NULL, 102, FTP_HOLDER_WITH \
 	}
 static const struct fx_row fx_rows[] = {
-	ROW(0, 101, "MainThread", RUNNING, 1, fx_s0, 0.01),
-	ROW(0, 102, "w;1", GIL, 0, fx_s1, 0.01),
-	ROW(0, 103, NULL, LOCK, -1, fx_s4, 0.01),
-	ROW(1, 101, "MainThread", RUNNING, 1, fx_s0, 0.012),
-	ROW(1, 102, "w;1", RUNNING, 0, fx_s2, 0.012),
-	ROW(1, 103, NULL, LOCK, -1, fx_s4, 0.012),
-	ROW(2, 101, "MainThread", NATIVE, 0, fx_s1, 0.009),
-	ROW(2, 102, "w2", RUNNING, 1, fx_s3, 0.009),
-	ROW(2, 103, NULL, RUNNING, -1, fx_s5, 0.009),
-	ROW(3, 101, "MainThread", RUNNING, 1, fx_s1, 0.0105),
-	ROW(3, 102, "w2", SLEEP, 0, fx_s3, 0.0105),
-	ROW(4, 102, "w2", RUNNING, 1, fx_s2, 0.02),
-	ROW(4, 103, NULL, IO, -1, fx_s4, 0.02),
+	ROW(0, 101, "MainThread", RUNNING, 1, fx_s0, 0.01, { 0 }, 1),
+	ROW(0, 102, "w;1", GIL, 0, fx_s1, 0.01, W_GIL, 2),
+	ROW(0, 103, NULL, LOCK, -1, fx_s4, 0.01, W_CS, 1),
+	ROW(1, 101, "MainThread", RUNNING, 1, fx_s0, 0.012, { 0 }, 1),
+	ROW(1, 102, "w;1", RUNNING, 0, fx_s2, 0.012, { 0 }, 1),
+	ROW(1, 103, NULL, LOCK, -1, fx_s4, 0.012, W_LOCK, 2),
+	ROW(2, 101, "MainThread", NATIVE, 0, fx_s1, 0.009, { 0 }, 1),
+	ROW(2, 102, "w2", RUNNING, 1, fx_s3, 0.009, { 0 }, 1),
+	ROW(2, 103, NULL, RUNNING, -1, fx_s5, 0.009, { 0 }, 0),
+	ROW(3, 101, "MainThread", RUNNING, 1, fx_s1, 0.0105, { 0 }, 1),
+	ROW(3, 102, "w2", SLEEP, 0, fx_s3, 0.0105, { 0 }, 2),
+	ROW(4, 102, "w2", RUNNING, 1, fx_s2, 0.02, { 0 }, 1),
+	ROW(4, 103, NULL, IO, -1, fx_s4, 0.02, { 0 }, 2),
 };
 
 /* Feeds every row to add(), ending each round with end_round(). */
@@ -83,7 +99,12 @@ static void fx_feed(int (*add)(void *arg, const struct ftp_sample *s, double wei
 			                .pid = 4242,
 			                .tid = r->tid,
 			                .name = r->name,
+			                .round = 7 + (uint64_t)r->round,
 			                .state = r->state,
+			                .on_cpu = r->on_cpu == 2 ? 0
+			                          : r->on_cpu    ? 1
+			                                         : -1,
+			                .wait = r->wait,
 			                .holds_gil = r->holds_gil,
 			                .nframes = r->n,
 			                .frames = r->frames };
@@ -113,16 +134,17 @@ static void sink_end_round(void *arg)
 	profile_end_round(((struct sink *)arg)->pr);
 }
 
-static struct profile *new_profile(const struct writer *w, bool thread_root, bool by_function)
+static struct profile *new_profile(const struct writer *w, bool thread_root, bool by_function, bool states)
 {
 	struct profile_opts opts = { .thread_root = thread_root,
 		                     .timeline = w->flags & WRITER_TIMELINE,
-		                     .by_function = by_function };
+		                     .by_function = by_function,
+		                     .states = states };
 	struct profile *pr = profile_create(&opts);
 	cr_assert_not_null(pr);
 	/* strings the profile must copy: the fixture's target lives on the stack */
 	char version[] = "3.13.15", command[] = "python3 app.py";
-	struct profile_target t = { 4242, version, true, command, 100 };
+	struct profile_target t = { 4242, version, true, command, 100, 2 };
 	cr_assert_eq(profile_set_target(pr, &t), 0);
 	memset(version, 'x', sizeof(version) - 1);
 	memset(command, 'x', sizeof(command) - 1);
@@ -162,13 +184,13 @@ static void expect_golden(const char *got, const char *name)
 }
 
 /* Writes the fixture with the writer named format and compares. */
-static void check(const char *format, bool thread_root, bool by_function, const char *file)
+static void check_with(const char *format, bool thread_root, bool by_function, bool states, const char *file)
 {
 	const struct writer *w = writer_by_name(format);
 	cr_assert_not_null(w);
 	char *text = NULL;
 	size_t len = 0;
-	struct sink k = { .pr = new_profile(w, thread_root, by_function), .w = w };
+	struct sink k = { .pr = new_profile(w, thread_root, by_function, states), .w = w };
 	k.f = open_memstream(&text, &len);
 	if (w->begin)
 		cr_assert_eq(w->begin(&k.st, k.pr, k.f), 0);
@@ -181,6 +203,11 @@ static void check(const char *format, bool thread_root, bool by_function, const 
 	profile_destroy(k.pr);
 	expect_golden(text, file);
 	free(text);
+}
+
+static void check(const char *format, bool thread_root, bool by_function, const char *file)
+{
+	check_with(format, thread_root, by_function, false, file);
 }
 
 Test(writers, folded)
@@ -219,6 +246,78 @@ Test(writers, raw_threads_column_only)
 	check("raw", true, false, "raw.txt");
 }
 
+Test(writers, folded_states)
+{
+	/* --states: every stack ends with its sample's state */
+	check_with("folded", false, false, true, "folded-states.txt");
+}
+
+Test(writers, speedscope_states)
+{
+	check_with("speedscope", true, false, true, "speedscope-states.json");
+}
+
+Test(writers, raw_states_column_only)
+{
+	/* raw has the state column: --states adds no frame to its stack */
+	check_with("raw", false, false, true, "raw.txt");
+}
+
+/* raw writes a torn sample (its state, no stack) and a thread without Python
+ * frames, and the thread's next stack in full. */
+Test(writers, raw_torn_and_empty)
+{
+	const struct writer *w = writer_by_name("raw");
+	cr_assert(w->flags & WRITER_EVERY_SAMPLE);
+	char *text = NULL;
+	size_t len = 0;
+	struct profile *pr = new_profile(w, false, false, false);
+	struct writer_stream *st = NULL;
+	FILE *f = open_memstream(&text, &len);
+	cr_assert_eq(w->begin(&st, pr, f), 0);
+	struct ftp_sample s = { .time_ns = 5,
+		                .tid = 7,
+		                .name = "t",
+		                .round = 1,
+		                .state = FTP_STATE_RUNNING,
+		                .on_cpu = 1,
+		                .holds_gil = -1,
+		                .frames = fx_s0,
+		                .nframes = 2 };
+	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	s.round = 2;
+	s.flags = FTP_SAMPLE_TORN;
+	s.frames = fx_s1;
+	s.nframes = 3;
+	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	profile_end_round(pr);
+	s.round = 3;
+	s.flags = FTP_SAMPLE_NO_STACK;
+	s.state = FTP_STATE_NATIVE;
+	s.nframes = 0;
+	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	profile_end_round(pr);
+	s.round = 4;
+	s.flags = 0;
+	s.state = FTP_STATE_WAIT;
+	s.on_cpu = 0;
+	s.wait = (struct ftp_wait){ FTP_WAIT_EVENT, 0, NULL, 0, FTP_HOLDER_NONE };
+	s.frames = fx_s0;
+	s.nframes = 2;
+	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	w->end(st);
+	cr_assert_eq(fclose(f), 0);
+	profile_destroy(pr);
+	const char *body = strchr(strchr(text, '\n') + 1, '\n') + 1;
+	cr_expect_str_eq(body, "1\t5\t7\trunning\t1\t-\t-\t-\t-\t-\t-\tt\tmain (/app/main.py:3);Worker.run "
+	                       "(/app/work.py:12)\n"
+	                       "2\t5\t7\trunning\t1\t-\t-\t-\t-\t-\t-\tt\t\n"
+	                       "3\t5\t7\tnative\t1\t-\t-\t-\t-\t-\t-\tt\t\n"
+	                       "4\t5\t7\twait\t0\t-\tEvent\t-\t-\t-\t-\tt\tmain (/app/main.py:3);Worker.run "
+	                       "(/app/work.py:12)\n");
+	free(text);
+}
+
 static char *scrub_dup(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -244,7 +343,7 @@ static void check_outlives(const char *format, bool thread_root, const char *fil
 			                      scrub_dup(fx_codes[i].qualname),
 			                      scrub_dup(fx_codes[i].filename), fx_codes[i].firstlineno };
 	const struct writer *w = writer_by_name(format);
-	struct profile *pr = new_profile(w, thread_root, false);
+	struct profile *pr = new_profile(w, thread_root, false, false);
 	for (size_t i = 0; i < nrows; i++) {
 		const struct fx_row *r = &fx_rows[i];
 		struct ftp_frame *frames = calloc(r->n, sizeof(*frames));

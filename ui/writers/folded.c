@@ -36,6 +36,9 @@ void writer_put_folded_frame(FILE *f, const struct profile_frame *fr)
 		ui_put_folded(f, fr->function ? fr->function : "");
 		fprintf(f, "\" (%d)", (int)fr->tid);
 		break;
+	case PROFILE_FRAME_STATE:
+		fprintf(f, "[%s]", fr->function); /* one of sample.h's names: no escaping */
+		break;
 	}
 }
 

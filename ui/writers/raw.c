@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The raw format: every thread sample as a line, written as it comes: time,
- * tid, state, GIL, thread name and the stack in the folded format's labels. */
+/* The raw format (2): every thread sample as a line, written as it comes:
+ * round, time, tid, state, on-CPU, GIL, what it waits on and who holds it,
+ * thread name and the stack in the folded format's labels
+ * (docs/record-formats.md). `ftprof report` reads it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +27,11 @@ int raw_begin(struct writer_stream **out, const struct profile *pr, FILE *f)
 	*out = st;
 	struct profile_target tg;
 	profile_target(pr, &tg);
-	fprintf(f, "# ftprof raw 1: pid %d, Python %s%s, %g Hz asked\n", (int)tg.pid, tg.version,
-	        tg.free_threaded ? " free-threaded" : "", tg.rate);
-	fputs("# time_ns\ttid\tstate\tgil\tthread\tstack (outermost first, ';'-separated)\n", f);
+	fprintf(f, "# ftprof raw 2: pid %d, Python %s%s, %g Hz asked, %d cores\n", (int)tg.pid, tg.version,
+	        tg.free_threaded ? " free-threaded" : "", tg.rate, tg.cores);
+	fputs("# round\ttime_ns\ttid\tstate\toncpu\tgil\twait\twait_addr\twait_type\tholder\tholder_how\t"
+	      "thread\tstack (outermost first, ';'-separated)\n",
+	      f);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -93,24 +97,59 @@ static int render(struct writer_stream *st, const struct profile *pr, const uint
 	return 0;
 }
 
+static const char *tristate(int v)
+{
+	return v < 0 ? "-" : v ? "1" : "0";
+}
+
+/* A name column: the name, or `-` when there is none. */
+static const char *or_dash(const char *name)
+{
+	return name && *name ? name : "-";
+}
+
+/* wait, wait_addr, wait_type, holder, holder_how, each followed by a tab. */
+static void put_wait(FILE *f, const struct ftp_wait *w)
+{
+	fprintf(f, "%s\t", or_dash(ftp_wait_kind_name(w->kind)));
+	if (w->address)
+		fprintf(f, "0x%llx\t", (unsigned long long)w->address);
+	else
+		fputs("-\t", f);
+	if (w->type && *w->type)
+		ui_put_folded(f, w->type);
+	else
+		fputc('-', f);
+	if (w->holder)
+		fprintf(f, "\t%d\t", (int)w->holder);
+	else
+		fputs("\t-\t", f);
+	fprintf(f, "%s\t", or_dash(ftp_holder_how_name(w->holder_how)));
+}
+
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s)
 {
 	const uint32_t *frames;
 	struct profile_memo *memo;
-	if (profile_stack(pr, s, &frames, &memo) < 0 ||
-	    (!memo->text && render(st, pr, frames, s->nframes, memo) < 0)) {
+	/* A torn sample keeps its state (report counts it) but not its stack,
+	 * which changed while it was read. */
+	struct ftp_sample whole = *s;
+	if (s->flags & FTP_SAMPLE_TORN)
+		whole.nframes = 0;
+	if (profile_stack(pr, &whole, &frames, &memo) < 0 ||
+	    (!memo->text && whole.nframes && render(st, pr, frames, whole.nframes, memo) < 0)) {
 		errno = ENOMEM;
 		return -1;
 	}
-	fprintf(f, "%llu\t%d\t%s\t%s\t", (unsigned long long)s->time_ns, (int)s->tid,
-	        ftp_state_name(s->state),
-	        s->holds_gil < 0 ? "-"
-	        : s->holds_gil   ? "1"
-	                         : "0");
+	fprintf(f, "%llu\t%llu\t%d\t%s\t%s\t%s\t", (unsigned long long)s->round,
+	        (unsigned long long)s->time_ns, (int)s->tid, ftp_state_name(s->state), tristate(s->on_cpu),
+	        tristate(s->holds_gil));
+	put_wait(f, &s->wait);
 	if (s->name)
 		ui_put_folded(f, s->name);
 	fputc('\t', f);
-	fwrite(memo->text, 1, memo->len, f);
+	if (memo->text)
+		fwrite(memo->text, 1, memo->len, f);
 	fputc('\n', f);
 	return ferror(f) ? -1 : 0;
 }

@@ -47,6 +47,9 @@ static void put_frame(FILE *f, const struct profile_frame *fr)
 		fputs("\"thread ", f);
 		fprintf(f, "%d\"", (int)fr->tid);
 		break;
+	case PROFILE_FRAME_STATE:
+		fprintf(f, "\"[%s]\"", fr->function); /* one of sample.h's names */
+		break;
 	}
 	fputc('}', f);
 }

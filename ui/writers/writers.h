@@ -15,6 +15,9 @@ struct writer_stream; /* a streaming writer's state */
 
 #define WRITER_TIMELINE (1u << 0) /* needs the profile's timelines (opts.timeline) */
 #define WRITER_STREAM (1u << 1)   /* writes each sample as it comes, not the profile at the end */
+/* Takes every sample, whatever its state, a torn one or one without Python
+ * frames too: record's filters (but --gil) are for flame graphs. */
+#define WRITER_EVERY_SAMPLE (1u << 2)
 
 /* A format. Every function returns 0, or -1 with errno set by the failed
  * write (ENOMEM when memory ran out). */
