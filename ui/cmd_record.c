@@ -95,6 +95,8 @@ static bool is_active(const struct ftp_sample *s)
 	case FTP_STATE_RUNNABLE:
 	case FTP_STATE_UNKNOWN:
 		return true;
+	case FTP_STATE_LOCK:
+		return s->on_cpu == 1; /* spinning for it: on a CPU all the same */
 	default:
 		return false;
 	}
