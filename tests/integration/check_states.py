@@ -161,6 +161,20 @@ def describe(rule, truth):
         text += " at line %s" % ",".join(map(str, rule["lines"]))
     if "when" in rule:
         text += " while %s at %s" % (rule["when"]["thread"], ",".join(map(str, rule["when"]["lines"])))
+    for state, w in sorted(rule.get("waits", {}).items()):
+        parts = [w.get("kind", "?")]
+        if "type" in w:
+            parts.append("(%s)" % w["type"])
+        if "address" in w:
+            parts.append(w["address"])
+        holder = w.get("holder")
+        if isinstance(holder, dict):
+            parts.append("held by the thread at line %s" % ",".join(map(str, holder["at"])))
+        elif holder is not None:
+            parts.append("held by %d" % holder)
+        if "lines" in w:
+            parts.append("at line %s" % ",".join(map(str, w["lines"])))
+        text += "; %s on %s" % (state, " ".join(parts))
     return text
 
 
@@ -377,7 +391,7 @@ def build_name(truth):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap = argparse.ArgumentParser(description="Measures ftprof's thread states against a target's truth.")
     ap.add_argument("truth")
     ap.add_argument("input", nargs="?")
     ap.add_argument("--applies", action="store_true", help="only say whether the workload applies")
