@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Ground truth: a "collector" thread collects a big heap (gc.collect() in a
-# loop over 2e6 tracked objects, ~40 ms a collection on these machines) beside
+# loop over 3e6 tracked objects, ~55 ms a collection on these machines) beside
 # two threads running Python ("python-1", "python-2") that allocate nothing
 # the collector tracks; automatic collection is off, so only the collector
 # collects. While it is in gc.collect() it is `gc`, and the others are
@@ -15,7 +15,7 @@ import time
 
 from truthlib import Truth, rule, start
 
-OBJECTS = 2000000
+OBJECTS = 3000000
 
 
 def collector():
@@ -37,16 +37,20 @@ def main():
     heap = [[] for _ in range(OBJECTS)]
     if not truth.ft:
         # The collector gives the GIL up when its collection returns and
-        # waits a switch interval to take it back (a true `gil`, at the
-        # collect line): a short one keeps that under 2% of its time.
-        sys.setswitchinterval(0.0005)
+        # waits about a switch interval to take it back (a true `gil`, at
+        # the collect line, while the others run): a short one keeps that
+        # near 1% of its time.
+        sys.setswitchinterval(0.0002)
     others = [start("python-%d" % (i + 1), spin) for i in range(2)]
     coll = start("collector", collector)
     time.sleep(0.3)
     collect = truth.lines("collect")
     truth.thread("collector", coll.native_id, rule(["gc"], lines=collect))
-    stopped = rule(["stw"] if truth.ft else ["gil"], when={"thread": "collector", "lines": collect},
-                   waits={"stw": {"kind": "stop-the-world"}, "gil": {"kind": "GIL", "holder": coll.native_id}})
+    if truth.ft:
+        stopped = rule(["stw"], when={"thread": "collector", "lines": collect})
+    else:
+        stopped = rule(["gil"], when={"thread": "collector", "lines": collect},
+                       waits={"gil": {"kind": "GIL", "holder": coll.native_id}})
     for t in others:
         truth.thread(t.name, t.native_id, stopped)
     truth.thread("MainThread", threading.get_native_id(),

@@ -5,7 +5,7 @@
 #   holder    sleeps inside `with lock:`, forever              sleep
 #   io        a blocking read of a pipe nobody writes          io
 #   running   a pure-Python loop                               running
-#   native    hashlib.sha256 of a 128 MiB buffer, in a loop     native
+#   native    hashlib.sha256 of a 256 MiB buffer, in a loop     native
 #             (the thread state detached, or the GIL released)
 #   lock      lock.acquire() of the lock `holder` holds         lock: Lock at id(lock), held by holder
 #   queue     queue.get() on an empty queue                    wait: queue
@@ -75,7 +75,7 @@ def main():
         # interval keeps that wait (a true `gil`) under 1% of its time
         sys.setswitchinterval(0.0005)
     read_end, _write_end = os.pipe()
-    buf = bytes(128 << 20)
+    buf = bytes(256 << 20)
     t = {
         "holder": start("holder", holder),
         "sleep": start("sleep", sleeper),
