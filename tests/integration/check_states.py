@@ -17,7 +17,9 @@
 # samples (20 for a recording, none for a dump). Round rules count states
 # across threads in each round. A dump's deadlocks must list the truth's
 # cycles; --text-dump checks a text dump of the same target prints each cycle
-# first and every known holder on its waiter's line.
+# first and every known holder on its waiter's line; --report-json checks
+# `ftprof report --json` of the recording lists each lock of the truth,
+# waited on at the truth's lines and held at the holder's lines.
 #
 # Prints one table row per rule and round rule, then
 #   accuracy WORKLOAD BUILD SHARE
@@ -180,6 +182,8 @@ def describe(rule, truth):
 
 def describe_got(s, state_waits):
     text = s.state
+    if state_waits and not (s.kind or s.address or s.holder):
+        text += " (waiting on nothing known)"
     if s.kind or s.address or s.holder:
         text += " on %s %s" % (s.kind or "?", hex(s.address) if s.address else "?")
         if s.type:
@@ -386,6 +390,38 @@ def check_words(head, want, truth):
             problem("text dump: deadlock paragraph lacks the line %d where a thread waits" % line)
 
 
+def check_report(truth, doc, min_share):
+    """`ftprof report --json` of the same recording: each lock the truth
+    names, waited on at its lines, held at the holder's lines."""
+    locks = doc.get("locks") or []
+    seen = set()
+    for t in truth["threads"]:
+        for rule in t["rules"]:
+            w = rule.get("waits", {}).get("lock")
+            if not w or "address" not in w or (w["address"], tuple(rule.get("lines", []))) in seen:
+                continue
+            seen.add((w["address"], tuple(rule.get("lines", []))))
+            lock = [x for x in locks if x.get("address") and int(x["address"], 16) == int(w["address"], 16)]
+            if not lock:
+                problem("report: no lock at %s among %s" % (w["address"], [x.get("address") for x in locks]))
+                continue
+            lock = lock[0]
+            if lock.get("kind") != w.get("kind"):
+                problem("report: lock %s is a %r, expected %r" % (w["address"], lock.get("kind"), w.get("kind")))
+            where = rule.get("lines") or w.get("lines")
+            for side, lines in (("waiters", where), ("holders", (w.get("holder") or {}).get("at")
+                                                     if isinstance(w.get("holder"), dict) else None)):
+                if not lines:
+                    continue
+                entries = lock.get(side) or []
+                total = sum(e.get("samples", 0) for e in entries)
+                at = sum(e.get("samples", 0) for e in entries
+                         if same_file(e.get("file") or "", truth["file"]) and e.get("line") in lines)
+                if not total or at < min_share * total:
+                    problem("report: lock %s: %d of %d %s samples at line %s: %s" % (
+                        w["address"], at, total, side, ",".join(map(str, lines)), json.dumps(entries)[:400]))
+
+
 def build_name(truth):
     return truth["python"] + ("t" if truth["free_threaded"] else "")
 
@@ -396,6 +432,7 @@ def main():
     ap.add_argument("input", nargs="?")
     ap.add_argument("--applies", action="store_true", help="only say whether the workload applies")
     ap.add_argument("--text-dump", help="a text `ftprof dump` of the same target")
+    ap.add_argument("--report-json", help="`ftprof report --json` of the same recording")
     ap.add_argument("--min-share", type=float, default=0.95)
     ap.add_argument("--min-samples", type=int, help="default: 20 for a recording, 0 for a dump")
     ap.add_argument("--build", help="the build's name in the table (default: from the truth)")
@@ -435,6 +472,14 @@ def main():
     if args.text_dump:
         with open(args.text_dump, encoding="utf-8", errors="replace") as f:
             check_text(truth, f.read())
+    if args.report_json:
+        with open(args.report_json, encoding="utf-8") as f:
+            try:
+                report = json.load(f)
+            except ValueError as e:
+                report = {}
+                problem("report: %s is not JSON: %s" % (args.report_json, e))
+        check_report(truth, report, args.min_share)
 
     width = max([len(r[0]) for r in check.rows] + [6])
     for name, what, ok, n, passed in check.rows:

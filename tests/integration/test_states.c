@@ -100,29 +100,38 @@ static void start(struct run *run, const char *name, const char *script, const c
 	free(out);
 }
 
+/* Stops the target; the truth file stays for the checker. */
 static void finish(struct run *run)
 {
 	test_target_stop(&run->target);
-	unlink(run->truth);
 }
 
-/* Records the target (raw, RATE, SECONDS) and checks the recording. */
+/* Records the target (raw, RATE, SECONDS) and checks the recording, and
+ * `report --json` of it: the truth's locks waited on and held where the
+ * target says. */
 static void record_and_check(struct run *run, const char *what)
 {
-	char raw[64];
+	char raw[64], report[64];
 	temp_path(raw, sizeof(raw), ".raw");
+	temp_path(report, sizeof(report), ".report.json");
 	struct test_run r;
 	const char *args[] = { "record", "-f", "raw", "-r", RATE, "-d", SECONDS, "-o", raw, run->pid, NULL };
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "%s: record exited %d: %s", what, r.status, r.err);
 	test_run_free(&r);
-	const char *check[] = { raw, NULL };
+	finish(run);
+	const char *args_report[] = { "report", "--json", "-o", report, raw, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_report), 0);
+	cr_expect_eq(r.status, 0, "%s: report exited %d: %s", what, r.status, r.err);
+	test_run_free(&r);
+	const char *check[] = { raw, "--report-json", report, NULL };
 	char *out;
 	int status = check_states(run->truth, check, &out);
 	cr_expect_eq(status, 0, "%s: check_states.py exited %d:\n%s", what, status, out);
 	free(out);
 	unlink(raw);
-	finish(run);
+	unlink(report);
+	unlink(run->truth);
 }
 
 #define WORKLOAD_PARAMS(workload)                                                     \
@@ -230,6 +239,7 @@ static void deadlock(const char *name, const char *mode)
 	unlink(json);
 	unlink(text);
 	finish(&run);
+	unlink(run.truth);
 }
 
 WORKLOAD_PARAMS(deadlock_with)

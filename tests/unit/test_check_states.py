@@ -4,7 +4,7 @@
 # and each sabotage of it (two states swapped, a wrong lock, holder, type or
 # on-CPU flag, a missing thread, a raw 1 file) fails; a dump --json 2 with a
 # deadlock and a text dump are checked the same way. Exit 0 when every case
-# gives the exit status expected.
+# gives the exit status expected; so does a report --json of it.
 import json
 import os
 import subprocess
@@ -94,6 +94,23 @@ def raw_cases(truth, raw):
     run(truth, raw.replace("\tcritical section\t", "\tcritical section\tx\t"), 2, "a line with 14 columns", one)
     wrong_pid = dict(truth, pid=4241)
     run(wrong_pid, raw, 1, "a recording of another process", one)
+    report = {"format": 1, "threads": [], "locks": [
+        {"kind": "Lock", "address": "0x7f0010", "type": None, "wait_seconds": 0.04, "samples": 4,
+         "waiters": [{"function": "fight", "file": "/src/mini.py", "line": 10, "samples": 4}],
+         "holders": [{"function": "fight", "file": "/src/mini.py", "line": 11, "samples": 4}]},
+        {"kind": "critical section", "address": "0x7f0020", "type": "list", "wait_seconds": 0.01, "samples": 1,
+         "waiters": [{"function": "append", "file": "/src/mini.py", "line": 20, "samples": 1}], "holders": []}]}
+    run(truth, raw, 0, "report --json with the lock's waiters and holders at their lines",
+        one + [("--report-json", json.dumps(report))])
+    bad = json.loads(json.dumps(report))
+    bad["locks"][0]["waiters"][0]["line"] = 12
+    run(truth, raw, 1, "report --json with the waiters at another line", one + [("--report-json", json.dumps(bad))])
+    bad = json.loads(json.dumps(report))
+    bad["locks"][0]["holders"] = []
+    run(truth, raw, 1, "report --json without the holders", one + [("--report-json", json.dumps(bad))])
+    bad = json.loads(json.dumps(report))
+    del bad["locks"][1]
+    run(truth, raw, 1, "report --json without the list's critical section", one + [("--report-json", json.dumps(bad))])
     run(dict(truth, applies="no GIL in a free-threaded build"), None, 77, "a workload that does not apply")
     run(truth, None, 0, "--applies", ["--applies"])
 
