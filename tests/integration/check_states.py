@@ -314,11 +314,14 @@ class Check:
             ok += rr["min"] <= c <= rr["max"]
         share = ok / n if n else 0.0
         what = "rounds: %s (%d..%d %s)" % (rr["what"], rr["min"], rr["max"], "/".join(rr["states"]))
-        passed = n >= max(1, self.min_samples) and share >= self.min_share
+        least = rr.get("min_share", self.min_share)
+        if least != self.min_share:
+            what += " in %d%% of rounds" % round(100 * least)
+        passed = n >= max(1, self.min_samples) and share >= least
         if not passed:
             problem("%d of %d rounds (%.1f%%): %s; counts per round %s" % (
                 ok, n, 100 * share, what, dict(sorted(counts.items()))))
-        if n:
+        if n and least == self.min_share:
             self.shares.append(share)
         self.row("(all)", what, ok, n, passed)
 

@@ -39,7 +39,7 @@ def main():
         truth.thread(t.name, t.native_id,
                      rule(["lock"], lines=truth.lines("acquire"),
                           waits={"lock": {"kind": "Lock", "address": address(lock), "holder": {"at": hold}}}),
-                     rule(["running", "runnable"], lines=hold),
+                     rule(["running", "runnable"], lines=hold, at_least={"running": 0.5}),
                      rule(["sleep"] if truth.ft else ["sleep", "gil"], lines=truth.lines("rest"),
                           optional=True))
     truth.thread("MainThread", threading.get_native_id(),

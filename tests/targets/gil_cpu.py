@@ -35,6 +35,7 @@ def main():
                      rule(["running", "runnable", "gil"], waits={"gil": {"kind": "GIL"}},
                           at_least={"gil": 0.5}))
     truth.round_rule(names, ["running", "runnable"], 1, 1, "one thread holds the GIL")
+    truth.round_rule(names, ["running"], 1, 1, "and runs, most of the time", share=0.5)
     truth.round_rule(names, ["gil"], THREADS - 1, THREADS - 1, "the others wait for it")
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))

@@ -42,6 +42,8 @@ def main():
     for t in threads:
         truth.thread(t.name, t.native_id, rule([oncpu, "runnable"]))
     truth.round_rule(names, [oncpu], 0, cores, "at most one thread per CPU is on a CPU")
+    # other processes share the CPUs, so not every round: most
+    truth.round_rule(names, [oncpu], 1, cores, "some thread is on a CPU", share=0.5)
     truth.round_rule(names, [oncpu, "runnable"], count, count, "every thread is on a CPU or runnable")
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))

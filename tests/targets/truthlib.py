@@ -104,11 +104,14 @@ class Truth:
     def thread(self, name, tid, *rules):
         self.doc["threads"].append({"name": name, "tid": tid, "rules": list(rules)})
 
-    def round_rule(self, threads, states, low, high, what):
+    def round_rule(self, threads, states, low, high, what, share=None):
         """In each round where every thread of threads (names) has a sample,
-        the number of them in one of states is within [low, high]."""
-        self.doc["rounds"].append({"threads": list(threads), "states": list(states), "min": low,
-                                   "max": high, "what": what})
+        the number of them in one of states is within [low, high]; in at
+        least share of the rounds (default: check_states.py's --min-share)."""
+        rr = {"threads": list(threads), "states": list(states), "min": low, "max": high, "what": what}
+        if share is not None:
+            rr["min_share"] = share
+        self.doc["rounds"].append(rr)
 
     def deadlock(self, tids, locks):
         """tids[i] waits for locks[i] (addresses), held by tids[i+1 mod n]."""
