@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "deadlock.h"
 #include "ftprof/util.h"
 #include "strtab.h"
 
@@ -85,8 +86,7 @@ struct analysis {
 	struct entry *entries;
 	size_t nentries, entries_cap;
 	struct ftp_hindex entry_ix; /* by tid; rebuilt per round */
-	int *next;                  /* wait-for edges, per entry */
-	unsigned char *color;
+	struct deadlock_thread *graph; /* the round, as deadlock_find reads it */
 	size_t graph_cap;
 
 	/* Ended rounds. */
@@ -268,8 +268,7 @@ void analysis_destroy(struct analysis *a)
 	ftp_hindex_release(&a->line_ix);
 	free(a->entries);
 	ftp_hindex_release(&a->entry_ix);
-	free(a->next);
-	free(a->color);
+	free(a->graph);
 	free(a->cycles);
 	ftp_hindex_release(&a->cycle_ix);
 	free(a->cy_tids);
@@ -345,14 +344,11 @@ static bool same_cycle(const void *ctx, uint32_t idx, const void *key)
 	return true;
 }
 
-/* Records the cycle through entry start (following next), once: it is
- * written at the end of the pools, starting at its lowest tid, and taken
- * back when it was seen before. */
-static int record_cycle(struct analysis *a, int start)
+/* Records a cycle of the open round (members index a->entries, the lowest
+ * tid first), once: it is written at the end of the pools and taken back
+ * when it was seen before. */
+static int record_cycle(struct analysis *a, const struct deadlock_member *m, size_t n)
 {
-	size_t n = 1;
-	for (int i = a->next[start]; i != start; i = a->next[i])
-		n++;
 	size_t need = a->cy_n + n;
 	if (ftp_grow((void **)&a->cy_tids, &a->cy_tids_cap, need, sizeof(*a->cy_tids), 16) < 0 ||
 	    ftp_grow((void **)&a->cy_kinds, &a->cy_kinds_cap, need, sizeof(*a->cy_kinds), 16) < 0 ||
@@ -360,16 +356,10 @@ static int record_cycle(struct analysis *a, int start)
 	    ftp_grow((void **)&a->cy_frames, &a->cy_frames_cap, need, sizeof(*a->cy_frames), 16) < 0 ||
 	    ftp_hindex_reserve(&a->cycle_ix, a->ncycles, 16, cycle_hash_of, a) < 0)
 		return -FTP_E_NOMEM;
-	/* Start from the member with the lowest tid. */
-	int at = a->next[start], lowest = start;
-	for (; at != start; at = a->next[at])
-		if (a->entries[at].tid < a->entries[lowest].tid)
-			lowest = at;
 	struct cycle k = { .n = n, .off = a->cy_n, .rounds = 1, .first_ns = a->round_ns };
 	uint64_t h = ftp_hash_mix(0, n);
-	at = lowest;
-	for (size_t i = 0; i < n; i++, at = a->next[at]) {
-		const struct entry *e = &a->entries[at];
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &a->entries[m[i].thread];
 		a->cy_tids[k.off + i] = e->tid;
 		a->cy_kinds[k.off + i] = e->kind;
 		a->cy_addrs[k.off + i] = e->address;
@@ -390,44 +380,28 @@ static int record_cycle(struct analysis *a, int start)
 	return 0;
 }
 
-/* The wait-for graph of the open round: an edge from each thread waiting for
- * a lock whose holder is known to the holder's entry. Each entry has at most
- * one edge, so a walk from each entry not yet seen finds each cycle once, in
- * O(entries): color 1 marks the walk under way, 2 what earlier walks saw. */
+/* The open round's wait-for cycles (deadlock.h), each recorded once. A
+ * thread sampled twice in a round counts by its first sample. */
 static int find_deadlocks(struct analysis *a)
 {
 	size_t n = a->nentries;
-	if (n > a->graph_cap) {
-		int *next = realloc(a->next, n * sizeof(*next));
-		if (!next)
-			return -FTP_E_NOMEM;
-		a->next = next;
-		unsigned char *color = realloc(a->color, n);
-		if (!color)
-			return -FTP_E_NOMEM;
-		a->color = color;
-		a->graph_cap = n;
-	}
+	if (ftp_grow((void **)&a->graph, &a->graph_cap, n, sizeof(*a->graph), 64) < 0)
+		return -FTP_E_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct entry *e = &a->entries[i];
-		a->next[i] = e->state == FTP_STATE_LOCK && e->holder ? (int)find_entry(a, e->holder) : -1;
-		a->color[i] = 0;
+		bool first = find_entry(a, e->tid) == (long)i;
+		a->graph[i] = (struct deadlock_thread){ .tid = first ? e->tid : 0,
+			                                .state = e->state,
+			                                .kind = e->kind,
+			                                .address = e->address,
+			                                .holder = e->holder };
 	}
-	for (size_t i = 0; i < n; i++) {
-		int at = (int)i;
-		while (at >= 0 && !a->color[at]) {
-			a->color[at] = 1;
-			at = a->next[at];
-		}
-		if (at >= 0 && a->color[at] == 1) {
-			int ret = record_cycle(a, at);
-			if (ret < 0)
-				return ret;
-		}
-		for (at = (int)i; at >= 0 && a->color[at] == 1; at = a->next[at])
-			a->color[at] = 2;
-	}
-	return 0;
+	struct deadlocks d = { 0 };
+	int ret = deadlock_find(a->graph, n, &d);
+	for (size_t c = 0; ret == 0 && c < d.ncycles; c++)
+		ret = record_cycle(a, d.members + d.cycles[c].first, d.cycles[c].n);
+	deadlocks_release(&d);
+	return ret;
 }
 
 int analysis_end_round(struct analysis *a)
