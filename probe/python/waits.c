@@ -620,6 +620,8 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 		set_holder(wait, ref, FTP_HOLDER_REFERENCE);
 	else if (!nwith && nref_waiting == 1)
 		set_holder(wait, ref_waiting, FTP_HOLDER_REFERENCE);
+	else if (!nwith && !nref && bound_to(p, values_of(p, waiter, 0, SCAN_FRAMES), wait->address))
+		set_holder(wait, waiter, FTP_HOLDER_WITH); /* `with lock:` around its own acquire */
 	if (ftp_grow((void **)&w->looked, &w->looked_cap, w->nlooked + 1, sizeof(*w->looked), 8) == 0)
 		w->looked[w->nlooked++] = (struct looked){ wait->address, wait->holder, wait->holder_how };
 }
