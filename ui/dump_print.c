@@ -96,6 +96,8 @@ static void put_wait(FILE *f, const struct dump *d, const struct ftp_wait *w)
 	if (w->holder) {
 		fputs(is_held(w->kind) ? " held by " : " on ", f);
 		put_thread_ref(f, d, w->holder);
+		if (w->holder_how == FTP_HOLDER_REFERENCE)
+			fputs(" (inferred)", f); /* docs/states.md: the only thread referring to it */
 	} else if (is_held(w->kind)) {
 		fputs(" held by an unknown thread", f);
 	}
