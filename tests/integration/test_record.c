@@ -309,7 +309,7 @@ ParameterizedTestParameters(record, wait_states)
 	return TEST_INTERP_PARAMS(struct version_param, still_versions, name);
 }
 
-/* A thread's samples in states other than running, native and gil. */
+/* A thread's samples in states other than running, native, gil and runnable. */
 struct wait_tally {
 	const char *thread, *state; /* the state its waits must have */
 	unsigned waits, right, on_cpu;
@@ -340,7 +340,7 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 	test_target_stop(&t);
 
 	struct wait_tally tally[] = {
-		{ .thread = "MainThread", .state = "lock" }, { .thread = "lock", .state = "lock" },
+		{ .thread = "MainThread", .state = "wait" }, { .thread = "lock", .state = "lock" },
 		{ .thread = "sleep", .state = "sleep" },     { .thread = "pipe", .state = "io" },
 		{ .thread = "spin-0", .state = "none" },     { .thread = "spin-1", .state = "none" },
 	};
@@ -356,7 +356,8 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 		for (size_t i = 0; i < nt; i++) {
 			if (strcmp(thread, tally[i].thread) != 0)
 				continue;
-			if (!strcmp(state, "running") || !strcmp(state, "native") || !strcmp(state, "gil")) {
+			if (!strcmp(state, "running") || !strcmp(state, "native") || !strcmp(state, "gil") ||
+			    !strcmp(state, "runnable")) {
 				tally[i].on_cpu++;
 			} else {
 				tally[i].waits++;
@@ -428,8 +429,8 @@ Test(record, gil_and_function, .timeout = 120)
 /* In --blocking mode every thread is switched out into ftprof's stop: those
  * switches are not the threads' own. Five threads spinning on a
  * free-threaded build (more than this machine's CPUs) are runnable
- * throughout: with --idle, every sample of theirs says so, none says idle
- * or blocked. */
+ * throughout: with --idle, every sample of theirs says running, native or
+ * runnable, none says blocked. */
 Test(record, blocking_states, .timeout = 120)
 {
 	const char *interp = test_interp_use("3.13t");
@@ -450,7 +451,8 @@ Test(record, blocking_states, .timeout = 120)
 		char state[32];
 		if (line[0] == '#' || !raw_column(line, RAW_STATE, state, sizeof(state)))
 			continue;
-		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0) {
+		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0 ||
+		    strcmp(state, "runnable") == 0) {
 			running++;
 		} else {
 			other++;
