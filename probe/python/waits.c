@@ -31,6 +31,7 @@
 #define TSTATE_DETACHED 0
 #define TSTATE_SUSPENDED 2
 #define TSTATE_SUSPENDED_WAITING 4 /* 3.15 */
+#define TSTATE_DETACHED_WAITING 5  /* 3.15 */
 #define CS_INACTIVE 1u
 #define CS_TWO_MUTEXES 2u
 #define CS_TAGS 3u
@@ -700,7 +701,8 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 			return;
 		}
 		/* detached from the interpreter, or without the GIL: C code */
-		s->state = ts == TSTATE_DETACHED || s->holds_gil == 0 ? FTP_STATE_NATIVE : FTP_STATE_RUNNING;
+		bool detached = ts == TSTATE_DETACHED || ts == TSTATE_DETACHED_WAITING;
+		s->state = detached || s->holds_gil == 0 ? FTP_STATE_NATIVE : FTP_STATE_RUNNING;
 		return;
 	}
 	if ((t->state != 'S' && t->state != 'D') || !t->in_syscall)
