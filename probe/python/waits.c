@@ -372,7 +372,7 @@ static bool is_fn(const struct ftp_frame *f, const char *file, const char *name)
 /* The i-th Python frame of the thread's kept frames, innermost first. */
 static const struct ftp_frame *pyframe(struct probe_waits *w, const struct round_thread *rt, unsigned i)
 {
-	const struct ftp_frame *f = w->frames + rt->first_frame;
+	const struct ftp_frame *f = rt->t.s.nframes ? w->frames + rt->first_frame : NULL;
 	for (unsigned k = 0; k < rt->t.s.nframes; k++)
 		if (!(f[k].flags & FTP_FRAME_NATIVE) && f[k].code && i-- == 0)
 			return &f[k];
@@ -773,7 +773,7 @@ int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg)
 		return 0;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		struct round_thread *rt = &w->threads[i];
-		rt->t.s.frames = w->frames + rt->first_frame;
+		rt->t.s.frames = rt->t.s.nframes ? w->frames + rt->first_frame : NULL;
 		if (p->L.free_threaded)
 			held_sections(p, rt);
 	}
