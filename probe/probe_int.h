@@ -66,14 +66,14 @@ struct ftp_probe {
 	uint64_t str_type;  /* &PyUnicode_Type */
 	uint64_t bytes_type;
 	uint64_t dict_type;
-	int pthread_tid_off; /* <= 3.10: offset of the tid in glibc's struct pthread; -1 unknown */
+	int pthread_tid_off;      /* <= 3.10: offset of the tid in glibc's struct pthread; -1 unknown */
 	struct code_cache *codes; /* python/code.c's: NULL until the first lookup */
 	struct ftp_frame *frames; /* max_depth */
 	unsigned max_depth;
-	struct probe_names *names;       /* python/names.c's: NULL until the first refresh */
+	struct probe_names *names;    /* python/names.c's: NULL until the first refresh */
 	struct probe_task_list tasks; /* the round's, when need_task_list (probe.c) */
-	struct probe_sched *sched;   /* task_events: NULL until the first round */
-	struct probe_stacks *stacks; /* python/stacks.c's: threads' last still
+	struct probe_sched *sched;    /* task_events: NULL until the first round */
+	struct probe_stacks *stacks;  /* python/stacks.c's: threads' last still
 					stacks; NULL until the first is kept */
 	struct gil_seen gil_seen;
 	struct probe_waits *waits; /* NULL until the first round */

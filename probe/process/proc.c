@@ -297,7 +297,8 @@ static int task_list_index(struct probe_task_list *l, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (ftp_hindex_reserve(&l->index, i, 64, task_hash, l) < 0)
 			return -FTP_E_NOMEM;
-		uint32_t *slot = ftp_hindex_find(&l->index, tid_hash(l->v[i].tid), task_same, l, &l->v[i].tid);
+		uint32_t *slot =
+		        ftp_hindex_find(&l->index, tid_hash(l->v[i].tid), task_same, l, &l->v[i].tid);
 		if (!*slot)
 			*slot = (uint32_t)i + 1;
 	}

@@ -28,7 +28,7 @@ struct code_entry {
 	char *strings;
 };
 
-#define RECENT_CODES 32 /* code objects whose headers stay in the prefetch */
+#define RECENT_CODES 32  /* code objects whose headers stay in the prefetch */
 #define INDEX_FIRST 1024 /* slots of a new index: room for 511 code objects */
 
 /* An entry never moves once made: frames lend its strings until destroy. */

@@ -9,16 +9,16 @@
 
 #include "probe_int.h"
 
-#define MAX_ENTRIES 4096         /* dict entries scanned, threads named per refresh */
-#define MAX_STR_CMP 4096         /* keys compared by content per refresh */
-#define MAX_VISITS (1u << 18)    /* dict entries read per refresh, all dicts together */
-#define MAX_LOG2_SIZE 24         /* no dict read here has 16M slots */
-#define MAX_BASICSIZE 4096       /* a Thread's tp_basicsize is 16-32 */
-#define MAX_INTERPS 8            /* interpreters whose lookups are remembered */
-#define MAX_GUARDS 8             /* words that pin where a Thread's _name is (6 used) */
-#define RECHECK_NS 2000000000ull /* a cached name is read in full at least this often */
-#define RECHECK_SPREAD 16        /* new entries' first full reads spread over as many steps */
-#define NAME_MAX_LEN 128         /* bytes of a name kept, its NUL included */
+#define MAX_ENTRIES 4096           /* dict entries scanned, threads named per refresh */
+#define MAX_STR_CMP 4096           /* keys compared by content per refresh */
+#define MAX_VISITS (1u << 18)      /* dict entries read per refresh, all dicts together */
+#define MAX_LOG2_SIZE 24           /* no dict read here has 16M slots */
+#define MAX_BASICSIZE 4096         /* a Thread's tp_basicsize is 16-32 */
+#define MAX_INTERPS 8              /* interpreters whose lookups are remembered */
+#define MAX_GUARDS 8               /* words that pin where a Thread's _name is (6 used) */
+#define RECHECK_NS 2000000000ull   /* a cached name is read in full at least this often */
+#define RECHECK_SPREAD 16          /* new entries' first full reads spread over as many steps */
+#define NAME_MAX_LEN 128           /* bytes of a name kept, its NUL included */
 #define NAMES_EVERY_NS 200000000u  /* names re-read every 200 ms */
 #define NAMES_MISSING_NS 10000000u /* or after 10 ms when a thread had none */
 
@@ -75,10 +75,10 @@ struct thread_name {
 struct probe_names {
 	struct thread_name *names; /* by thread_id */
 	size_t nnames;
-	size_t cap;      /* of names */
-	uint64_t at;     /* CLOCK_MONOTONIC of the last refresh */
-	bool missing;    /* a thread of the round had no name */
-	bool usable;     /* the layout has what the reads need (fmt_init) */
+	size_t cap;   /* of names */
+	uint64_t at;  /* CLOCK_MONOTONIC of the last refresh */
+	bool missing; /* a thread of the round had no name */
+	bool usable;  /* the layout has what the reads need (fmt_init) */
 	struct names_fmt f;
 	uint64_t long_type;   /* &PyLong_Type, 0 if unknown */
 	uint64_t module_type; /* &PyModule_Type, 0 if unknown */
@@ -187,7 +187,8 @@ static struct interp_cache *interp_get(struct probe_names *st, uint64_t interp, 
 }
 
 /* Reads the header of a keys object; fills everything but values. */
-static bool keys_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t keys, struct dict_view *v)
+static bool keys_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t keys,
+                      struct dict_view *v)
 {
 	const struct ftp_layout *L = r->L;
 	unsigned char h[FTP_LAYOUT_KEYS_SPAN];
@@ -245,7 +246,8 @@ static bool view_set_values(const struct probe_reader *r, struct dict_view *v, u
 	return true;
 }
 
-static bool dict_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t dict, struct dict_view *v)
+static bool dict_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t dict,
+                      struct dict_view *v)
 {
 	const struct ftp_layout *L = r->L;
 	unsigned char h[80];
@@ -268,8 +270,8 @@ static uint64_t value_addr(const struct dict_view *v, uint64_t i)
 	return v->values ? v->values + 8 * i : v->entries + i * v->esize + v->value_off;
 }
 
-static bool view_entry(const struct probe_reader *r, struct probe_names *st, const struct dict_view *v, uint64_t i,
-                       uint64_t *key, uint64_t *value)
+static bool view_entry(const struct probe_reader *r, struct probe_names *st, const struct dict_view *v,
+                       uint64_t i, uint64_t *key, uint64_t *value)
 {
 	if (!st->visits_left)
 		return false;
@@ -343,7 +345,8 @@ static uint64_t view_find(const struct probe_reader *r, struct probe_names *st, 
 }
 
 /* A thread ident: a non-negative int of at most 64 bits. */
-static bool read_ident(const struct probe_reader *r, const struct probe_names *st, uint64_t addr, uint64_t *out)
+static bool read_ident(const struct probe_reader *r, const struct probe_names *st, uint64_t addr,
+                       uint64_t *out)
 {
 	const struct names_fmt *f = &st->f;
 	const struct ftp_layout *L = r->L;
