@@ -20,15 +20,15 @@ void ftp_probe_destroy(struct ftp_probe *p)
 		return;
 	probe_stopper_release(&p->stopper);
 	probe_sched_release(p);
-	probe_stacks_release(p);
+	probe_stacks_destroy(p->stacks);
 	probe_native_destroy(p->native);
-	probe_names_release(p);
+	probe_names_destroy(p->names);
 	probe_waits_release(p);
-	probe_code_cache_release(&p->codes);
+	probe_code_cache_destroy(p->codes);
 	probe_mem_release(&p->mem);
 	ftp_elf_destroy(p->elf);
 	free(p->frames);
-	free(p->tasks);
+	probe_task_list_release(&p->tasks);
 	free(p);
 }
 
@@ -105,34 +105,9 @@ const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid)
 	return probe_sched_task(p, tid);
 }
 
-/* Refreshes p->tasks: every task of the target, with its /proc state when
- * asked for. */
-static int read_tasks(struct ftp_probe *p, struct ftp_error *err)
+const struct task_info *probe_task(const struct ftp_probe *p, pid_t tid)
 {
-	pid_t *tids = NULL;
-	long n = probe_tasks(p->pid, &tids, err);
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n > p->tasks_cap) {
-		struct task_info *t = realloc(p->tasks, (size_t)n * sizeof(*t));
-		if (!t) {
-			free(tids);
-			return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing threads of pid %d",
-			                     (int)p->pid);
-		}
-		p->tasks = t;
-		p->tasks_cap = (size_t)n;
-	}
-	for (long i = 0; i < n; i++) {
-		struct task_info *t = &p->tasks[i];
-		memset(t, 0, sizeof(*t));
-		t->tid = tids[i];
-		if (p->opts.task_state && probe_task_read(p->pid, t))
-			t->state = 'R'; /* woken between the two reads */
-	}
-	p->ntasks = (size_t)n;
-	free(tids);
-	return 0;
+	return probe_task_list_find(&p->tasks, tid);
 }
 
 /* Before 3.11 the walker learns where glibc keeps the tid from the task
@@ -201,7 +176,7 @@ static int sample_round(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struc
 {
 	int ret = 0;
 	if (need_task_list(p))
-		ret = read_tasks(p, err);
+		ret = probe_task_list_read(&p->tasks, p->pid, p->opts.task_state, err);
 	if (ret < 0)
 		return ret;
 	bool events = p->opts.task_state && p->opts.task_events;

@@ -25,6 +25,10 @@ struct probe_sched; /* perf/sched.c's per-thread events */
  * followed (perf/), else from /proc. NULL when out of memory. Lent until the
  * round ends. */
 const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid);
+/* The task tid of the round's task list (read when the walker needs one:
+ * before 3.11, or without context switches), or NULL. Lent until the next
+ * round. */
+const struct task_info *probe_task(const struct ftp_probe *p, pid_t tid);
 
 /* ---- native/: native stacks (blocking mode only) --------------------- */
 
@@ -62,32 +66,33 @@ struct ftp_probe {
 	uint64_t str_type;  /* &PyUnicode_Type */
 	uint64_t bytes_type;
 	uint64_t dict_type;
-	int pthread_tid_off; /* <= 3.10: offset of the tid in glibc's struct pthread; -1 unknown */
-	struct code_cache codes;
+	int pthread_tid_off;      /* <= 3.10: offset of the tid in glibc's struct pthread; -1 unknown */
+	struct code_cache *codes; /* python/code.c's: NULL until the first lookup */
 	struct ftp_frame *frames; /* max_depth */
 	unsigned max_depth;
-	struct thread_name *names;
-	size_t nnames;
-	struct names_state *names_state; /* NULL until the first refresh */
-	uint64_t names_at;               /* CLOCK_MONOTONIC of the last refresh */
-	bool names_missing;              /* a thread of the round had no name */
-	struct task_info *tasks;         /* the round's task list */
-	size_t ntasks, tasks_cap;
-	struct probe_sched *sched;  /* task_events: NULL until the first round */
-	struct stack_entry *stacks; /* task_events: threads' last still stacks */
-	size_t nstacks, stacks_cap;
-	uint64_t stack_ids;              /* the last ftp_sample.stack_id given */
-	uint64_t list_interp, list_head; /* the last round's single interpreter
-					    and first thread state; 0: none */
-	size_t list_threads;             /* and its number of threads */
+	struct probe_names *names;    /* python/names.c's: NULL until the first refresh */
+	struct probe_task_list tasks; /* the round's, when need_task_list (probe.c) */
+	struct probe_sched *sched;    /* task_events: NULL until the first round */
+	struct probe_stacks *stacks;  /* python/stacks.c's: threads' last still
+					stacks; NULL until the first is kept */
 	struct gil_seen gil_seen;
 	struct probe_waits *waits; /* NULL until the first round */
-	uint64_t full_round_at; /* CLOCK_MONOTONIC of the last round read */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;
 	uint64_t exec_id;         /* probe_proc_exec_id() at attach; 0 unknown */
 	uint64_t next_exec_check; /* CLOCK_MONOTONIC ns */
 };
+
+/* The reader of p's Python objects (python.h), lent for p's lifetime. */
+static inline struct probe_reader probe_reader_get(struct ftp_probe *p)
+{
+	return (struct probe_reader){ .L = &p->L,
+		                      .mem = &p->mem,
+		                      .code_type = p->code_type,
+		                      .str_type = p->str_type,
+		                      .bytes_type = p->bytes_type,
+		                      .dict_type = p->dict_type };
+}
 
 #endif

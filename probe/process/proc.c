@@ -272,6 +272,85 @@ bool probe_task_read(pid_t pid, struct task_info *t)
 	return sc.running;
 }
 
+static bool task_same(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct probe_task_list *l = ctx;
+	return l->v[idx].tid == *(const pid_t *)key;
+}
+
+static uint64_t tid_hash(pid_t tid)
+{
+	return ftp_hash_mix(0, (uint64_t)(uint32_t)tid);
+}
+
+static uint64_t task_hash(const void *ctx, size_t idx)
+{
+	const struct probe_task_list *l = ctx;
+	return tid_hash(l->v[idx].tid);
+}
+
+/* Indexes l->v[0..n-1] anew; the first of two tasks with one tid wins. */
+static int task_list_index(struct probe_task_list *l, size_t n)
+{
+	ftp_hindex_clear(&l->index);
+	l->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ftp_hindex_reserve(&l->index, i, 64, task_hash, l) < 0)
+			return -FTP_E_NOMEM;
+		uint32_t *slot =
+		        ftp_hindex_find(&l->index, tid_hash(l->v[i].tid), task_same, l, &l->v[i].tid);
+		if (!*slot)
+			*slot = (uint32_t)i + 1;
+	}
+	l->n = n;
+	return 0;
+}
+
+int probe_task_list_read(struct probe_task_list *l, pid_t pid, bool states, struct ftp_error *err)
+{
+	pid_t *tids = NULL;
+	long n = probe_tasks(pid, &tids, err);
+	if (n < 0)
+		return (int)n;
+	if (ftp_grow((void **)&l->v, &l->cap, (size_t)n, sizeof(*l->v), (size_t)n) < 0) {
+		free(tids);
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing threads of pid %d", (int)pid);
+	}
+	for (long i = 0; i < n; i++) {
+		struct task_info *t = &l->v[i];
+		memset(t, 0, sizeof(*t));
+		t->tid = tids[i];
+		if (states && probe_task_read(pid, t))
+			t->state = 'R'; /* woken between the two reads */
+	}
+	free(tids);
+	if (task_list_index(l, (size_t)n) < 0)
+		return ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "listing threads of pid %d", (int)pid);
+	return 0;
+}
+
+int probe_task_list_set(struct probe_task_list *l, const struct task_info *tasks, size_t n)
+{
+	if (ftp_grow((void **)&l->v, &l->cap, n, sizeof(*l->v), n) < 0)
+		return -FTP_E_NOMEM;
+	if (n)
+		memcpy(l->v, tasks, n * sizeof(*tasks));
+	return task_list_index(l, n);
+}
+
+const struct task_info *probe_task_list_find(const struct probe_task_list *l, pid_t tid)
+{
+	long i = ftp_hindex_get(&l->index, tid_hash(tid), task_same, l, &tid);
+	return i < 0 || (size_t)i >= l->n ? NULL : &l->v[i];
+}
+
+void probe_task_list_release(struct probe_task_list *l)
+{
+	free(l->v);
+	ftp_hindex_release(&l->index);
+	memset(l, 0, sizeof(*l));
+}
+
 uint64_t probe_proc_exec_id(pid_t pid)
 {
 	char path[64];

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "ftprof/error.h"
+#include "ftprof/util.h"
 
 /* Little-endian loads from a buffer read out of the target. */
 static inline uint64_t probe_load_u64(const unsigned char *buf, uint32_t off)
@@ -94,6 +95,26 @@ struct task_info {
 	bool still;   /* off_cpu at the last look too, with no switch since: it
 			 has not run, so its stack has not moved */
 };
+
+/* The tasks of a process as one round found them, by tid. Zeroed is empty;
+ * probe_task_list_release frees it. */
+struct probe_task_list {
+	struct task_info *v;
+	size_t n, cap;
+	struct ftp_hindex index; /* by tid */
+};
+
+/* Makes l every task of pid, each with its /proc state and system call when
+ * states is set. Returns 0, or a negative FTP_E_* with err filled and l as
+ * it was (or, out of memory while indexing, empty). */
+int probe_task_list_read(struct probe_task_list *l, pid_t pid, bool states, struct ftp_error *err);
+/* Makes l a copy of tasks[0..n-1] (the walker fuzzer's fake process).
+ * Returns 0, or -FTP_E_NOMEM with l as it was or empty. */
+int probe_task_list_set(struct probe_task_list *l, const struct task_info *tasks, size_t n);
+/* The task tid of l (the first, were there two), or NULL. Lent until l
+ * changes. */
+const struct task_info *probe_task_list_find(const struct probe_task_list *l, pid_t tid);
+void probe_task_list_release(struct probe_task_list *l);
 
 /* ---- mem.c: reading target memory ----------------------------------- */
 

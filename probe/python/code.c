@@ -28,18 +28,40 @@ struct code_entry {
 	char *strings;
 };
 
-int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len)
+#define RECENT_CODES 32  /* code objects whose headers stay in the prefetch */
+#define INDEX_FIRST 1024 /* slots of a new index: room for 511 code objects */
+
+/* An entry never moves once made: frames lend its strings until destroy. */
+struct code_slot {
+	uint64_t addr;
+	struct code_entry *e;
+};
+
+struct code_cache {
+	struct code_slot *v; /* by when first seen */
+	size_t n, cap;
+	struct ftp_hindex index; /* by addr */
+	/* Code objects checked in recent rounds, a ring: a function called on
+	 * and off (a loop's callee) is checked from the prefetch, not by a read
+	 * of its own, in rounds after one that did not see it. */
+	struct {
+		uint64_t addr, round;
+	} recent[RECENT_CODES];
+	unsigned recent_next;
+};
+
+int probe_read_str(const struct probe_reader *r, uint64_t addr, char *out, size_t out_len)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char hdr[128];
 	out[0] = '\0';
 	uint32_t need = L->unicode.compact_size + 8;
 	if (!addr || (addr & 7) || need > sizeof(hdr))
 		return -FTP_E_TORN;
-	int ret = probe_mem_read(&p->mem, addr, hdr, need, NULL);
+	int ret = probe_mem_read(r->mem, addr, hdr, need, NULL);
 	if (ret < 0)
 		return ret;
-	if (p->str_type && probe_load_u64(hdr, L->object.ob_type) != p->str_type)
+	if (r->str_type && probe_load_u64(hdr, L->object.ob_type) != r->str_type)
 		return -FTP_E_TORN;
 	uint32_t state = probe_load_u32(hdr, L->unicode.state);
 	int64_t length = (int64_t)probe_load_u64(hdr, L->unicode.length);
@@ -55,23 +77,23 @@ int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len
 		data = probe_load_u64(hdr, L->unicode.compact_size); /* data.any of PyUnicodeObject */
 	size_t count = (size_t)length < MAX_STR_CHARS ? (size_t)length : MAX_STR_CHARS;
 	unsigned char chars[MAX_STR_CHARS * 4];
-	ret = probe_mem_read(&p->mem, data, chars, count * kind, NULL);
+	ret = probe_mem_read(r->mem, data, chars, count * kind, NULL);
 	if (ret < 0)
 		return ret;
 	return ftp_pystr_to_utf8(kind, chars, count * kind, count, out, out_len) < 0 ? -FTP_E_TORN : 0;
 }
 
 /* A bytes object's contents, malloc'd into *out. */
-static int read_bytes(struct ftp_probe *p, uint64_t addr, uint8_t **out, size_t *len)
+static int read_bytes(const struct probe_reader *r, uint64_t addr, uint8_t **out, size_t *len)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char hdr[64];
 	if (!addr || (addr & 7) || L->bytes.ob_sval > sizeof(hdr))
 		return -FTP_E_TORN;
-	int ret = probe_mem_read(&p->mem, addr, hdr, L->bytes.ob_sval, NULL);
+	int ret = probe_mem_read(r->mem, addr, hdr, L->bytes.ob_sval, NULL);
 	if (ret < 0)
 		return ret;
-	if (p->bytes_type && probe_load_u64(hdr, L->object.ob_type) != p->bytes_type)
+	if (r->bytes_type && probe_load_u64(hdr, L->object.ob_type) != r->bytes_type)
 		return -FTP_E_TORN;
 	int64_t n = (int64_t)probe_load_u64(hdr, L->object.var_size);
 	if (n < 0 || n > MAX_LINETABLE)
@@ -79,7 +101,7 @@ static int read_bytes(struct ftp_probe *p, uint64_t addr, uint8_t **out, size_t 
 	uint8_t *buf = malloc((size_t)n + 1);
 	if (!buf)
 		return -FTP_E_NOMEM;
-	ret = probe_mem_read(&p->mem, addr + L->bytes.ob_sval, buf, (size_t)n, NULL);
+	ret = probe_mem_read(r->mem, addr + L->bytes.ob_sval, buf, (size_t)n, NULL);
 	if (ret < 0) {
 		free(buf);
 		return ret;
@@ -87,14 +109,6 @@ static int read_bytes(struct ftp_probe *p, uint64_t addr, uint8_t **out, size_t 
 	*out = buf;
 	*len = (size_t)n;
 	return 0;
-}
-
-static uint64_t hash_addr(uint64_t addr)
-{
-	addr >>= 3;
-	addr ^= addr >> 29;
-	addr *= 0xbf58476d1ce4e5b9ull;
-	return addr ^ (addr >> 32);
 }
 
 static void free_entry(struct code_entry *e)
@@ -108,41 +122,32 @@ static void free_entry(struct code_entry *e)
 	}
 }
 
-void probe_code_cache_release(struct code_cache *cache)
+void probe_code_cache_destroy(struct code_cache *c)
 {
-	for (size_t i = 0; i < cache->nslots; i++)
-		free_entry(cache->slots[i]);
-	free(cache->slots);
-	memset(cache, 0, sizeof(*cache));
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free_entry(c->v[i].e);
+	free(c->v);
+	ftp_hindex_release(&c->index);
+	free(c);
 }
 
-static struct code_entry **slot_for(struct code_cache *c, uint64_t addr)
+static bool slot_same(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t mask = c->nslots - 1;
-	for (size_t i = hash_addr(addr) & mask;; i = (i + 1) & mask)
-		if (!c->slots[i] || c->slots[i]->pub.addr == addr)
-			return &c->slots[i];
+	const struct code_cache *c = ctx;
+	return c->v[idx].addr == *(const uint64_t *)key;
 }
 
-static int grow(struct code_cache *c)
+static uint64_t slot_hash(const void *ctx, size_t idx)
 {
-	size_t n = c->nslots ? c->nslots * 2 : 1024;
-	struct code_entry **slots = calloc(n, sizeof(*slots));
-	if (!slots)
-		return -FTP_E_NOMEM;
-	struct code_cache bigger = { .slots = slots, .nslots = n };
-	for (size_t i = 0; i < c->nslots; i++)
-		if (c->slots[i])
-			*slot_for(&bigger, c->slots[i]->pub.addr) = c->slots[i];
-	free(c->slots);
-	c->slots = slots;
-	c->nslots = n;
-	return 0;
+	const struct code_cache *c = ctx;
+	return ftp_hash_addr(c->v[idx].addr);
 }
 
-static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsigned char *hdr)
+static struct code_entry *decode(const struct probe_reader *r, uint64_t addr, const unsigned char *hdr)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	struct code_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -156,12 +161,12 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 	e->pub.firstlineno = (int)probe_load_u32(hdr, L->code.firstlineno);
 	/* The compiler names every code object; an empty name is a str freed
 	 * and reused, read through a frame that was being popped. */
-	if (probe_read_str(p, e->name_ptr, name, sizeof(name)) < 0 || !name[0] ||
-	    probe_read_str(p, e->filename_ptr, filename, sizeof(filename)) < 0 ||
-	    read_bytes(p, e->linetable_ptr, &e->linetable, &e->linetable_len) < 0)
+	if (probe_read_str(r, e->name_ptr, name, sizeof(name)) < 0 || !name[0] ||
+	    probe_read_str(r, e->filename_ptr, filename, sizeof(filename)) < 0 ||
+	    read_bytes(r, e->linetable_ptr, &e->linetable, &e->linetable_len) < 0)
 		goto fail;
 	if (L->code.qualname == FTP_OFF_NONE ||
-	    probe_read_str(p, probe_load_u64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0 ||
+	    probe_read_str(r, probe_load_u64(hdr, L->code.qualname), qualname, sizeof(qualname)) < 0 ||
 	    !qualname[0])
 		memcpy(qualname, name, strlen(name) + 1);
 	if (L->frames == FTP_FRAMES_INTERP) {
@@ -171,7 +176,7 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 		unsigned char bh[64];
 		uint64_t co_code = probe_load_u64(hdr, L->code.code);
 		if (L->object.var_size + 8 > sizeof(bh) ||
-		    probe_mem_read(&p->mem, co_code, bh, L->object.var_size + 8, NULL) < 0)
+		    probe_mem_read(r->mem, co_code, bh, L->object.var_size + 8, NULL) < 0)
 			goto fail;
 		e->nbytes = probe_load_u64(bh, L->object.var_size);
 	}
@@ -185,7 +190,7 @@ static struct code_entry *decode(struct ftp_probe *p, uint64_t addr, const unsig
 	e->pub.name = e->strings;
 	e->pub.qualname = e->strings + ln;
 	e->pub.filename = e->strings + ln + lq;
-	e->round = probe_mem_epoch(&p->mem);
+	e->round = probe_mem_epoch(r->mem);
 	return e;
 fail:
 	free_entry(e);
@@ -208,7 +213,9 @@ static void touch(struct code_cache *c, struct code_entry *e, uint64_t addr, uin
 
 void probe_code_prefetch(struct ftp_probe *p)
 {
-	struct code_cache *c = &p->codes;
+	struct code_cache *c = p->codes;
+	if (!c)
+		return;
 	uint32_t size = p->L.code.size < MAX_HEADER ? p->L.code.size : MAX_HEADER;
 	struct probe_range r[RECENT_CODES];
 	size_t n = 0;
@@ -222,13 +229,16 @@ void probe_code_prefetch(struct ftp_probe *p)
 struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 {
 	const struct ftp_layout *L = &p->L;
-	struct code_cache *c = &p->codes;
+	struct code_cache *c = p->codes;
 	if (!addr || (addr & 7))
 		return NULL;
-	if ((c->count + 1) * 2 > c->nslots && grow(c) < 0)
+	if (!c && !(c = p->codes = calloc(1, sizeof(*c))))
 		return NULL;
-	struct code_entry **slot = slot_for(c, addr);
-	struct code_entry *old = *slot;
+	if (ftp_hindex_reserve(&c->index, c->n, INDEX_FIRST, slot_hash, c) < 0 ||
+	    ftp_grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v), INDEX_FIRST / 2) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&c->index, ftp_hash_addr(addr), slot_same, c, &addr);
+	struct code_entry *old = *slot ? c->v[*slot - 1].e : NULL;
 	if (old && old->round == probe_mem_epoch(&p->mem))
 		return old;
 	unsigned char hdr[MAX_HEADER];
@@ -244,13 +254,17 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 		touch(c, old, addr, probe_mem_epoch(&p->mem));
 		return old;
 	}
-	struct code_entry *e = decode(p, addr, hdr);
+	const struct probe_reader rd = probe_reader_get(p);
+	struct code_entry *e = decode(&rd, addr, hdr);
 	if (!e)
 		return NULL;
 	e->retired = old; /* its strings stay valid: they are lent until destroy */
-	if (!old)
-		c->count++;
-	*slot = e;
+	if (old) {
+		c->v[*slot - 1].e = e;
+	} else {
+		c->v[c->n] = (struct code_slot){ .addr = addr, .e = e };
+		*slot = (uint32_t)++c->n;
+	}
 	touch(c, e, addr, probe_mem_epoch(&p->mem));
 	return e;
 }

@@ -9,15 +9,18 @@
 
 #include "probe_int.h"
 
-#define MAX_ENTRIES 4096         /* dict entries scanned, threads named per refresh */
-#define MAX_STR_CMP 4096         /* keys compared by content per refresh */
-#define MAX_VISITS (1u << 18)    /* dict entries read per refresh, all dicts together */
-#define MAX_LOG2_SIZE 24         /* no dict read here has 16M slots */
-#define MAX_BASICSIZE 4096       /* a Thread's tp_basicsize is 16-32 */
-#define MAX_INTERPS 8            /* interpreters whose lookups are remembered */
-#define MAX_GUARDS 8             /* words that pin where a Thread's _name is (6 used) */
-#define RECHECK_NS 2000000000ull /* a cached name is read in full at least this often */
-#define RECHECK_SPREAD 16        /* new entries' first full reads spread over as many steps */
+#define MAX_ENTRIES 4096           /* dict entries scanned, threads named per refresh */
+#define MAX_STR_CMP 4096           /* keys compared by content per refresh */
+#define MAX_VISITS (1u << 18)      /* dict entries read per refresh, all dicts together */
+#define MAX_LOG2_SIZE 24           /* no dict read here has 16M slots */
+#define MAX_BASICSIZE 4096         /* a Thread's tp_basicsize is 16-32 */
+#define MAX_INTERPS 8              /* interpreters whose lookups are remembered */
+#define MAX_GUARDS 8               /* words that pin where a Thread's _name is (6 used) */
+#define RECHECK_NS 2000000000ull   /* a cached name is read in full at least this often */
+#define RECHECK_SPREAD 16          /* new entries' first full reads spread over as many steps */
+#define NAME_MAX_LEN 128           /* bytes of a name kept, its NUL included */
+#define NAMES_EVERY_NS 200000000u  /* names re-read every 200 ms */
+#define NAMES_MISSING_NS 10000000u /* or after 10 ms when a thread had none */
 
 /* Type flags (Include/object.h) */
 #define TPFLAGS_INLINE_VALUES (1u << 2) /* 3.13+ */
@@ -49,7 +52,7 @@ struct name_entry {
 	uint64_t guard_addr[MAX_GUARDS], guard_val[MAX_GUARDS];
 	unsigned nguards;
 	bool ok; /* name is valid; failures are not cached */
-	char name[sizeof(((struct thread_name *)0)->name)];
+	char name[NAME_MAX_LEN];
 };
 
 struct interp_cache {
@@ -64,12 +67,22 @@ struct interp_cache {
 	uint64_t ents_keys; /* _active's keys object the indices refer to */
 };
 
-struct names_state {
+struct thread_name {
+	uint64_t thread_id;
+	char name[NAME_MAX_LEN];
+};
+
+struct probe_names {
+	struct thread_name *names; /* by thread_id */
+	size_t nnames;
+	size_t cap;   /* of names */
+	uint64_t at;  /* CLOCK_MONOTONIC of the last refresh */
+	bool missing; /* a thread of the round had no name */
+	bool usable;  /* the layout has what the reads need (fmt_init) */
 	struct names_fmt f;
 	uint64_t long_type;   /* &PyLong_Type, 0 if unknown */
 	uint64_t module_type; /* &PyModule_Type, 0 if unknown */
 	struct interp_cache interps[MAX_INTERPS];
-	size_t cap;           /* of p->names */
 	unsigned cmp_left;    /* content comparisons left in this refresh */
 	unsigned visits_left; /* entry reads left in this refresh */
 	bool hint_checked;    /* the interp's name_key was checked this refresh */
@@ -126,24 +139,35 @@ static uint64_t symbol_addr(struct ftp_probe *p, const char *name)
 	return p->elf && ftp_elf_symbol(p->elf, name, &addr, NULL) == 0 ? addr + p->bias : 0;
 }
 
-static struct names_state *state_get(struct ftp_probe *p)
+void probe_names_destroy(struct probe_names *st)
 {
-	if (p->names_state)
-		return p->names_state;
-	struct names_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	for (size_t i = 0; i < MAX_INTERPS; i++)
+		free(st->interps[i].ents);
+	free(st->names);
+	free(st);
+}
+
+/* p->names, made on first use (NULL when out of memory). A layout that lacks
+ * what the reads need leaves it unusable: no thread is named. */
+static struct probe_names *get(struct ftp_probe *p)
+{
+	if (p->names)
+		return p->names;
+	struct probe_names *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	if (!fmt_init(&p->L, &st->f)) {
-		free(st);
-		return NULL;
+	st->usable = fmt_init(&p->L, &st->f);
+	if (st->usable) {
+		st->long_type = symbol_addr(p, "PyLong_Type");
+		st->module_type = symbol_addr(p, "PyModule_Type");
 	}
-	st->long_type = symbol_addr(p, "PyLong_Type");
-	st->module_type = symbol_addr(p, "PyModule_Type");
-	p->names_state = st;
+	p->names = st;
 	return st;
 }
 
-static struct interp_cache *interp_get(struct names_state *st, uint64_t interp, uint64_t round)
+static struct interp_cache *interp_get(struct probe_names *st, uint64_t interp, uint64_t round)
 {
 	struct interp_cache *victim = &st->interps[0];
 	for (size_t i = 0; i < MAX_INTERPS; i++) {
@@ -163,12 +187,13 @@ static struct interp_cache *interp_get(struct names_state *st, uint64_t interp, 
 }
 
 /* Reads the header of a keys object; fills everything but values. */
-static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t keys, struct dict_view *v)
+static bool keys_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t keys,
+                      struct dict_view *v)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char h[FTP_LAYOUT_KEYS_SPAN];
 	memset(v, 0, sizeof(*v));
-	if (!ptr_ok(keys) || probe_mem_read(&p->mem, keys, h, sizeof(h), NULL) < 0)
+	if (!ptr_ok(keys) || probe_mem_read(r->mem, keys, h, sizeof(h), NULL) < 0)
 		return false;
 	uint64_t size, nentries = probe_load_u64(h, L->dict_keys.dk_nentries), index_bytes;
 	bool unicode_entries = false;
@@ -204,14 +229,14 @@ static bool keys_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t k
 
 /* Points v at the values array of a split table, and bounds the scan by its
  * capacity where the version records it. */
-static bool view_set_values(struct ftp_probe *p, struct dict_view *v, uint64_t values)
+static bool view_set_values(const struct probe_reader *r, struct dict_view *v, uint64_t values)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	if (!ptr_ok(values))
 		return false;
 	if (KNOWN(L->dict_values.capacity)) {
 		uint8_t capacity;
-		if (probe_mem_read(&p->mem, values + L->dict_values.capacity, &capacity, 1, NULL) < 0)
+		if (probe_mem_read(r->mem, values + L->dict_values.capacity, &capacity, 1, NULL) < 0)
 			return false;
 		if (v->n > capacity)
 			v->n = capacity;
@@ -221,22 +246,23 @@ static bool view_set_values(struct ftp_probe *p, struct dict_view *v, uint64_t v
 	return true;
 }
 
-static bool dict_view(struct ftp_probe *p, const struct names_fmt *f, uint64_t dict, struct dict_view *v)
+static bool dict_view(const struct probe_reader *r, const struct names_fmt *f, uint64_t dict,
+                      struct dict_view *v)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char h[80];
 	uint32_t need = (L->dict.ma_keys > L->dict.ma_values ? L->dict.ma_keys : L->dict.ma_values) + 8;
 	if (L->object.ob_type + 8 > need)
 		need = L->object.ob_type + 8;
-	if (!ptr_ok(dict) || need > sizeof(h) || probe_mem_read(&p->mem, dict, h, need, NULL) < 0)
+	if (!ptr_ok(dict) || need > sizeof(h) || probe_mem_read(r->mem, dict, h, need, NULL) < 0)
 		return false;
 	uint64_t type = probe_load_u64(h, L->object.ob_type);
-	if (p->dict_type ? type != p->dict_type : !ptr_ok(type))
+	if (r->dict_type ? type != r->dict_type : !ptr_ok(type))
 		return false;
-	if (!keys_view(p, f, probe_load_u64(h, L->dict.ma_keys), v))
+	if (!keys_view(r, f, probe_load_u64(h, L->dict.ma_keys), v))
 		return false;
 	uint64_t values = probe_load_u64(h, L->dict.ma_values);
-	return !values || view_set_values(p, v, values);
+	return !values || view_set_values(r, v, values);
 }
 
 static uint64_t value_addr(const struct dict_view *v, uint64_t i)
@@ -244,21 +270,21 @@ static uint64_t value_addr(const struct dict_view *v, uint64_t i)
 	return v->values ? v->values + 8 * i : v->entries + i * v->esize + v->value_off;
 }
 
-static bool view_entry(struct ftp_probe *p, struct names_state *st, const struct dict_view *v, uint64_t i,
-                       uint64_t *key, uint64_t *value)
+static bool view_entry(const struct probe_reader *r, struct probe_names *st, const struct dict_view *v,
+                       uint64_t i, uint64_t *key, uint64_t *value)
 {
 	if (!st->visits_left)
 		return false;
 	st->visits_left--;
 	/* Word by word: a word never straddles two cache blocks. */
-	return probe_mem_u64(&p->mem, v->entries + i * v->esize + v->key_off, key) == 0 &&
-	       probe_mem_u64(&p->mem, value_addr(v, i), value) == 0;
+	return probe_mem_u64(r->mem, v->entries + i * v->esize + v->key_off, key) == 0 &&
+	       probe_mem_u64(r->mem, value_addr(v, i), value) == 0;
 }
 
 /* Whether the object at addr is the str `want` (ASCII, short). */
-static bool str_is(struct ftp_probe *p, struct names_state *st, uint64_t addr, const char *want)
+static bool str_is(const struct probe_reader *r, struct probe_names *st, uint64_t addr, const char *want)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char buf[128];
 	size_t len = strlen(want);
 	size_t need = L->unicode.ascii_size + len;
@@ -266,15 +292,15 @@ static bool str_is(struct ftp_probe *p, struct names_state *st, uint64_t addr, c
 		return false;
 	st->cmp_left--;
 	/* The header first: a shorter str may end where the mapping does. */
-	if (probe_mem_read(&p->mem, addr, buf, L->unicode.ascii_size, NULL) < 0)
+	if (probe_mem_read(r->mem, addr, buf, L->unicode.ascii_size, NULL) < 0)
 		return false;
-	if (p->str_type && probe_load_u64(buf, L->object.ob_type) != p->str_type)
+	if (r->str_type && probe_load_u64(buf, L->object.ob_type) != r->str_type)
 		return false;
 	uint32_t state = probe_load_u32(buf, L->unicode.state);
 	if (probe_load_u64(buf, L->unicode.length) != len || !((state >> L->unicode.compact_bit) & 1) ||
 	    !((state >> L->unicode.ascii_bit) & 1))
 		return false;
-	if (probe_mem_read(&p->mem, addr + L->unicode.ascii_size, buf, len, NULL) < 0)
+	if (probe_mem_read(r->mem, addr + L->unicode.ascii_size, buf, len, NULL) < 0)
 		return false;
 	return memcmp(buf, want, len) == 0;
 }
@@ -284,13 +310,13 @@ static bool str_is(struct ftp_probe *p, struct names_state *st, uint64_t addr, c
  * (keys are usually the one interned copy) and is tried first by address; a
  * match by content updates it. memo, when given, skips what a previous failed
  * search of the same keys has compared already. */
-static uint64_t view_find(struct ftp_probe *p, struct names_state *st, const struct dict_view *v,
+static uint64_t view_find(const struct probe_reader *r, struct probe_names *st, const struct dict_view *v,
                           const char *want, uint64_t *hint, struct scan_memo *memo, uint64_t *slot)
 {
 	uint64_t key, value;
 	if (hint && *hint) {
 		for (uint64_t i = 0; i < v->n; i++) {
-			if (!view_entry(p, st, v, i, &key, &value))
+			if (!view_entry(r, st, v, i, &key, &value))
 				return 0;
 			if (key == *hint && value) {
 				if (slot)
@@ -301,9 +327,9 @@ static uint64_t view_find(struct ftp_probe *p, struct names_state *st, const str
 	}
 	uint64_t i = memo && memo->keys == v->keys && memo->scanned <= v->n ? memo->scanned : 0;
 	for (; i < v->n && st->cmp_left; i++) {
-		if (!view_entry(p, st, v, i, &key, &value))
+		if (!view_entry(r, st, v, i, &key, &value))
 			return 0;
-		if (!key || !value || (hint && key == *hint) || !str_is(p, st, key, want))
+		if (!key || !value || (hint && key == *hint) || !str_is(r, st, key, want))
 			continue;
 		if (hint)
 			*hint = key;
@@ -319,16 +345,17 @@ static uint64_t view_find(struct ftp_probe *p, struct names_state *st, const str
 }
 
 /* A thread ident: a non-negative int of at most 64 bits. */
-static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64_t addr, uint64_t *out)
+static bool read_ident(const struct probe_reader *r, const struct probe_names *st, uint64_t addr,
+                       uint64_t *out)
 {
 	const struct names_fmt *f = &st->f;
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	unsigned char h[FTP_LAYOUT_LONG_SPAN];
 	uint32_t digits[3];
 	uint64_t n;
-	if (!ptr_ok(addr) || probe_mem_read(&p->mem, addr, h, L->pylong.lv_tag + 8, NULL) < 0)
+	if (!ptr_ok(addr) || probe_mem_read(r->mem, addr, h, L->pylong.lv_tag + 8, NULL) < 0)
 		return false;
-	if (st->long_type && probe_load_u64(h, p->L.object.ob_type) != st->long_type)
+	if (st->long_type && probe_load_u64(h, r->L->object.ob_type) != st->long_type)
 		return false;
 	if (f->minor >= 12) {
 		/* 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative) */
@@ -347,7 +374,7 @@ static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64
 			return false;
 		n = (uint64_t)size;
 	}
-	if (n > 3 || (n && probe_mem_read(&p->mem, addr + L->pylong.ob_digit, digits, n * 4, NULL) < 0))
+	if (n > 3 || (n && probe_mem_read(r->mem, addr + L->pylong.ob_digit, digits, n * 4, NULL) < 0))
 		return false;
 	uint64_t v = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -360,9 +387,9 @@ static bool read_ident(struct ftp_probe *p, const struct names_state *st, uint64
 }
 
 /* Reads the word at addr and records it as a guard of e. */
-static bool guarded(struct ftp_probe *p, struct name_entry *e, uint64_t addr, uint64_t *val)
+static bool guarded(const struct probe_reader *r, struct name_entry *e, uint64_t addr, uint64_t *val)
 {
-	if (e->nguards == MAX_GUARDS || probe_mem_u64(&p->mem, addr, val) < 0)
+	if (e->nguards == MAX_GUARDS || probe_mem_u64(r->mem, addr, val) < 0)
 		return false;
 	e->guard_addr[e->nguards] = addr;
 	e->guard_val[e->nguards++] = *val;
@@ -370,24 +397,24 @@ static bool guarded(struct ftp_probe *p, struct name_entry *e, uint64_t addr, ui
 }
 
 /* Looks `_name` up in a dict whose pointer is at ptr_addr. */
-static uint64_t name_in_dict(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic,
+static uint64_t name_in_dict(const struct probe_reader *r, struct probe_names *st, struct interp_cache *ic,
                              struct name_entry *e, uint64_t ptr_addr, uint64_t *slot)
 {
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	struct dict_view v;
 	uint64_t dict, w;
-	if (!guarded(p, e, ptr_addr, &dict) || !dict_view(p, &st->f, dict, &v) ||
-	    !guarded(p, e, dict + L->dict.ma_keys, &w) || !guarded(p, e, dict + L->dict.ma_values, &w))
+	if (!guarded(r, e, ptr_addr, &dict) || !dict_view(r, &st->f, dict, &v) ||
+	    !guarded(r, e, dict + L->dict.ma_keys, &w) || !guarded(r, e, dict + L->dict.ma_values, &w))
 		return 0;
-	return view_find(p, st, &v, "_name", &ic->name_key, NULL, slot);
+	return view_find(r, st, &v, "_name", &ic->name_key, NULL, slot);
 }
 
 /* The _name str of a Thread object, or 0. Fills e's guards. */
-static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic,
+static uint64_t thread_name_str(const struct probe_reader *r, struct probe_names *st, struct interp_cache *ic,
                                 struct name_entry *e, uint64_t obj)
 {
 	const struct names_fmt *f = &st->f;
-	const struct ftp_layout *L = &p->L;
+	const struct ftp_layout *L = r->L;
 	struct dict_view v;
 	uint64_t type, flags, values = 0, keys, str = 0, slot = 0;
 	uint64_t dict_at = 0; /* address of the word pointing at the instance dict */
@@ -395,90 +422,90 @@ static uint64_t thread_name_str(struct ftp_probe *p, struct names_state *st, str
 	e->nguards = 0;
 	if (!st->hint_checked) {
 		/* Matching keys by address trusts that the str is still "_name". */
-		if (ic->name_key && !str_is(p, st, ic->name_key, "_name"))
+		if (ic->name_key && !str_is(r, st, ic->name_key, "_name"))
 			ic->name_key = 0;
 		st->hint_checked = true;
 	}
-	if (!ptr_ok(obj) || !guarded(p, e, obj + p->L.object.ob_type, &type) || !ptr_ok(type) ||
-	    probe_mem_u64(&p->mem, type + L->object.tp_flags, &flags) < 0 || !(flags & TPFLAGS_HEAPTYPE))
+	if (!ptr_ok(obj) || !guarded(r, e, obj + r->L->object.ob_type, &type) || !ptr_ok(type) ||
+	    probe_mem_u64(r->mem, type + L->object.tp_flags, &flags) < 0 || !(flags & TPFLAGS_HEAPTYPE))
 		return 0;
 	if (f->minor >= 11 && (flags & TPFLAGS_MANAGED_DICT)) {
 		if (f->minor >= 13 && (flags & TPFLAGS_INLINE_VALUES)) {
 			/* 3.13+: PyDictValues right after the object, unless a
 			 * dict took them over (valid = 0). */
 			uint64_t bs, hdr;
-			if (probe_mem_u64(&p->mem, type + L->object.tp_basicsize, &bs) == 0 && bs > 0 &&
-			    bs <= MAX_BASICSIZE && !(bs & 7) && guarded(p, e, obj + bs, &hdr) &&
+			if (probe_mem_u64(r->mem, type + L->object.tp_basicsize, &bs) == 0 && bs > 0 &&
+			    bs <= MAX_BASICSIZE && !(bs & 7) && guarded(r, e, obj + bs, &hdr) &&
 			    ((hdr >> (8 * L->dict_values.valid)) & 0xff)) {
 				values = obj + bs + L->dict_values.values;
 				capacity = (hdr >> (8 * L->dict_values.capacity)) & 0xff;
 			}
 		} else if (f->minor == 11) {
 			/* 3.11: a values pointer, and a dict pointer after it */
-			if (!guarded(p, e, obj - L->object.managed_values_before, &values))
+			if (!guarded(r, e, obj - L->object.managed_values_before, &values))
 				values = 0;
 		} else if (f->minor == 12) {
 			/* 3.12: one word, tagged: values - 1, or the dict */
 			uint64_t dorv;
-			if (guarded(p, e, obj - L->object.managed_dict_before, &dorv) && (dorv & 1))
+			if (guarded(r, e, obj - L->object.managed_dict_before, &dorv) && (dorv & 1))
 				values = dorv + 1;
 		}
-		if (values && probe_mem_u64(&p->mem, type + L->object.ht_cached_keys, &keys) == 0 &&
-		    keys_view(p, f, keys, &v) && ptr_ok(values)) {
+		if (values && probe_mem_u64(r->mem, type + L->object.ht_cached_keys, &keys) == 0 &&
+		    keys_view(r, f, keys, &v) && ptr_ok(values)) {
 			/* The type's shared keys index the values. */
 			v.values = values;
 			if (v.n > capacity)
 				v.n = capacity;
-			str = view_find(p, st, &v, "_name", &ic->name_key, NULL, &slot);
+			str = view_find(r, st, &v, "_name", &ic->name_key, NULL, &slot);
 		}
 		if (!(f->minor == 12 && values))
 			dict_at = obj - L->object.managed_dict_before;
 	} else {
 		/* <= 3.10, or a type without a managed dict: tp_dictoffset */
 		uint64_t off;
-		if (probe_mem_u64(&p->mem, type + L->object.tp_dictoffset, &off) == 0 && (int64_t)off > 0 &&
+		if (probe_mem_u64(r->mem, type + L->object.tp_dictoffset, &off) == 0 && (int64_t)off > 0 &&
 		    off <= MAX_BASICSIZE && !(off & 7))
 			dict_at = obj + off;
 	}
 	if (!str && dict_at)
-		str = name_in_dict(p, st, ic, e, dict_at, &slot);
-	return str && guarded(p, e, slot, &str) ? str : 0;
+		str = name_in_dict(r, st, ic, e, dict_at, &slot);
+	return str && guarded(r, e, slot, &str) ? str : 0;
 }
 
 /* threading._active of the interpreter, or 0 while threading is not
  * imported. Remembered: later rounds only check it is still a dict. */
-static uint64_t find_active(struct ftp_probe *p, struct names_state *st, struct interp_cache *ic)
+static uint64_t find_active(const struct probe_reader *r, struct probe_names *st, struct interp_cache *ic)
 {
 	const struct names_fmt *f = &st->f;
 	struct dict_view v;
 	uint64_t type;
 	if (ic->active) {
-		if (probe_mem_u64(&p->mem, ic->active + p->L.object.ob_type, &type) == 0 &&
-		    (p->dict_type ? type == p->dict_type : ptr_ok(type)))
+		if (probe_mem_u64(r->mem, ic->active + r->L->object.ob_type, &type) == 0 &&
+		    (r->dict_type ? type == r->dict_type : ptr_ok(type)))
 			return ic->active;
 		ic->active = 0;
 		ic->tmod_dict = 0;
 	}
 	if (!ic->tmod_dict) {
 		uint64_t modules, mod, md;
-		if (probe_mem_u64(&p->mem, ic->interp + p->L.interp.modules, &modules) < 0 ||
-		    !dict_view(p, f, modules, &v))
+		if (probe_mem_u64(r->mem, ic->interp + r->L->interp.modules, &modules) < 0 ||
+		    !dict_view(r, f, modules, &v))
 			return 0;
-		mod = view_find(p, st, &v, "threading", NULL, &ic->modules_memo, NULL);
+		mod = view_find(r, st, &v, "threading", NULL, &ic->modules_memo, NULL);
 		if (!mod || !ptr_ok(mod) ||
-		    (st->module_type && (probe_mem_u64(&p->mem, mod + p->L.object.ob_type, &type) < 0 ||
+		    (st->module_type && (probe_mem_u64(r->mem, mod + r->L->object.ob_type, &type) < 0 ||
 		                         type != st->module_type)) ||
-		    probe_mem_u64(&p->mem, mod + p->L.module.md_dict, &md) < 0)
+		    probe_mem_u64(r->mem, mod + r->L->module.md_dict, &md) < 0)
 			return 0;
 		ic->tmod_dict = md;
 		ic->tmod_memo.keys = 0;
 	}
-	if (!dict_view(p, f, ic->tmod_dict, &v)) {
+	if (!dict_view(r, f, ic->tmod_dict, &v)) {
 		ic->tmod_dict = 0; /* threading went away; look again next time */
 		return 0;
 	}
-	uint64_t active = view_find(p, st, &v, "_active", NULL, &ic->tmod_memo, NULL);
-	if (!active || !dict_view(p, f, active, &v))
+	uint64_t active = view_find(r, st, &v, "_active", NULL, &ic->tmod_memo, NULL);
+	if (!active || !dict_view(r, f, active, &v))
 		return 0;
 	ic->active = active;
 	return active;
@@ -492,11 +519,11 @@ static int by_thread_id(const void *a, const void *b)
 }
 
 /* The quick check of a cached name: every guard word unchanged. */
-static bool entry_valid(struct ftp_probe *p, const struct name_entry *e)
+static bool entry_valid(const struct probe_reader *r, const struct name_entry *e)
 {
 	uint64_t w;
 	for (unsigned i = 0; i < e->nguards; i++)
-		if (probe_mem_u64(&p->mem, e->guard_addr[i], &w) < 0 || w != e->guard_val[i])
+		if (probe_mem_u64(r->mem, e->guard_addr[i], &w) < 0 || w != e->guard_val[i])
 			return false;
 	return true;
 }
@@ -521,80 +548,90 @@ static bool ents_reserve(struct interp_cache *ic, uint64_t keys, size_t n)
 	return true;
 }
 
-static bool names_reserve(struct ftp_probe *p, struct names_state *st, size_t n)
+static bool names_reserve(struct probe_names *st, size_t n)
 {
 	if (st->cap < n) {
-		struct thread_name *names = realloc(p->names, n * sizeof(*names));
+		struct thread_name *names = realloc(st->names, n * sizeof(*names));
 		if (!names)
 			return false;
-		p->names = names;
+		st->names = names;
 		st->cap = n;
 	}
 	return true;
 }
 
-void probe_names_refresh(struct ftp_probe *p, uint64_t interp)
+/* Whether the names are due for a re-read. They change rarely: with a
+ * single interpreter they are re-read every NAMES_EVERY_NS, or sooner when a
+ * thread had none; with several, every round. */
+static bool due(struct probe_names *st, bool single)
 {
-	p->nnames = 0;
-	struct names_state *st = state_get(p);
-	if (!st || !ptr_ok(interp))
+	uint64_t now = ftp_now_ns();
+	if (!single || !st->at || now - st->at >= NAMES_EVERY_NS ||
+	    (st->missing && now - st->at >= NAMES_MISSING_NS)) {
+		st->at = now;
+		st->missing = false;
+		return true;
+	}
+	return false;
+}
+
+void probe_names_refresh(struct ftp_probe *p, uint64_t interp, bool single)
+{
+	struct probe_names *st = get(p);
+	if (!st || !due(st, single))
 		return;
+	st->nnames = 0;
+	if (!st->usable || !ptr_ok(interp))
+		return;
+	const struct probe_reader rd = probe_reader_get(p), *r = &rd;
 	st->cmp_left = MAX_STR_CMP;
 	st->visits_left = MAX_VISITS;
 	st->hint_checked = false;
 	uint64_t round = p->round, now = ftp_now_ns();
 	struct interp_cache *ic = interp_get(st, interp, round);
 	struct dict_view v;
-	uint64_t active = find_active(p, st, ic);
-	if (!active || !dict_view(p, &st->f, active, &v) || !ents_reserve(ic, v.keys, v.n) ||
-	    !names_reserve(p, st, v.n))
+	uint64_t active = find_active(r, st, ic);
+	if (!active || !dict_view(r, &st->f, active, &v) || !ents_reserve(ic, v.keys, v.n) ||
+	    !names_reserve(st, v.n))
 		return;
 	for (uint64_t i = 0; i < v.n; i++) {
 		struct name_entry *e = &ic->ents[i];
 		uint64_t key, thread;
-		if (!view_entry(p, st, &v, i, &key, &thread))
+		if (!view_entry(r, st, &v, i, &key, &thread))
 			break;
 		bool same = e->ok && e->key == key && e->obj == thread;
-		if (!same || now - e->checked >= RECHECK_NS || !entry_valid(p, e)) {
+		if (!same || now - e->checked >= RECHECK_NS || !entry_valid(r, e)) {
 			e->ok = false;
 			e->key = key;
 			e->obj = thread;
 			uint64_t str;
-			if (!key || !thread || !read_ident(p, st, key, &e->thread_id) ||
-			    !(str = thread_name_str(p, st, ic, e, thread)) ||
-			    probe_read_str(p, str, e->name, sizeof(e->name)) < 0)
+			if (!key || !thread || !read_ident(r, st, key, &e->thread_id) ||
+			    !(str = thread_name_str(r, st, ic, e, thread)) ||
+			    probe_read_str(r, str, e->name, sizeof(e->name)) < 0)
 				continue;
 			e->ok = true;
 			/* A new entry's first full re-read comes sooner, so that
 			 * many threads do not all come due in the same round. */
 			e->checked = same ? now : now - i % RECHECK_SPREAD * (RECHECK_NS / RECHECK_SPREAD);
 		}
-		struct thread_name *tn = &p->names[p->nnames++];
+		struct thread_name *tn = &st->names[st->nnames++];
 		tn->thread_id = e->thread_id;
 		memcpy(tn->name, e->name, sizeof(tn->name));
 	}
-	if (p->nnames > 1)
-		qsort(p->names, p->nnames, sizeof(*p->names), by_thread_id);
+	if (st->nnames > 1)
+		qsort(st->names, st->nnames, sizeof(*st->names), by_thread_id);
 }
 
-const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id)
+const char *probe_names_get(struct ftp_probe *p, uint64_t thread_id)
 {
+	struct probe_names *st = p->names;
 	struct thread_name key = { .thread_id = thread_id };
-	const struct thread_name *tn;
-	if (!p->nnames)
+	const struct thread_name *tn = NULL;
+	if (!st)
 		return NULL;
-	tn = bsearch(&key, p->names, p->nnames, sizeof(*p->names), by_thread_id);
+	if (st->nnames)
+		tn = bsearch(&key, st->names, st->nnames, sizeof(*st->names), by_thread_id);
+	if (!tn)
+		st->missing = true;
 	return tn ? tn->name : NULL;
-}
-
-void probe_names_release(struct ftp_probe *p)
-{
-	free(p->names);
-	p->names = NULL;
-	p->nnames = 0;
-	if (p->names_state)
-		for (size_t i = 0; i < MAX_INTERPS; i++)
-			free(p->names_state->interps[i].ents);
-	free(p->names_state);
-	p->names_state = NULL;
 }

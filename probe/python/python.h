@@ -16,27 +16,24 @@
 
 struct ftp_probe;
 
-/* ---- pyobj.c: Python objects --------------------------------------- */
-
-struct code_entry; /* cache entry, see pyobj.c */
-
-#define RECENT_CODES 32 /* code objects whose headers stay in the prefetch */
-
-struct code_cache {
-	struct code_entry **slots;
-	size_t nslots, count;
-	/* Code objects checked in recent rounds, a ring: a function called on
-	 * and off (a loop's callee) is checked from the prefetch, not by a read
-	 * of its own, in rounds after one that did not see it. */
-	struct {
-		uint64_t addr, round;
-	} recent[RECENT_CODES];
-	unsigned recent_next;
+/* What reading CPython objects takes: the layout, the memory reader and the
+ * addresses of the types objects are checked against (0: unknown, not
+ * checked). The probe lends one (probe_reader_get), whose pointers live as
+ * long as the probe. Functions that need no more of the probe take this. */
+struct probe_reader {
+	const struct ftp_layout *L;
+	struct probe_mem *mem;
+	uint64_t code_type, str_type, bytes_type, dict_type;
 };
+
+/* ---- code.c: Python objects --------------------------------------- */
+
+struct code_entry; /* cache entry, see code.c */
+struct code_cache; /* code.c's entries by address: p->codes, NULL until the first lookup */
 
 /* Reads a str object at addr into out as UTF-8 (unescaped, NUL-terminated,
  * truncated to out_len). Returns 0 or a negative FTP_E_*. */
-int probe_read_str(struct ftp_probe *p, uint64_t addr, char *out, size_t out_len);
+int probe_read_str(const struct probe_reader *r, uint64_t addr, char *out, size_t out_len);
 
 /* Looks up or decodes the code object at addr. Returns NULL when addr is not
  * a readable code object (counted as torn by the caller). */
@@ -44,24 +41,28 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr);
 const struct ftp_code *probe_code_pub(const struct code_entry *e);
 /* Line of the instruction at byte offset `offset`, -1 if unknown. */
 int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset);
-/* Number of bytecode bytes of the code object. */
-void probe_code_cache_release(struct code_cache *cache);
+void probe_code_cache_destroy(struct code_cache *cache); /* NULL ok */
 /* Adds the headers of the code objects checked in the last rounds to the
  * next round's prefetch. */
 void probe_code_prefetch(struct ftp_probe *p);
 
 /* ---- names.c: threading names --------------------------------------- */
 
-struct names_state; /* names.c's caches */
+struct probe_names; /* names.c's names and caches: p->names, NULL until the first refresh */
 
-/* Refreshes the map from thread_id to threading's thread name. Failures leave
- * the names unknown; never fatal. */
-void probe_names_refresh(struct ftp_probe *p, uint64_t interp);
-/* Name of thread_id or NULL. Lent until the next refresh. */
-const char *probe_names_get(const struct ftp_probe *p, uint64_t thread_id);
-void probe_names_release(struct ftp_probe *p);
+/* Refreshes the map from thread_id to threading's thread name of interp when
+ * it is due: every call with several interpreters (single false), else now
+ * and then, sooner after a thread had no name. Failures leave the names
+ * unknown; never fatal. */
+void probe_names_refresh(struct ftp_probe *p, uint64_t interp, bool single);
+/* Name of thread_id or NULL (noted: the next refresh comes sooner). Lent
+ * until the next refresh. */
+const char *probe_names_get(struct ftp_probe *p, uint64_t thread_id);
+void probe_names_destroy(struct probe_names *names); /* NULL ok */
 
 /* ---- stacks.c: the stacks of still threads -------------------------- */
+
+struct probe_stacks; /* stacks.c's threads of the last round: p->stacks, NULL until first kept */
 
 /* The ranges the last read of thread tid's stack went through (lent until
  * the thread's entry changes); NULL when none are kept. */
@@ -95,7 +96,7 @@ void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size
 bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int *ret);
 /* Forgets the threads the round did not see. full: a round read whole. */
 void probe_stacks_end_round(struct ftp_probe *p, bool full);
-void probe_stacks_release(struct ftp_probe *p);
+void probe_stacks_destroy(struct probe_stacks *stacks); /* NULL ok */
 
 /* Updates the kept sample of s->tid with the state, wait and on_cpu the
  * round settled (a round replayed reports them again). */
@@ -144,27 +145,6 @@ int probe_walk(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_err
 /* Finds _PyRuntime, the version and the layout; fills p->info, p->L, type
  * addresses. */
 int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err);
-
-struct thread_name {
-	uint64_t thread_id;
-	char name[128];
-};
-
-/* A thread's last sample, and the last stack read of it off its CPU: while
- * the thread stays still the stack is reported again without a read. */
-struct stack_entry {
-	pid_t tid;
-	uint64_t tstate, thread_id; /* must match too: a tid can be reused */
-	uint64_t id;                /* ftp_sample.stack_id of frames; 0: none kept */
-	unsigned nframes, cap, flags;
-	struct ftp_frame *frames;
-	struct ftp_sample sample;   /* as last reported by a round read whole */
-	uint64_t seen;              /* round it was last reported in */
-	struct probe_range *ranges; /* what reading frames took (for the prefetch) */
-	size_t nranges, ranges_cap;
-	bool reused;  /* its stack was not read in the last round */
-	bool off_cpu; /* frames read while the thread was off its CPU */
-};
 
 /* The GIL as the last round saw it, copied before any frame (struct
  * gil_view in walker.c). */

@@ -16,22 +16,71 @@
  * freed by a thread that is not in the list would otherwise go unseen. */
 #define FULL_ROUND_NS 100000000u
 
+/* A thread's last sample, and the last stack read of it off its CPU: while
+ * the thread stays still the stack is reported again without a read. */
+struct stack_entry {
+	pid_t tid;
+	uint64_t tstate, thread_id; /* must match too: a tid can be reused */
+	uint64_t id;                /* ftp_sample.stack_id of frames; 0: none kept */
+	unsigned nframes, cap, flags;
+	struct ftp_frame *frames;
+	struct ftp_sample sample;   /* as last reported by a round read whole */
+	uint64_t seen;              /* round it was last reported in */
+	struct probe_range *ranges; /* what reading frames took (for the prefetch) */
+	size_t nranges, ranges_cap;
+	bool reused;  /* its stack was not read in the last round */
+	bool off_cpu; /* frames read while the thread was off its CPU */
+};
+
+struct probe_stacks {
+	struct stack_entry *v; /* the threads of the last round, in its order */
+	size_t n, cap;
+	uint64_t ids;                    /* the last ftp_sample.stack_id given */
+	uint64_t list_interp, list_head; /* the last round's single interpreter
+					    and first thread state; 0: none */
+	size_t list_threads;             /* and its number of threads */
+	uint64_t full_round_at;          /* CLOCK_MONOTONIC of the last round read */
+};
+
+void probe_stacks_destroy(struct probe_stacks *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->v[i].frames);
+		free(st->v[i].ranges);
+	}
+	free(st->v);
+	free(st);
+}
+
+/* p->stacks, made on first use; NULL when out of memory (only a shortcut
+ * lost). */
+static struct probe_stacks *get(struct ftp_probe *p)
+{
+	if (!p->stacks)
+		p->stacks = calloc(1, sizeof(*p->stacks));
+	return p->stacks;
+}
+
 /* The entry of tid, looked for first at `hint` (threads come in the same
  * order round after round). */
-static struct stack_entry *find(struct ftp_probe *p, pid_t tid, size_t hint)
+static struct stack_entry *find(const struct probe_stacks *st, pid_t tid, size_t hint)
 {
-	if (hint < p->nstacks && p->stacks[hint].tid == tid)
-		return &p->stacks[hint];
-	for (size_t i = 0; i < p->nstacks; i++)
-		if (p->stacks[i].tid == tid)
-			return &p->stacks[i];
+	if (!st)
+		return NULL;
+	if (hint < st->n && st->v[hint].tid == tid)
+		return &st->v[hint];
+	for (size_t i = 0; i < st->n; i++)
+		if (st->v[i].tid == tid)
+			return &st->v[i];
 	return NULL;
 }
 
 bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool still, bool gil_still,
                         struct ftp_sample *s)
 {
-	struct stack_entry *e = find(p, s->tid, hint);
+	struct stack_entry *e = find(p->stacks, s->tid, hint);
 	if (!e || !e->id || e->tstate != tstate || e->thread_id != s->thread_id)
 		return false;
 	if (!gil_still && !(still && e->off_cpu))
@@ -46,14 +95,14 @@ bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool 
 
 const struct probe_range *probe_stacks_ranges(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n)
 {
-	const struct stack_entry *e = find(p, tid, hint);
+	const struct stack_entry *e = find(p->stacks, tid, hint);
 	*n = e ? e->nranges : 0;
 	return *n ? e->ranges : NULL;
 }
 
 const struct probe_range *probe_stacks_unread(struct ftp_probe *p, pid_t tid, size_t hint, size_t *n)
 {
-	const struct stack_entry *e = find(p, tid, hint);
+	const struct stack_entry *e = find(p->stacks, tid, hint);
 	*n = e && e->reused ? e->nranges : 0;
 	return *n ? e->ranges : NULL;
 }
@@ -79,18 +128,21 @@ static void keep_ranges(struct ftp_probe *p, struct stack_entry *e, size_t trace
 void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct ftp_sample *s, bool off_cpu,
                        bool any_cpu, size_t trace_mark)
 {
-	struct stack_entry *e = find(p, s->tid, hint);
+	struct probe_stacks *st = get(p);
+	if (!st)
+		return; /* only a shortcut lost */
+	struct stack_entry *e = find(st, s->tid, hint);
 	if (!e) {
 		off_cpu = false; /* looked at after the round's copy: not known */
-		if (p->nstacks == p->stacks_cap) {
-			size_t cap = p->stacks_cap ? p->stacks_cap * 2 : 16;
-			struct stack_entry *v = realloc(p->stacks, cap * sizeof(*v));
+		if (st->n == st->cap) {
+			size_t cap = st->cap ? st->cap * 2 : 16;
+			struct stack_entry *v = realloc(st->v, cap * sizeof(*v));
 			if (!v)
 				return; /* only a shortcut lost */
-			p->stacks = v;
-			p->stacks_cap = cap;
+			st->v = v;
+			st->cap = cap;
 		}
-		e = &p->stacks[p->nstacks++];
+		e = &st->v[st->n++];
 		memset(e, 0, sizeof(*e));
 		e->tid = s->tid;
 	}
@@ -117,14 +169,15 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 	e->off_cpu = off_cpu;
 	e->tstate = tstate;
 	e->thread_id = s->thread_id;
-	e->id = s->stack_id = ++p->stack_ids;
+	e->id = s->stack_id = ++st->ids;
 	e->sample.stack_id = e->id;
 }
 
 void probe_stacks_prefetch(struct ftp_probe *p)
 {
-	for (size_t i = 0; i < p->nstacks; i++) {
-		struct stack_entry *e = &p->stacks[i];
+	const struct probe_stacks *st = p->stacks;
+	for (size_t i = 0; st && i < st->n; i++) {
+		struct stack_entry *e = &st->v[i];
 		/* Every known thread is looked at before the round's copy: a
 		 * stack read off its CPU was read after the thread left it. */
 		const struct task_info *t = probe_thread_state(p, e->tid);
@@ -140,32 +193,37 @@ void probe_stacks_prefetch(struct ftp_probe *p)
 
 void probe_stacks_list(struct ftp_probe *p, uint64_t interp, uint64_t head, size_t nthreads)
 {
-	p->list_interp = interp;
-	p->list_head = head;
-	p->list_threads = nthreads;
+	/* no entries yet: nothing that a round could be replayed from */
+	struct probe_stacks *st = interp ? get(p) : p->stacks;
+	if (!st)
+		return;
+	st->list_interp = interp;
+	st->list_head = head;
+	st->list_threads = nthreads;
 }
 
 bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int *ret)
 {
-	if (!p->list_interp || p->nstacks != p->list_threads || p->native || p->opts.blocking)
+	struct probe_stacks *st = p->stacks;
+	if (!st || !st->list_interp || st->n != st->list_threads || p->native || p->opts.blocking)
 		return false;
 	uint64_t now = ftp_now_ns();
-	if (now - p->full_round_at >= FULL_ROUND_NS)
+	if (now - st->full_round_at >= FULL_ROUND_NS)
 		return false;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		struct stack_entry *e = &p->stacks[i];
+	for (size_t i = 0; i < st->n; i++) {
+		struct stack_entry *e = &st->v[i];
 		const struct task_info *t = probe_thread_state(p, e->tid);
 		if (!e->id || !e->off_cpu || !t || !t->still)
 			return false;
 	}
 	uint64_t head = 0;
-	if (probe_mem_read_direct(&p->mem, p->list_interp + p->L.interp.threads_head, &head, sizeof(head),
+	if (probe_mem_read_direct(&p->mem, st->list_interp + p->L.interp.threads_head, &head, sizeof(head),
 	                          NULL) < 0 ||
-	    head != p->list_head)
+	    head != st->list_head)
 		return false;
 	*ret = 0;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		struct stack_entry *e = &p->stacks[i];
+	for (size_t i = 0; i < st->n; i++) {
+		struct stack_entry *e = &st->v[i];
 		struct ftp_sample s = e->sample;
 		s.time_ns = now;
 		s.round = p->round;
@@ -182,8 +240,9 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 
 void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s)
 {
-	for (size_t i = 0; i < p->nstacks; i++) {
-		struct stack_entry *e = &p->stacks[i];
+	const struct probe_stacks *st = p->stacks;
+	for (size_t i = 0; st && i < st->n; i++) {
+		struct stack_entry *e = &st->v[i];
 		if (e->tid == s->tid && e->seen == p->round) {
 			e->sample.state = s->state;
 			e->sample.on_cpu = s->on_cpu;
@@ -195,27 +254,19 @@ void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s)
 
 void probe_stacks_end_round(struct ftp_probe *p, bool full)
 {
+	struct probe_stacks *st = full ? get(p) : p->stacks;
+	if (!st)
+		return;
 	if (full)
-		p->full_round_at = ftp_now_ns();
+		st->full_round_at = ftp_now_ns();
 	size_t kept = 0;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		if (p->stacks[i].seen == p->round)
-			p->stacks[kept++] = p->stacks[i];
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->v[i].seen == p->round)
+			st->v[kept++] = st->v[i];
 		else {
-			free(p->stacks[i].frames);
-			free(p->stacks[i].ranges);
+			free(st->v[i].frames);
+			free(st->v[i].ranges);
 		}
 	}
-	p->nstacks = kept;
-}
-
-void probe_stacks_release(struct ftp_probe *p)
-{
-	for (size_t i = 0; i < p->nstacks; i++) {
-		free(p->stacks[i].frames);
-		free(p->stacks[i].ranges);
-	}
-	free(p->stacks);
-	p->stacks = NULL;
-	p->nstacks = p->stacks_cap = 0;
+	st->n = kept;
 }

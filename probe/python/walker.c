@@ -12,8 +12,6 @@
 /* Layouts keep the fields read within these (ftp_layout_check). */
 #define TSTATE_READ FTP_LAYOUT_TSTATE_SPAN  /* bytes of a thread state read at once */
 #define GIL_STRUCT_SPAN FTP_LAYOUT_GIL_SPAN /* struct _gil_runtime_state is smaller than this */
-#define NAMES_EVERY_NS 200000000u           /* threading names re-read every 200 ms */
-#define NAMES_MISSING_NS 10000000u          /* or after 10 ms when a thread had none */
 #define FRAME_LOOKAHEAD 512                 /* bytes above the innermost frame prefetched */
 #define AGAIN_BLOCKS 16                     /* blocks fetched at once for a read again */
 #define WALK_TRIES 2                        /* reads again of a stack torn in the snapshot */
@@ -81,14 +79,6 @@ static bool gil_movers(struct ftp_probe *p, uint64_t interp, bool single, const 
 	return known;
 }
 
-static const struct task_info *find_task(const struct ftp_probe *p, pid_t tid)
-{
-	for (size_t i = 0; i < p->ntasks; i++)
-		if (p->tasks[i].tid == tid)
-			return &p->tasks[i];
-	return NULL;
-}
-
 /* <= 3.10 has no native thread id: find the tid inside glibc's struct
  * pthread (thread_id is its address) at the offset where the main thread's
  * holds the pid and every other thread's holds one of the process's tasks. */
@@ -116,7 +106,7 @@ static void learn_pthread_tid(struct ftp_probe *p, uint64_t interp)
 			int32_t v = probe_load_u32(buf[i], off);
 			if (v == p->pid)
 				main_i = main_i == n ? i : n + 1; /* exactly one main */
-			else if (!find_task(p, v))
+			else if (!probe_task(p, v))
 				ok = false;
 		}
 		if (ok && main_i < n) {
@@ -287,21 +277,6 @@ static void walk_again(struct ftp_probe *p, uint64_t interp, uint64_t tstate, ui
 	}
 }
 
-/* Whether threading's names are due for a re-read. They change rarely:
- * with a single interpreter they are re-read every NAMES_EVERY_NS, or
- * sooner when a thread had none; with several, every round. */
-static bool names_due(struct ftp_probe *p, bool single)
-{
-	uint64_t now = ftp_now_ns();
-	if (!single || !p->names_at || now - p->names_at >= NAMES_EVERY_NS ||
-	    (p->names_missing && now - p->names_at >= NAMES_MISSING_NS)) {
-		p->names_at = now;
-		p->names_missing = false;
-		return true;
-	}
-	return false;
-}
-
 static uint64_t field(const unsigned char *ts, uint32_t off)
 {
 	return off == FTP_OFF_NONE ? 0 : probe_load_u64(ts, off);
@@ -334,8 +309,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	p->info.gil_enabled = gil.addr && gil.enabled;
 	uint64_t movers[2];
 	bool gil_known = gil_movers(p, interp, single, &gil, movers);
-	if (p->opts.thread_names && names_due(p, single))
-		probe_names_refresh(p, interp);
+	if (p->opts.thread_names)
+		probe_names_refresh(p, interp, single);
 	struct waits_round wr = { .gil = gil.addr && gil.enabled ? gil.addr : 0, .gil_holder = gil.holder };
 	read_pauses(p, interp, &wr);
 	if (probe_waits_begin(p, &wr) < 0)
@@ -398,10 +373,10 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		if (s.tid && p->opts.task_state && p->opts.task_events)
 			t = probe_thread_state(p, s.tid);
 		else if (s.tid)
-			t = find_task(p, s.tid);
+			t = probe_task(p, s.tid);
 		s.os_state = t ? t->state : 0;
-		if (p->opts.thread_names && !(s.name = probe_names_get(p, s.thread_id)))
-			p->names_missing = true;
+		if (p->opts.thread_names)
+			s.name = probe_names_get(p, s.thread_id);
 		bool cached = t && p->opts.task_events && !p->native;
 		bool gil_still = gil_known && tstate != movers[0] && tstate != movers[1];
 		size_t traced = 0;

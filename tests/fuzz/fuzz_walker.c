@@ -327,8 +327,8 @@ static void set_tasks(struct ftp_probe *p, const uint8_t *data, size_t size)
 	size_t ntasks = ntasks_of(data);
 	if (size < WALKER_HEADER_SIZE + ntasks * WALKER_TASK_SIZE)
 		ntasks = (size - WALKER_HEADER_SIZE) / WALKER_TASK_SIZE;
-	p->tasks = ntasks ? calloc(ntasks, sizeof(*p->tasks)) : NULL;
-	if (!p->tasks)
+	struct task_info *tasks = ntasks ? calloc(ntasks, sizeof(*tasks)) : NULL;
+	if (!tasks)
 		return;
 	for (size_t i = 0; i < ntasks; i++) {
 		const uint8_t *t = data + WALKER_HEADER_SIZE + i * WALKER_TASK_SIZE;
@@ -336,13 +336,14 @@ static void set_tasks(struct ftp_probe *p, const uint8_t *data, size_t size)
 		uint16_t nr;
 		memcpy(&tid, t, 4);
 		memcpy(&nr, t + 6, 2);
-		p->tasks[i].tid = tid;
-		p->tasks[i].state = (char)t[4];
-		p->tasks[i].in_syscall = t[5] & 1;
-		p->tasks[i].sys_nr = nr;
-		memcpy(&p->tasks[i].sys_arg0, t + 8, 8);
+		tasks[i].tid = tid;
+		tasks[i].state = (char)t[4];
+		tasks[i].in_syscall = t[5] & 1;
+		tasks[i].sys_nr = nr;
+		memcpy(&tasks[i].sys_arg0, t + 8, 8);
 	}
-	p->ntasks = p->tasks_cap = ntasks;
+	probe_task_list_set(&p->tasks, tasks, ntasks);
+	free(tasks);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
