@@ -8,18 +8,18 @@
 #include <sys/types.h>
 
 /* What a thread is doing, as far as ftprof can tell (docs/states.md). */
-#define FTP_STATES(X)                                                              \
-	X(UNKNOWN, "unknown")   /* it cannot be told: never a guess */             \
-	X(RUNNING, "running")   /* on a CPU, running Python */                     \
-	X(NATIVE, "native")     /* on a CPU in C code (not a lock) */              \
+#define FTP_STATES(X)                                                                \
+	X(UNKNOWN, "unknown")   /* it cannot be told: never a guess */               \
+	X(RUNNING, "running")   /* on a CPU, running Python */                       \
+	X(NATIVE, "native")     /* on a CPU in C code (not a lock) */                \
 	X(LOCK, "lock")         /* acquiring a contended lock: parked or spinning */ \
 	X(WAIT, "wait")         /* waiting for something to happen: Condition, \
-				   Event, join, queue.get, a Future */           \
-	X(GIL, "gil")           /* GIL builds: waiting to take the GIL */          \
-	X(IO, "io")             /* blocked in another system call */               \
-	X(SLEEP, "sleep")       /* in a sleep system call */                       \
-	X(STW, "stw")           /* suspended by a stop-the-world pause */          \
-	X(GC, "gc")             /* collecting garbage */                           \
+				   Event, join, queue.get, a Future */     \
+	X(GIL, "gil")           /* GIL builds: waiting to take the GIL */            \
+	X(IO, "io")             /* blocked in another system call */                 \
+	X(SLEEP, "sleep")       /* in a sleep system call */                         \
+	X(STW, "stw")           /* suspended by a stop-the-world pause */            \
+	X(GC, "gc")             /* collecting garbage */                             \
 	X(RUNNABLE, "runnable") /* ready, waiting for a CPU */
 
 #define FTP_STATE_ENUM(name, str) FTP_STATE_##name,
@@ -27,33 +27,33 @@ enum ftp_state { FTP_STATES(FTP_STATE_ENUM) FTP_STATE_COUNT };
 #undef FTP_STATE_ENUM
 
 /* What a `lock`, `wait` or `gil` sample waits on. */
-#define FTP_WAIT_KINDS(X)                                                          \
-	X(NONE, "")                                                                \
-	X(LOCK, "Lock")                         /* threading.Lock (_thread.lock) */ \
-	X(RLOCK, "RLock")                       /* threading.RLock */              \
-	X(SEMAPHORE, "Semaphore")               /* threading.(Bounded)Semaphore */ \
-	X(CONDITION, "Condition")               /* Condition.wait */               \
-	X(EVENT, "Event")                       /* Event.wait */                   \
-	X(JOIN, "join")                         /* Thread.join */                  \
+#define FTP_WAIT_KINDS(X)                                                                \
+	X(NONE, "")                                                                      \
+	X(LOCK, "Lock")                         /* threading.Lock (_thread.lock) */      \
+	X(RLOCK, "RLock")                       /* threading.RLock */                    \
+	X(SEMAPHORE, "Semaphore")               /* threading.(Bounded)Semaphore */       \
+	X(CONDITION, "Condition")               /* Condition.wait */                     \
+	X(EVENT, "Event")                       /* Event.wait */                         \
+	X(JOIN, "join")                         /* Thread.join */                        \
 	X(QUEUE, "queue")                       /* queue.get, an idle executor worker */ \
-	X(FUTURE, "Future")                     /* a Future's result or wait() */  \
-	X(CRITICAL_SECTION, "critical section") /* of an object (type: its type) */ \
-	X(MUTEX, "PyMutex")                     /* an interpreter-internal lock */ \
-	X(GIL, "GIL")                                                              \
-	X(STW, "stop-the-world")                                                   \
-	X(FUTEX, "futex")                       /* a futex ftprof cannot name */
+	X(FUTURE, "Future")                     /* a Future's result or wait() */        \
+	X(CRITICAL_SECTION, "critical section") /* of an object (type: its type) */      \
+	X(MUTEX, "PyMutex")                     /* an interpreter-internal lock */       \
+	X(GIL, "GIL")                                                                    \
+	X(STW, "stop-the-world")                                                         \
+	X(FUTEX, "futex") /* a futex ftprof cannot name */
 
 #define FTP_WAIT_ENUM(name, str) FTP_WAIT_##name,
 enum ftp_wait_kind { FTP_WAIT_KINDS(FTP_WAIT_ENUM) FTP_WAIT_COUNT };
 #undef FTP_WAIT_ENUM
 
 /* How the holder of a lock was found. */
-#define FTP_HOLDER_HOWS(X)                                                         \
-	X(NONE, "")                                                                \
+#define FTP_HOLDER_HOWS(X)                                                           \
+	X(NONE, "")                                                                  \
 	X(OWNER, "owner")         /* recorded by the interpreter: RLock's owner, a \
-				     thread's critical sections, the GIL */        \
+				     thread's critical sections, the GIL */ \
 	X(WITH, "with")           /* the lock's bound __exit__ on the holder's     \
-				     frame stack: inside `with lock:` */           \
+				     frame stack: inside `with lock:` */ \
 	X(REFERENCE, "reference") /* inferred: the only thread whose frames hold   \
 				     the locked lock and do not wait for it */
 
@@ -74,8 +74,8 @@ struct ftp_wait {
 	enum ftp_holder_how holder_how;
 };
 
-const char *ftp_wait_kind_name(enum ftp_wait_kind kind);     /* "" for NONE or out of range */
-const char *ftp_holder_how_name(enum ftp_holder_how how);   /* "" for NONE or out of range */
+const char *ftp_wait_kind_name(enum ftp_wait_kind kind);  /* "" for NONE or out of range */
+const char *ftp_holder_how_name(enum ftp_holder_how how); /* "" for NONE or out of range */
 
 /* Name of a state ("running", ...); "unknown" for out-of-range values. */
 const char *ftp_state_name(enum ftp_state state);
@@ -128,13 +128,13 @@ struct ftp_sample {
 	uint64_t thread_id; /* threading.get_ident() */
 	const char *name;   /* threading name, NULL if unknown */
 	bool is_main;       /* the interpreter's main thread */
-	uint64_t round; /* the probe's round clock (ftp_round.number) */
+	uint64_t round;     /* the probe's round clock (ftp_round.number) */
 	enum ftp_state state;
 	int on_cpu;           /* 1 on a CPU now, 0 off it, -1 unknown */
 	struct ftp_wait wait; /* lock, wait, gil: what it waits on */
-	char os_state;  /* state letter of /proc/PID/task/TID/stat, 0 if unread */
-	int holds_gil;  /* 1, 0, or -1 where the build has no GIL or it is unknown */
-	unsigned flags; /* FTP_SAMPLE_* */
+	char os_state;        /* state letter of /proc/PID/task/TID/stat, 0 if unread */
+	int holds_gil;        /* 1, 0, or -1 where the build has no GIL or it is unknown */
+	unsigned flags;       /* FTP_SAMPLE_* */
 	unsigned nframes;
 	const struct ftp_frame *frames; /* innermost first */
 	/* Nonzero when the probe knows two samples of a thread have the same

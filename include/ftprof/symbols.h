@@ -152,14 +152,14 @@ struct ftp_layout {
 
 	/* Modules/_threadmodule.c's objects and what waits on them read */
 	struct {
-		uint32_t object_head;  /* sizeof(PyObject): where an object's fields start */
-		uint32_t ob_mutex;     /* free-threaded: PyObject.ob_mutex, a PyMutex */
-		uint32_t lock_mutex;   /* >= 3.13: the PyMutex in a _thread.lock */
-		uint32_t lock_sem;     /* <= 3.12: its sem_t * */
-		uint32_t rlock_mutex;  /* >= 3.14: the PyMutex in a _thread.RLock */
-		uint32_t rlock_sem;    /* <= 3.13: its sem_t * */
-		uint32_t rlock_owner;  /* its owner's thread ident (0: none) */
-		uint32_t cfunc_self;   /* PyCFunctionObject.m_self: a bound C method's object */
+		uint32_t object_head;     /* sizeof(PyObject): where an object's fields start */
+		uint32_t ob_mutex;        /* free-threaded: PyObject.ob_mutex, a PyMutex */
+		uint32_t lock_mutex;      /* >= 3.13: the PyMutex in a _thread.lock */
+		uint32_t lock_sem;        /* <= 3.12: its sem_t * */
+		uint32_t rlock_mutex;     /* >= 3.14: the PyMutex in a _thread.RLock */
+		uint32_t rlock_sem;       /* <= 3.13: its sem_t * */
+		uint32_t rlock_owner;     /* its owner's thread ident (0: none) */
+		uint32_t cfunc_self;      /* PyCFunctionObject.m_self: a bound C method's object */
 		uint32_t wait_entry_addr; /* parking lot (3.13+): the parked-on address,
 					     before the entry's semaphore (the futex) */
 	} threading;

@@ -108,11 +108,11 @@ struct probe_waits; /* waits.c's caches and the round being read */
 
 /* What a round's interpreter says for all its threads. */
 struct waits_round {
-	uint64_t gil;            /* struct _gil_runtime_state, 0 when no GIL is in force */
-	uint64_t gil_holder;     /* its holder's thread state, 0 if free */
-	bool gc_collecting;      /* the collector runs */
-	bool world_stopped;      /* free-threaded: a stop-the-world pause */
-	uint64_t stw_requester;  /* its requester's thread state, 0 none */
+	uint64_t gil;           /* struct _gil_runtime_state, 0 when no GIL is in force */
+	uint64_t gil_holder;    /* its holder's thread state, 0 if free */
+	bool gc_collecting;     /* the collector runs */
+	bool world_stopped;     /* free-threaded: a stop-the-world pause */
+	uint64_t stw_requester; /* its requester's thread state, 0 none */
 };
 
 /* One thread of a round as the walker read it. */

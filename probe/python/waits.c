@@ -21,12 +21,12 @@
 
 #include "probe_int.h"
 
-#define SCAN_FRAMES 64     /* Python frames of a thread looked through for locks */
-#define SCAN_SLOTS 512     /* slots of one frame looked through */
-#define SCAN_VALUES 8192   /* values gathered in a round */
+#define SCAN_FRAMES 64       /* Python frames of a thread looked through for locks */
+#define SCAN_SLOTS 512       /* slots of one frame looked through */
+#define SCAN_VALUES 8192     /* values gathered in a round */
 #define SCAN_OBJECT_SLOTS 48 /* <= 3.10: slots of a frame object looked through */
-#define CS_DEPTH 16        /* critical sections followed per thread */
-#define TYPE_CACHE 256     /* type objects remembered (a power of two) */
+#define CS_DEPTH 16          /* critical sections followed per thread */
+#define TYPE_CACHE 256       /* type objects remembered (a power of two) */
 #define TP_NAME_LEN 64
 #define TSTATE_DETACHED 0
 #define TSTATE_SUSPENDED 2
@@ -59,7 +59,7 @@ struct spin_entry {
 
 struct round_thread {
 	struct probe_wait_thread t;
-	size_t first_frame; /* in frames */
+	size_t first_frame;             /* in frames */
 	uint64_t pyframes[SCAN_FRAMES]; /* the Python frames, innermost first */
 	unsigned npyframes;
 	uint64_t datastack_top; /* 3.11+: where the innermost frame ends; 0 unknown */
@@ -342,7 +342,8 @@ static void name_futex(struct ftp_probe *p, struct round_thread *rt, uint64_t fu
 		 * parked on; glibc's sem_t keeps its futex word first */
 		uint64_t parked = 0;
 		const uint64_t sema = L->threading.wait_entry_addr + 8;
-		if (futex > sema && probe_mem_u64(&p->mem, futex - sema + L->threading.wait_entry_addr, &parked) == 0 &&
+		if (futex > sema &&
+		    probe_mem_u64(&p->mem, futex - sema + L->threading.wait_entry_addr, &parked) == 0 &&
 		    parked >= 0x10000) {
 			struct ftp_wait m = { 0 };
 			name_mutex(p, parked, &m);
@@ -399,7 +400,8 @@ static bool library_wait(struct ftp_probe *p, struct round_thread *rt, enum ftp_
 			*state = FTP_STATE_LOCK;
 		} else if (f1 && f1->code && in_file(f1, "queue.py")) {
 			out->kind = FTP_WAIT_QUEUE;
-		} else if (f1 && f1->code && in_file(f1, "_base.py") && strstr(f1->code->filename, "futures")) {
+		} else if (f1 && f1->code && in_file(f1, "_base.py") &&
+		           strstr(f1->code->filename, "futures")) {
 			out->kind = FTP_WAIT_FUTURE;
 		} else {
 			out->kind = FTP_WAIT_CONDITION;
@@ -577,7 +579,8 @@ static bool bound_to(struct ftp_probe *p, size_t n, uint64_t lock)
 	if (probe_mem_gather(&p->mem, at, n, 8, self, ok) < 0)
 		return false;
 	for (size_t k = 0; k < n; k++)
-		if (ok[k] && probe_load_u64(self, (uint32_t)(k * 8)) == lock && is_bound_method(p, w->values[k]))
+		if (ok[k] && probe_load_u64(self, (uint32_t)(k * 8)) == lock &&
+		    is_bound_method(p, w->values[k]))
 			return true;
 	return false;
 }

@@ -324,8 +324,12 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 		return -FTP_E_TORN;
 	unsigned char ts[TSTATE_READ];
 	/* only as far as the fields the walk uses */
-	const uint32_t used[] = { L->tstate.next,          L->tstate.interp,          L->tstate.frame,
-		                  L->tstate.thread_id,     L->tstate.native_thread_id, L->tstate.state,
+	const uint32_t used[] = { L->tstate.next,
+		                  L->tstate.interp,
+		                  L->tstate.frame,
+		                  L->tstate.thread_id,
+		                  L->tstate.native_thread_id,
+		                  L->tstate.state,
 		                  L->tstate.critical_section };
 	uint32_t ts_len = 0;
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
@@ -407,7 +411,8 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			.s = s,
 			.tstate = tstate,
 			.first_frame = first_frame(p, ts),
-			.ts_state = L->tstate.state != FTP_OFF_NONE ? (int)probe_load_u32(ts, L->tstate.state) : -1,
+			.ts_state = L->tstate.state != FTP_OFF_NONE ? (int)probe_load_u32(ts, L->tstate.state)
+			                                            : -1,
 			.critical_section = field(ts, L->tstate.critical_section),
 			.has_task = t != NULL,
 			.events = p->opts.task_state && p->opts.task_events,

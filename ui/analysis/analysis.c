@@ -85,7 +85,7 @@ struct analysis {
 	uint64_t round, round_ns;
 	struct entry *entries;
 	size_t nentries, entries_cap;
-	struct ftp_hindex entry_ix; /* by tid; rebuilt per round */
+	struct ftp_hindex entry_ix;    /* by tid; rebuilt per round */
 	struct deadlock_thread *graph; /* the round, as deadlock_find reads it */
 	size_t graph_cap;
 
