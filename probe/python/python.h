@@ -99,8 +99,9 @@ void probe_stacks_end_round(struct ftp_probe *p, bool full);
 void probe_stacks_destroy(struct probe_stacks *stacks); /* NULL ok */
 
 /* Updates the kept sample of s->tid with the state, wait and on_cpu the
- * round settled (a round replayed reports them again). */
-void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s);
+ * round settled (a round replayed reports them again); hint: its place in
+ * the round. */
+void probe_stacks_classified(struct ftp_probe *p, size_t hint, const struct ftp_sample *s);
 
 /* ---- waits.c: what each thread waits on, and who holds it ------------- */
 

@@ -238,17 +238,13 @@ bool probe_stacks_replay(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, int 
 	return true;
 }
 
-void probe_stacks_classified(struct ftp_probe *p, const struct ftp_sample *s)
+void probe_stacks_classified(struct ftp_probe *p, size_t hint, const struct ftp_sample *s)
 {
-	const struct probe_stacks *st = p->stacks;
-	for (size_t i = 0; st && i < st->n; i++) {
-		struct stack_entry *e = &st->v[i];
-		if (e->tid == s->tid && e->seen == p->round) {
-			e->sample.state = s->state;
-			e->sample.on_cpu = s->on_cpu;
-			e->sample.wait = s->wait;
-			return;
-		}
+	struct stack_entry *e = p->stacks ? find(p->stacks, s->tid, hint) : NULL;
+	if (e && e->seen == p->round) {
+		e->sample.state = s->state;
+		e->sample.on_cpu = s->on_cpu;
+		e->sample.wait = s->wait;
 	}
 }
 

@@ -797,7 +797,7 @@ int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg)
 				spinning(p, &w->threads[i]);
 	int ret = 0;
 	for (size_t i = 0; i < w->nthreads && !ret; i++) {
-		probe_stacks_classified(p, &w->threads[i].t.s);
+		probe_stacks_classified(p, i, &w->threads[i].t.s);
 		ret = fn(&w->threads[i].t.s, arg);
 	}
 	w->nthreads = 0;
