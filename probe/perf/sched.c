@@ -40,6 +40,10 @@ struct syscall_site {
 	long nr;
 };
 
+/* A runnable thread switched out this recently was displaced by the sampler
+ * (a round's reads take well under this). */
+#define DISPLACED_NS 500000u
+
 enum sched_state { SCHED_UNKNOWN, SCHED_ON_CPU, SCHED_PREEMPTED, SCHED_BLOCKED };
 
 struct sched_thread {
@@ -52,7 +56,8 @@ struct sched_thread {
 	struct block_regs pending; /* the sample of a switch out to come */
 	struct block_regs block;   /* where the thread blocked last */
 	struct task_info info;
-	uint64_t seen; /* round it was last asked for */
+	uint64_t seen;       /* round it was last asked for */
+	uint64_t preempt_at; /* CLOCK_MONOTONIC of its last switch out while runnable */
 };
 
 struct probe_sched {
@@ -183,6 +188,7 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 				t->state = SCHED_ON_CPU;
 			} else if (preempt) {
 				t->state = SCHED_PREEMPTED;
+				t->preempt_at = when;
 			} else {
 				t->state = SCHED_BLOCKED;
 				t->block = t->pending;
@@ -296,6 +302,11 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		return;
 	}
 	t->info.off_cpu = t->state != SCHED_ON_CPU;
+	/* Switched out while runnable just now: most likely by ftprof's own
+	 * sampler, woken on its CPU to read this round. It was running. */
+	uint64_t now = ftp_now_ns();
+	if (t->state == SCHED_PREEMPTED && t->preempt_at <= now && now - t->preempt_at < DISPLACED_NS)
+		t->info.off_cpu = false;
 	t->info.still = t->exact && !switched && t->info.off_cpu;
 	t->exact = true;
 	t->info.state = t->state == SCHED_BLOCKED ? 'S' : 'R';
