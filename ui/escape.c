@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Escaping strings from the target before they reach a terminal or a JSON file. */
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "escape.h"
@@ -104,4 +106,44 @@ void ui_put_json_str(FILE *f, const char *str)
 		s += len;
 	}
 	fputc('"', f);
+}
+
+size_t ui_escape_buf(char *dst, size_t len, const char *str, bool ascii)
+{
+	size_t n = 0;
+	if (!len)
+		return 0;
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	while (*s) {
+		char piece[16];
+		const char *out = piece;
+		size_t plen;
+		uint32_t cp;
+		int slen = utf8_seq(s, &cp);
+		if (slen == 0) {
+			plen = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", *s);
+			slen = 1;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
+		           cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+		           (ascii && cp >= 0x80)) {
+			/* controls, and bidirectional overrides that would reorder
+			 * the rest of a screen line; everything not ASCII when the
+			 * terminal is not UTF-8 */
+			plen = cp < 0x80 ? (size_t)snprintf(piece, sizeof(piece), "\\x%02x", cp)
+			                 : (size_t)snprintf(piece, sizeof(piece), "\\u{%x}", cp);
+		} else if (cp == '\\') {
+			out = "\\\\";
+			plen = 2;
+		} else {
+			out = (const char *)s;
+			plen = (size_t)slen;
+		}
+		if (n + plen >= len)
+			break; /* whole characters or escapes only */
+		memcpy(dst + n, out, plen);
+		n += plen;
+		s += slen;
+	}
+	dst[n] = '\0';
+	return n;
 }

@@ -4,6 +4,8 @@
 #ifndef FTPROF_ESCAPE_H
 #define FTPROF_ESCAPE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Writes s to f with everything that could act on a terminal escaped:
@@ -17,5 +19,12 @@ void ui_put_folded(FILE *f, const char *s);
 /* Writes s as a JSON string literal (with quotes): control characters as
  * \u00NN, invalid UTF-8 bytes as U+FFFD. NULL is written as null. */
 void ui_put_json_str(FILE *f, const char *s);
+
+/* ui_put_escaped into dst (len bytes, NUL-terminated; NULL s is ""), cut at
+ * a whole character or escape when it does not fit. Also escapes Unicode's
+ * bidirectional overrides, and with ascii every character that is not ASCII
+ * (\u{NN}), for a terminal whose locale is not UTF-8. Returns the length
+ * written. */
+size_t ui_escape_buf(char *dst, size_t len, const char *s, bool ascii);
 
 #endif

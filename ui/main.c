@@ -16,6 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "attach", cmd_attach, "watch a running process live: threads, states, functions, locks" },
 	{ "record", cmd_record, "sample a process or a command into a flame graph profile" },
 	{ "dump", cmd_dump, "print every Python thread's stack and state, once" },
 	{ "report", cmd_report, "what a raw recording shows: states, parallelism, locks, deadlocks" },

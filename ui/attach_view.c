@@ -1,0 +1,1013 @@
+/* SPDX-License-Identifier: MIT */
+/* The live view's model, views and screen layout (see attach_view.h): per
+ * thread a ring of one-second state counts, per function and per line own
+ * and total counts keyed by code object, and ui/analysis for the rest. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "analysis/deadlock.h"
+#include "attach_view.h"
+#include "escape.h"
+#include "ftprof/error.h"
+#include "ftprof/util.h"
+#include "strtab.h"
+
+#define NS 1000000000ull
+#define SHOWN_NS (2 * NS) /* a thread not seen for this long is not shown */
+
+struct bucket {
+	uint64_t sec; /* seconds since the model's start, + 1; 0: empty */
+	uint32_t samples, on_cpu;
+	uint32_t states[FTP_STATE_COUNT];
+};
+
+struct thread {
+	pid_t tid;
+	uint32_t name; /* strtab id */
+	uint64_t round, seen_ns;
+	/* in its latest sample */
+	enum ftp_state state;
+	int on_cpu;
+	enum ftp_wait_kind kind;
+	uint64_t address;
+	uint32_t type;
+	pid_t holder;
+	uint32_t function, file; /* innermost frame; 0: none */
+	int line;
+	struct bucket hist[ATTACH_HISTORY];
+	uint64_t hash;
+};
+
+/* A function (line -1 in the key) or a line of one. */
+struct func {
+	uint64_t code;
+	int key_line; /* the line (lines), or 0 */
+	bool by_line;
+	uint32_t function, file;
+	int line;
+	uint64_t own, total, stamp;
+	uint64_t hash;
+};
+
+struct attach_model {
+	struct attach_model_opts opts;
+	struct analysis *analysis;
+	struct strtab strs;
+	struct thread *threads;
+	size_t nthreads, threads_cap;
+	struct ftp_hindex thread_ix;
+	struct func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct ftp_hindex func_ix;
+	uint64_t fn_samples, serial, torn, samples;
+	uint64_t start_ns, now_ns;
+	uint64_t open_round, last_round; /* the open one; the latest ended */
+	bool open, any;
+};
+
+static uint64_t thread_hash_of(const void *ctx, size_t idx)
+{
+	return ((const struct attach_model *)ctx)->threads[idx].hash;
+}
+
+static uint64_t func_hash_of(const void *ctx, size_t idx)
+{
+	return ((const struct attach_model *)ctx)->funcs[idx].hash;
+}
+
+static bool same_thread(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct attach_model *)ctx)->threads[idx].tid == *(const pid_t *)key;
+}
+
+static bool same_func(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct func *f = &((const struct attach_model *)ctx)->funcs[idx], *k = key;
+	return f->code == k->code && f->key_line == k->key_line && f->by_line == k->by_line;
+}
+
+int attach_model_create(struct attach_model **out, const struct attach_model_opts *opts)
+{
+	struct attach_model *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -FTP_E_NOMEM;
+	if (opts)
+		m->opts = *opts;
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	if (analysis_create(&m->analysis, &ao) < 0) {
+		free(m);
+		return -FTP_E_NOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+static void clear(struct attach_model *m)
+{
+	strtab_release(&m->strs);
+	free(m->threads);
+	free(m->funcs);
+	ftp_hindex_release(&m->thread_ix);
+	ftp_hindex_release(&m->func_ix);
+	m->threads = NULL;
+	m->funcs = NULL;
+	m->nthreads = m->threads_cap = m->nfuncs = m->funcs_cap = 0;
+	m->fn_samples = m->serial = m->torn = m->samples = 0;
+	m->start_ns = m->now_ns = 0;
+	m->open = m->any = false;
+}
+
+void attach_model_destroy(struct attach_model *m)
+{
+	if (!m)
+		return;
+	analysis_destroy(m->analysis);
+	clear(m);
+	free(m);
+}
+
+int attach_model_reset(struct attach_model *m)
+{
+	struct analysis *a;
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	if (analysis_create(&a, &ao) < 0)
+		return -FTP_E_NOMEM;
+	analysis_destroy(m->analysis);
+	m->analysis = a;
+	clear(m);
+	return 0;
+}
+
+/* What record calls active: on a CPU or wanting one (a spinning lock waiter
+ * included), or unknown. */
+static bool is_active(const struct analysis_sample *s)
+{
+	switch (s->state) {
+	case FTP_STATE_RUNNING:
+	case FTP_STATE_NATIVE:
+	case FTP_STATE_GC:
+	case FTP_STATE_RUNNABLE:
+	case FTP_STATE_UNKNOWN:
+		return true;
+	case FTP_STATE_LOCK:
+		return s->on_cpu == 1;
+	default:
+		return false;
+	}
+}
+
+static struct thread *get_thread(struct attach_model *m, pid_t tid)
+{
+	uint64_t h = ftp_hash_mix(0, (uint64_t)tid);
+	if (ftp_hindex_reserve(&m->thread_ix, m->nthreads, 64, thread_hash_of, m) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&m->thread_ix, h, same_thread, m, &tid);
+	if (!*slot) {
+		if (ftp_grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads), 64) <
+		    0)
+			return NULL;
+		m->threads[m->nthreads] = (struct thread){ .tid = tid, .hash = h };
+		*slot = (uint32_t)++m->nthreads;
+	}
+	return &m->threads[*slot - 1];
+}
+
+static struct func *get_func(struct attach_model *m, const struct attach_frame *f, bool by_line)
+{
+	struct func k = { .code = f->code, .key_line = by_line ? f->line : 0, .by_line = by_line };
+	if (!k.code) /* keyed by its strings */
+		k.code = ftp_hash_str(ftp_hash_str(0, f->function), f->file) | 1;
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_addr(k.code), (uint64_t)(int64_t)k.key_line), by_line);
+	if (ftp_hindex_reserve(&m->func_ix, m->nfuncs, 256, func_hash_of, m) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&m->func_ix, k.hash, same_func, m, &k);
+	if (!*slot) {
+		if (strtab_intern(&m->strs, f->function ? f->function : "", &k.function) < 0 ||
+		    strtab_intern(&m->strs, f->file ? f->file : "", &k.file) < 0 ||
+		    ftp_grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1, sizeof(*m->funcs), 256) < 0)
+			return NULL;
+		k.line = by_line ? f->line : (f->firstline > 0 ? f->firstline : -1);
+		m->funcs[m->nfuncs] = k;
+		*slot = (uint32_t)++m->nfuncs;
+	}
+	return &m->funcs[*slot - 1];
+}
+
+static void count_history(struct thread *t, uint64_t sec, const struct analysis_sample *s)
+{
+	struct bucket *b = &t->hist[sec % ATTACH_HISTORY];
+	if (b->sec != sec + 1)
+		*b = (struct bucket){ .sec = sec + 1 };
+	b->samples++;
+	b->on_cpu += s->on_cpu == 1 || (s->on_cpu < 0 && (s->state == FTP_STATE_RUNNING ||
+	                                                   s->state == FTP_STATE_NATIVE ||
+	                                                   s->state == FTP_STATE_GC));
+	if ((unsigned)s->state < FTP_STATE_COUNT)
+		b->states[s->state]++;
+}
+
+static int count_functions(struct attach_model *m, const struct attach_sample *s)
+{
+	m->serial++;
+	m->fn_samples++;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->nframes; i++) {
+			struct func *f = get_func(m, &s->frames[i], pass == 1);
+			if (!f)
+				return -FTP_E_NOMEM;
+			if (i == 0)
+				f->own++;
+			if (f->stamp != m->serial) { /* recursion counts once */
+				f->stamp = m->serial;
+				f->total++;
+			}
+		}
+	}
+	return 0;
+}
+
+int attach_model_add(struct attach_model *m, const struct attach_sample *s)
+{
+	const struct analysis_sample *a = &s->a;
+	if (m->open && a->round != m->open_round)
+		attach_model_end_round(m);
+	m->open = true;
+	m->open_round = a->round;
+	if (!m->any) {
+		m->any = true;
+		m->start_ns = a->time_ns;
+	}
+	if (a->time_ns > m->now_ns)
+		m->now_ns = a->time_ns;
+	m->samples++;
+	if (s->torn) {
+		m->torn++;
+		return 0;
+	}
+	if (analysis_add(m->analysis, a) < 0)
+		return -FTP_E_NOMEM;
+	struct thread *t = get_thread(m, a->tid);
+	if (!t)
+		return -FTP_E_NOMEM;
+	uint32_t name = t->name, type = 0, function = 0, file = 0;
+	if ((a->thread && strtab_intern(&m->strs, a->thread, &name) < 0) ||
+	    strtab_intern(&m->strs, a->wait_type, &type) < 0)
+		return -FTP_E_NOMEM;
+	if (s->nframes && (strtab_intern(&m->strs, s->frames[0].function, &function) < 0 ||
+	                   strtab_intern(&m->strs, s->frames[0].file, &file) < 0))
+		return -FTP_E_NOMEM;
+	t->name = name;
+	t->round = a->round;
+	t->seen_ns = a->time_ns;
+	t->state = a->state;
+	t->on_cpu = a->on_cpu;
+	t->kind = a->wait_kind;
+	t->address = a->wait_address;
+	t->type = type;
+	t->holder = a->holder;
+	t->function = function;
+	t->file = file;
+	t->line = s->nframes ? s->frames[0].line : -1;
+	count_history(t, (a->time_ns - m->start_ns) / NS, a);
+	if (s->nframes && (m->opts.idle || is_active(a)))
+		return count_functions(m, s);
+	return 0;
+}
+
+int attach_model_end_round(struct attach_model *m)
+{
+	if (!m->open)
+		return 0;
+	m->open = false;
+	m->last_round = m->open_round;
+	return analysis_end_round(m->analysis);
+}
+
+/* ---- the view ---- */
+
+char attach_state_letter(enum ftp_state state)
+{
+	static const char letters[FTP_STATE_COUNT] = {
+		[FTP_STATE_UNKNOWN] = '?', [FTP_STATE_RUNNING] = 'R', [FTP_STATE_NATIVE] = 'N',
+		[FTP_STATE_LOCK] = 'L',    [FTP_STATE_WAIT] = 'W',    [FTP_STATE_GIL] = 'G',
+		[FTP_STATE_IO] = 'I',      [FTP_STATE_SLEEP] = 'S',   [FTP_STATE_STW] = 'T',
+		[FTP_STATE_GC] = 'C',      [FTP_STATE_RUNNABLE] = 'r',
+	};
+	return (unsigned)state < FTP_STATE_COUNT ? letters[state] : '?';
+}
+
+static const struct thread *find_thread(const struct attach_model *m, pid_t tid)
+{
+	long i = ftp_hindex_get(&m->thread_ix, ftp_hash_mix(0, (uint64_t)tid), same_thread, m, &tid);
+	return i < 0 ? NULL : &m->threads[i];
+}
+
+/* "NAME (TID)", escaped. */
+static void thread_label(const struct attach_model *m, pid_t tid, bool ascii, char *buf, size_t len)
+{
+	const struct thread *t = find_thread(m, tid);
+	char name[64];
+	ui_escape_buf(name, sizeof(name), t && t->name ? strtab_str(&m->strs, t->name) : "?", ascii);
+	snprintf(buf, len, "%s (%d)", name, (int)tid);
+}
+
+/* "function file:line", the file as its base name, escaped. */
+static void where_text(const char *function, const char *file, int line, bool ascii, char *buf, size_t len)
+{
+	if (!function) {
+		buf[0] = '\0';
+		return;
+	}
+	char f[112], p[112];
+	ui_escape_buf(f, sizeof(f), function, ascii);
+	ui_escape_buf(p, sizeof(p), ftp_base_name(file ? file : ""), ascii);
+	if (line >= 0)
+		snprintf(buf, len, "%s %s:%d", f, p, line);
+	else
+		snprintf(buf, len, "%s %s", f, p);
+}
+
+static bool waits(enum ftp_state s)
+{
+	return s == FTP_STATE_LOCK || s == FTP_STATE_WAIT || s == FTP_STATE_GIL;
+}
+
+static void wait_text(const struct attach_model *m, const struct thread *t, bool ascii, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!waits(t->state) || t->kind == FTP_WAIT_NONE)
+		return;
+	char what[96], holder[96] = "";
+	const char *kind = ftp_wait_kind_name(t->kind);
+	if (t->kind == FTP_WAIT_CRITICAL_SECTION && t->type) {
+		char type[64];
+		ui_escape_buf(type, sizeof(type), strtab_str(&m->strs, t->type), ascii);
+		snprintf(what, sizeof(what), "%s of %s", kind, type);
+	} else {
+		snprintf(what, sizeof(what), "%s", kind);
+	}
+	if (t->holder) {
+		char label[80];
+		thread_label(m, t->holder, ascii, label, sizeof(label));
+		snprintf(holder, sizeof(holder), " held by %s", t->holder == t->tid ? "itself" : label);
+	}
+	if (t->address)
+		snprintf(buf, len, "%s 0x%llx%s", what, (unsigned long long)t->address, holder);
+	else
+		snprintf(buf, len, "%s%s", what, holder);
+}
+
+static int cmp_functions(const void *x, const void *y, void *arg)
+{
+	const struct attach_function_row *a = x, *b = y;
+	enum attach_sort sort = *(const enum attach_sort *)arg;
+	if (sort == ATTACH_SORT_TOTAL && a->total != b->total)
+		return a->total > b->total ? -1 : 1;
+	if (sort != ATTACH_SORT_NAME && a->own != b->own)
+		return a->own > b->own ? -1 : 1;
+	if (sort != ATTACH_SORT_NAME && a->total != b->total)
+		return a->total > b->total ? -1 : 1;
+	int c = strcmp(a->function, b->function);
+	if (c)
+		return c;
+	c = strcmp(a->file, b->file);
+	return c ? c : (a->line > b->line) - (a->line < b->line);
+}
+
+static bool shown(const struct attach_model *m, const struct thread *t)
+{
+	return t->round == m->last_round || t->seen_ns + SHOWN_NS > m->now_ns;
+}
+
+static int build_threads(struct attach_model *m, bool ascii, struct attach_view *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		n += shown(m, &m->threads[i]);
+	free(v->threads);
+	v->nthreads = 0;
+	if (!(v->threads = calloc(n ? n : 1, sizeof(*v->threads))))
+		return -FTP_E_NOMEM;
+	uint64_t now_sec = m->any ? (m->now_ns - m->start_ns) / NS : 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct thread *t = &m->threads[i];
+		if (!shown(m, t))
+			continue;
+		struct attach_thread_row *r = &v->threads[v->nthreads++];
+		r->tid = t->tid;
+		ui_escape_buf(r->name, sizeof(r->name), t->name ? strtab_str(&m->strs, t->name) : "", ascii);
+		r->state = t->state;
+		r->on_cpu = t->on_cpu;
+		uint64_t samples = 0, on_cpu = 0, states[FTP_STATE_COUNT] = { 0 };
+		for (int k = 0; k < ATTACH_HISTORY; k++) {
+			/* oldest first: second now_sec - (ATTACH_HISTORY - 1) + k */
+			uint64_t sec = now_sec + k + 1 >= ATTACH_HISTORY ? now_sec + k + 1 - ATTACH_HISTORY : UINT64_MAX;
+			const struct bucket *b = sec == UINT64_MAX ? NULL : &t->hist[sec % ATTACH_HISTORY];
+			if (!b || b->sec != sec + 1 || !b->samples) {
+				r->history[k] = ' ';
+				continue;
+			}
+			int best = 0;
+			for (int s = 0; s < FTP_STATE_COUNT; s++) {
+				states[s] += b->states[s];
+				if (b->states[s] > b->states[best])
+					best = s;
+			}
+			samples += b->samples;
+			on_cpu += b->on_cpu;
+			r->history[k] = attach_state_letter((enum ftp_state)best);
+		}
+		r->history[ATTACH_HISTORY] = '\0';
+		if (samples) {
+			r->cpu = (double)on_cpu / (double)samples;
+			for (int s = 0; s < FTP_STATE_COUNT; s++)
+				r->shares[s] = (double)states[s] / (double)samples;
+		}
+		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL, strtab_str(&m->strs, t->file),
+		           t->line, ascii, r->where, sizeof(r->where));
+		ui_escape_buf(r->file, sizeof(r->file), t->file ? strtab_str(&m->strs, t->file) : "", ascii);
+		wait_text(m, t, ascii, r->wait, sizeof(r->wait));
+	}
+	return 0;
+}
+
+static int build_functions(struct attach_model *m, bool ascii, enum attach_sort sort, bool by_line,
+                           struct attach_view *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->nfuncs; i++)
+		n += m->funcs[i].by_line == by_line;
+	free(v->functions);
+	v->nfunctions = 0;
+	if (!(v->functions = calloc(n ? n : 1, sizeof(*v->functions))))
+		return -FTP_E_NOMEM;
+	double total = m->fn_samples ? (double)m->fn_samples : 1.0;
+	for (size_t i = 0; i < m->nfuncs; i++) {
+		const struct func *f = &m->funcs[i];
+		if (f->by_line != by_line)
+			continue;
+		struct attach_function_row *r = &v->functions[v->nfunctions++];
+		ui_escape_buf(r->function, sizeof(r->function), strtab_str(&m->strs, f->function), ascii);
+		ui_escape_buf(r->file, sizeof(r->file), strtab_str(&m->strs, f->file), ascii);
+		r->line = f->line;
+		r->own = f->own;
+		r->total = f->total;
+		r->own_share = (double)f->own / total;
+		r->total_share = (double)f->total / total;
+	}
+	qsort_r(v->functions, v->nfunctions, sizeof(*v->functions), cmp_functions, &sort);
+	v->function_samples = m->fn_samples;
+	return 0;
+}
+
+static int build_locks(struct attach_model *m, const struct analysis_result *res, bool ascii,
+                       struct attach_view *v)
+{
+	free(v->locks);
+	v->nlocks = 0;
+	if (!(v->locks = calloc(res->nlocks ? res->nlocks : 1, sizeof(*v->locks))))
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < res->nlocks; i++) {
+		const struct analysis_lock *l = &res->locks[i];
+		struct attach_lock_row *r = &v->locks[v->nlocks++];
+		r->kind = l->kind;
+		r->address = l->address;
+		ui_escape_buf(r->type, sizeof(r->type), l->type, ascii);
+		r->wait_s = l->wait_seconds;
+		if (l->nwaiters)
+			where_text(l->waiters[0].function, l->waiters[0].file, l->waiters[0].line, ascii, r->waiting,
+			           sizeof(r->waiting));
+		pid_t holder = 0;
+		for (size_t k = 0; k < m->nthreads; k++) {
+			const struct thread *t = &m->threads[k];
+			if (t->round != m->last_round || !waits(t->state) || t->kind != l->kind ||
+			    t->address != l->address)
+				continue;
+			r->waiters++;
+			if (t->holder)
+				holder = t->holder;
+		}
+		if (holder)
+			thread_label(m, holder, ascii, r->holder, sizeof(r->holder));
+		else if (l->nholders)
+			where_text(l->holders[0].function, l->holders[0].file, l->holders[0].line, ascii, r->holder,
+			           sizeof(r->holder));
+	}
+	return 0;
+}
+
+/* The latest round's wait-for cycles, the first in words. */
+static int build_deadlock(struct attach_model *m, bool ascii, struct attach_view *v)
+{
+	v->deadlock[0] = '\0';
+	size_t n = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		n += m->threads[i].round == m->last_round;
+	if (!n)
+		return 0;
+	struct deadlock_thread *g = calloc(n, sizeof(*g));
+	if (!g)
+		return -FTP_E_NOMEM;
+	n = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct thread *t = &m->threads[i];
+		if (t->round == m->last_round)
+			g[n++] = (struct deadlock_thread){ .tid = t->tid, .state = t->state, .kind = t->kind,
+				                           .address = t->address, .holder = t->holder };
+	}
+	struct deadlocks d = { 0 };
+	int ret = deadlock_find(g, n, &d);
+	free(g);
+	if (ret < 0)
+		return ret;
+	if (d.ncycles) {
+		const struct deadlock_cycle *c = &d.cycles[0];
+		size_t off = (size_t)snprintf(v->deadlock, sizeof(v->deadlock), "DEADLOCK:");
+		for (size_t i = 0; i < c->n && off < sizeof(v->deadlock); i++) {
+			const struct deadlock_member *mb = &d.members[c->first + i];
+			char label[80];
+			thread_label(m, mb->tid, ascii, label, sizeof(label));
+			off += (size_t)snprintf(v->deadlock + off, sizeof(v->deadlock) - off, " %s waits %s 0x%llx%s",
+			                        label, ftp_wait_kind_name(mb->kind), (unsigned long long)mb->address,
+			                        i + 1 < c->n ? " held by" : " held by the first");
+		}
+		if (d.ncycles > 1 && off < sizeof(v->deadlock))
+			snprintf(v->deadlock + off, sizeof(v->deadlock) - off, " (and %zu more)", d.ncycles - 1);
+	}
+	deadlocks_release(&d);
+	return 0;
+}
+
+int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort, bool by_line,
+                      struct attach_view *v)
+{
+	const bool ascii = st->ascii;
+	char cmd[400];
+	ui_escape_buf(cmd, sizeof(cmd), st->command ? st->command : "", ascii);
+	snprintf(v->title, sizeof(v->title), "pid %d  %s", (int)st->pid, cmd);
+	snprintf(v->python, sizeof(v->python), "Python %s %s", st->version ? st->version : "?",
+	         !st->free_threaded ? "(GIL)"
+	         : st->gil_enabled  ? "free-threaded, GIL on"
+	                            : "free-threaded");
+	v->elapsed_s = st->elapsed_s;
+	v->rate_asked = st->rate_asked;
+	v->rate = st->elapsed_s > 0 ? (double)st->rounds / st->elapsed_s : 0;
+	v->missed = st->missed;
+	v->failed = st->failed;
+	v->torn = m->torn;
+	v->samples = m->samples;
+	v->ascii = ascii;
+	v->sort = sort;
+	v->by_line = by_line;
+	snprintf(v->ended, sizeof(v->ended), "%s", st->ended ? st->ended : "");
+
+	int ret = 0;
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	analysis_set_opts(m->analysis, &ao);
+	struct analysis_result res;
+	if (analysis_result(m->analysis, &res) < 0) {
+		memset(&res, 0, sizeof(res));
+		ret = -FTP_E_NOMEM;
+	}
+	v->effective = res.effective;
+	v->python_par = res.python;
+	v->cores = m->opts.cores;
+	v->gil_build = res.gil_build;
+	v->gil_busy = res.gil_busy;
+	if (build_threads(m, ascii, v) < 0 || build_functions(m, ascii, sort, by_line, v) < 0 ||
+	    build_locks(m, &res, ascii, v) < 0 || build_deadlock(m, ascii, v) < 0)
+		ret = -FTP_E_NOMEM;
+	analysis_result_release(&res);
+	return ret;
+}
+
+void attach_view_release(struct attach_view *v)
+{
+	free(v->threads);
+	free(v->functions);
+	free(v->locks);
+	v->threads = NULL;
+	v->functions = NULL;
+	v->locks = NULL;
+	v->nthreads = v->nfunctions = v->nlocks = 0;
+}
+
+/* ---- keys ---- */
+
+enum attach_action attach_key(struct attach_ui *ui, int key)
+{
+	if (ui->help && key != 'q' && key != ATTACH_KEY_RESIZE) {
+		ui->help = false; /* any key closes the help */
+		return ATTACH_DRAW;
+	}
+	int *sel = &ui->sel[ui->panel];
+	switch (key) {
+	case 'q':
+	case 'Q':
+		return ATTACH_QUIT;
+	case 'p':
+	case ' ':
+		ui->paused = !ui->paused;
+		return ATTACH_REBUILD;
+	case '\t':
+		ui->panel = (ui->panel + 1) % ATTACH_PANELS;
+		return ATTACH_DRAW;
+	case '1':
+	case '2':
+	case '3':
+		ui->panel = (enum attach_panel)(key - '1');
+		return ATTACH_DRAW;
+	case 's':
+		ui->sort = (ui->sort + 1) % ATTACH_SORT_COUNT;
+		ui->panel = ATTACH_FUNCTIONS;
+		return ATTACH_REBUILD;
+	case 'l':
+	case 'L':
+		ui->by_line = !ui->by_line;
+		ui->panel = ATTACH_FUNCTIONS;
+		ui->sel[ATTACH_FUNCTIONS] = ui->top[ATTACH_FUNCTIONS] = 0;
+		return ATTACH_REBUILD;
+	case 'r':
+	case 'R':
+		return ATTACH_RESET;
+	case 'j':
+	case ATTACH_KEY_DOWN:
+		++*sel;
+		return ATTACH_DRAW;
+	case 'k':
+	case ATTACH_KEY_UP:
+		if (*sel > 0)
+			--*sel;
+		return ATTACH_DRAW;
+	case ATTACH_KEY_PGDN:
+		*sel += 10;
+		return ATTACH_DRAW;
+	case ATTACH_KEY_PGUP:
+		*sel = *sel > 10 ? *sel - 10 : 0;
+		return ATTACH_DRAW;
+	case 'g':
+	case ATTACH_KEY_HOME:
+		*sel = 0;
+		return ATTACH_DRAW;
+	case 'G':
+	case ATTACH_KEY_END:
+		*sel = 1 << 30; /* clamped when laid out */
+		return ATTACH_DRAW;
+	case '?':
+	case 'h':
+		ui->help = true;
+		return ATTACH_DRAW;
+	case ATTACH_KEY_RESIZE:
+		return ATTACH_DRAW;
+	default:
+		return ATTACH_NONE;
+	}
+}
+
+/* ---- layout ---- */
+
+/* Display columns of one code point: wcwidth where the locale knows it. */
+static int cp_width(const unsigned char *s, int *len)
+{
+	wchar_t wc;
+	mbstate_t st = { 0 };
+	size_t n = mbrtowc(&wc, (const char *)s, 4, &st);
+	if (n == 0 || n > 4) {
+		/* not a character this locale knows: one byte, one column (an
+		 * ASCII view holds nothing else) */
+		int l = 1;
+		while ((s[l] & 0xc0) == 0x80 && l < 4)
+			l++;
+		*len = l;
+		return 1;
+	}
+	*len = (int)n;
+	int w = wcwidth(wc);
+	return w < 0 ? 1 : w;
+}
+
+/* A line being laid out: text appended up to width columns. */
+struct out {
+	char *buf;
+	size_t len;
+	int col, width;
+};
+
+static void put(struct out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p && o->col < o->width) {
+		int len, w = cp_width(p, &len);
+		if (o->col + w > o->width)
+			break;
+		memcpy(o->buf + o->len, p, (size_t)len);
+		o->len += (size_t)len;
+		o->col += w;
+		p += len;
+	}
+	o->buf[o->len] = '\0';
+}
+
+/* s in a field of w columns: cut, or padded with spaces; right-aligned when
+ * right. */
+static void field(struct out *o, const char *s, int w, bool right)
+{
+	int end = o->col + w > o->width ? o->width : o->col + w;
+	struct out probe = { .buf = (char[ATTACH_MAX_WIDTH * 4 + 1]){ 0 }, .width = w };
+	put(&probe, s);
+	if (right)
+		while (o->col + probe.col < end)
+			put(o, " ");
+	int keep = o->width;
+	o->width = end;
+	put(o, s);
+	o->width = keep;
+	while (o->col < end)
+		put(o, " ");
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	put(o, tmp);
+}
+
+static struct out line(struct attach_screen *scr, int y, enum attach_attr attr)
+{
+	struct attach_line *l = &scr->lines[y];
+	l->attr = attr;
+	l->text[0] = '\0';
+	return (struct out){ .buf = l->text, .width = scr->width };
+}
+
+static void bar(struct out *o, double value, double max, int w, bool ascii)
+{
+	int full = max > 0 ? (int)(value / max * w + 0.5) : 0;
+	if (full > w)
+		full = w;
+	put(o, "[");
+	for (int i = 0; i < w; i++)
+		put(o, i < full ? (ascii ? "#" : "\u2588") : (ascii ? "." : "\u00b7"));
+	put(o, "]");
+}
+
+static const char *const sort_names[ATTACH_SORT_COUNT] = { "own", "total", "name" };
+
+static void header(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr)
+{
+	struct out o = line(scr, 0, ATTACH_ATTR_HEADER);
+	putf(&o, "ftprof attach  %s", v->title);
+	o = line(scr, 1, ATTACH_ATTR_HEADER);
+	putf(&o, "%s  %.0fs  %.1f/%g Hz  torn %llu  missed %llu", v->python, v->elapsed_s, v->rate, v->rate_asked,
+	     (unsigned long long)v->torn, (unsigned long long)v->missed);
+	if (v->failed)
+		putf(&o, "  failed %llu", (unsigned long long)v->failed);
+	if (ui->paused)
+		put(&o, "  [PAUSED]");
+	o = line(scr, 2, ATTACH_ATTR_HEADER);
+	putf(&o, "parallelism %.2f", v->effective);
+	if (v->cores)
+		putf(&o, " of %ld cores ", v->cores);
+	else
+		put(&o, " ");
+	bar(&o, v->effective, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10, v->ascii);
+	putf(&o, "  python %.2f", v->python_par);
+	if (v->gil_build)
+		putf(&o, "  GIL busy %.0f%%", v->gil_busy * 100);
+}
+
+static void tabs(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr, int y)
+{
+	static const char *const names[ATTACH_PANELS] = { "1 Threads", "2 Functions", "3 Locks" };
+	struct out o = line(scr, y, ATTACH_ATTR_TABS);
+	for (int i = 0; i < ATTACH_PANELS; i++)
+		putf(&o, i == (int)ui->panel ? "[%s] " : " %s  ", names[i]);
+	if (ui->panel == ATTACH_FUNCTIONS)
+		putf(&o, " %s, by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
+		     (unsigned long long)v->function_samples);
+}
+
+/* Clamps the panel's selection to n rows and scrolls it into rows shown. */
+static void scroll(struct attach_ui *ui, size_t n, int shown)
+{
+	int *sel = &ui->sel[ui->panel], *top = &ui->top[ui->panel];
+	if (*sel >= (int)n)
+		*sel = n ? (int)n - 1 : 0;
+	if (*sel < 0)
+		*sel = 0;
+	if (shown < 1)
+		shown = 1;
+	if (*sel < *top)
+		*top = *sel;
+	if (*sel >= *top + shown)
+		*top = *sel - shown + 1;
+	if (*top > 0 && (int)n - *top < shown)
+		*top = (int)n - shown > 0 ? (int)n - shown : 0;
+}
+
+static void threads_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr, int y0,
+                          int y1, char *status, size_t status_len)
+{
+	const int w = scr->width;
+	const int namew = w >= 120 ? 24 : w >= 100 ? 18 : 14;
+	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
+	field(&o, "TID", 7, true);
+	put(&o, " ");
+	field(&o, "NAME", namew, false);
+	put(&o, " ");
+	field(&o, "STATE", 8, false);
+	field(&o, "CPU%", 4, true);
+	put(&o, " ");
+	field(&o, "LAST 10s", ATTACH_HISTORY, false);
+	put(&o, " WHERE / WAITING ON");
+	int rows = y1 - y0 - 1;
+	scroll(ui, v->nthreads, rows);
+	for (int i = 0; i < rows && ui->top[ATTACH_THREADS] + i < (int)v->nthreads; i++) {
+		int idx = ui->top[ATTACH_THREADS] + i;
+		const struct attach_thread_row *r = &v->threads[idx];
+		bool sel = idx == ui->sel[ATTACH_THREADS];
+		o = line(scr, y0 + 1 + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
+		char num[32];
+		snprintf(num, sizeof(num), "%d", (int)r->tid);
+		field(&o, num, 7, true);
+		put(&o, " ");
+		field(&o, r->name, namew, false);
+		put(&o, " ");
+		field(&o, ftp_state_name(r->state), 8, false);
+		snprintf(num, sizeof(num), "%.0f", r->cpu * 100);
+		field(&o, num, 4, true);
+		put(&o, " ");
+		field(&o, r->history, ATTACH_HISTORY, false);
+		put(&o, " ");
+		if (r->wait[0]) {
+			put(&o, r->wait);
+			put(&o, r->where[0] ? " at " : "");
+		}
+		put(&o, r->where);
+		if (sel)
+			snprintf(status, status_len, "%s%s%s%s%s", r->wait, r->wait[0] ? " " : "", r->file,
+			         r->file[0] ? "  " : "", "states:");
+		if (sel) {
+			size_t off = strlen(status);
+			for (int s = 0; s < FTP_STATE_COUNT && off < status_len; s++)
+				if (r->shares[s] >= 0.005)
+					off += (size_t)snprintf(status + off, status_len - off, " %s %.0f%%",
+					                        ftp_state_name((enum ftp_state)s), r->shares[s] * 100);
+		}
+	}
+	if (!v->nthreads) {
+		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);
+		put(&o, "  (no Python thread seen yet)");
+	}
+}
+
+static void functions_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr, int y0,
+                            int y1, char *status, size_t status_len)
+{
+	const int w = scr->width;
+	const int fnw = w >= 120 ? 40 : w >= 100 ? 32 : 28;
+	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
+	field(&o, v->sort == ATTACH_SORT_OWN ? "*OWN%" : "OWN%", 6, true);
+	field(&o, v->sort == ATTACH_SORT_TOTAL ? "*TOTAL%" : "TOTAL%", 8, true);
+	put(&o, "  ");
+	field(&o, v->sort == ATTACH_SORT_NAME ? "*FUNCTION" : "FUNCTION", fnw, false);
+	put(&o, " ");
+	put(&o, v->by_line ? "FILE:LINE" : "FILE:FIRST LINE");
+	int rows = y1 - y0 - 1;
+	scroll(ui, v->nfunctions, rows);
+	for (int i = 0; i < rows && ui->top[ATTACH_FUNCTIONS] + i < (int)v->nfunctions; i++) {
+		int idx = ui->top[ATTACH_FUNCTIONS] + i;
+		const struct attach_function_row *r = &v->functions[idx];
+		bool sel = idx == ui->sel[ATTACH_FUNCTIONS];
+		o = line(scr, y0 + 1 + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
+		char num[32];
+		snprintf(num, sizeof(num), "%.1f", r->own_share * 100);
+		field(&o, num, 6, true);
+		snprintf(num, sizeof(num), "%.1f", r->total_share * 100);
+		field(&o, num, 8, true);
+		put(&o, "  ");
+		field(&o, r->function, fnw, false);
+		put(&o, " ");
+		putf(&o, r->line >= 0 ? "%s:%d" : "%s", ftp_base_name(r->file), r->line);
+		if (sel)
+			snprintf(status, status_len, "%s  %s:%d  own %llu, total %llu samples", r->function, r->file,
+			         r->line, (unsigned long long)r->own, (unsigned long long)r->total);
+	}
+	if (!v->nfunctions) {
+		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);
+		put(&o, "  (no active sample yet)");
+	}
+}
+
+static void locks_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr, int y0,
+                        int y1, char *status, size_t status_len)
+{
+	const int waitw = scr->width >= 120 ? 36 : scr->width >= 100 ? 28 : 22;
+	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
+	field(&o, "KIND", 10, false);
+	put(&o, " ");
+	field(&o, "ADDRESS", 14, false);
+	field(&o, "NOW", 4, true);
+	field(&o, "WAIT s", 8, true);
+	put(&o, "  ");
+	field(&o, "WAITING AT", waitw, false);
+	put(&o, " HOLDER");
+	int rows = y1 - y0 - 1;
+	scroll(ui, v->nlocks, rows);
+	for (int i = 0; i < rows && ui->top[ATTACH_LOCKS] + i < (int)v->nlocks; i++) {
+		int idx = ui->top[ATTACH_LOCKS] + i;
+		const struct attach_lock_row *r = &v->locks[idx];
+		bool sel = idx == ui->sel[ATTACH_LOCKS];
+		o = line(scr, y0 + 1 + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
+		char num[48];
+		field(&o, r->kind == FTP_WAIT_NONE ? "?" : ftp_wait_kind_name(r->kind), 10, false);
+		put(&o, " ");
+		snprintf(num, sizeof(num), r->address ? "0x%llx" : "?", (unsigned long long)r->address);
+		field(&o, num, 14, false);
+		snprintf(num, sizeof(num), "%u", r->waiters);
+		field(&o, num, 4, true);
+		snprintf(num, sizeof(num), "%.2f", r->wait_s);
+		field(&o, num, 8, true);
+		put(&o, "  ");
+		field(&o, r->waiting, waitw, false);
+		put(&o, " ");
+		put(&o, r->holder);
+		if (sel)
+			snprintf(status, status_len, "%s%s%s waiting at %s; held by %s",
+			         ftp_wait_kind_name(r->kind), r->type[0] ? " of " : "", r->type,
+			         r->waiting[0] ? r->waiting : "?", r->holder[0] ? r->holder : "?");
+	}
+	if (!v->nlocks) {
+		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);
+		put(&o, "  (no contended lock seen)");
+	}
+}
+
+static void help(struct attach_screen *scr, int y0, int y1)
+{
+	static const char *const text[] = {
+		"Keys",
+		"  q            quit (the target runs on as before)",
+		"  p, space     pause the display (sampling goes on)",
+		"  Tab, 1 2 3   threads, functions, locks",
+		"  s            sort functions: own, total, name",
+		"  l            functions or lines",
+		"  r            reset every count",
+		"  j k, arrows  move; PgUp PgDn Home End",
+		"  ?            this help (any key closes it)",
+		"History letters: R running  N native  L lock  W wait  G gil",
+		"  I io  S sleep  T stop-the-world  C gc  r runnable  ? unknown",
+	};
+	for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])) && y0 + i < y1; i++) {
+		struct out o = line(scr, y0 + i, i ? ATTACH_ATTR_NORMAL : ATTACH_ATTR_COLUMNS);
+		put(&o, text[i]);
+	}
+}
+
+void attach_render(const struct attach_view *v, struct attach_ui *ui, int width, int height,
+                   struct attach_screen *scr)
+{
+	scr->width = width < 1 ? 1 : width > ATTACH_MAX_WIDTH ? ATTACH_MAX_WIDTH : width;
+	scr->height = height < 1 ? 1 : height > ATTACH_MAX_HEIGHT ? ATTACH_MAX_HEIGHT : height;
+	for (int y = 0; y < scr->height; y++)
+		line(scr, y, ATTACH_ATTR_NORMAL);
+	if (scr->height < 8) {
+		struct out o = line(scr, 0, ATTACH_ATTR_ALERT);
+		put(&o, "ftprof attach: the terminal is too small");
+		return;
+	}
+	header(v, ui, scr);
+	int y = 3;
+	if (v->deadlock[0]) {
+		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
+		put(&o, v->deadlock);
+	}
+	if (v->ended[0]) {
+		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
+		putf(&o, "%s: the figures are the last ones; q quits", v->ended);
+	}
+	tabs(v, ui, scr, y++);
+	char status[1024] = "";
+	const int last = scr->height - 1;
+	if (ui->help)
+		help(scr, y, last);
+	else if (ui->panel == ATTACH_THREADS)
+		threads_panel(v, ui, scr, y, last, status, sizeof(status));
+	else if (ui->panel == ATTACH_FUNCTIONS)
+		functions_panel(v, ui, scr, y, last, status, sizeof(status));
+	else
+		locks_panel(v, ui, scr, y, last, status, sizeof(status));
+	struct out o = line(scr, last, ATTACH_ATTR_STATUS);
+	if (status[0])
+		put(&o, status);
+	else
+		put(&o, "q quit  p pause  Tab panels  s sort  l lines  r reset  ? help");
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/* ui/: the live view of `ftprof attach`, as plain data: a model fed with
+ * the samples of each round (threads and their recent states, functions and
+ * lines with own and total shares, and ui/analysis for parallelism, locks,
+ * the GIL and deadlocks), a view built from it (rows of escaped strings and
+ * numbers), the screen lines laid out from a view for a terminal of a given
+ * size, and what each key does. Nothing here knows curses: ui/tui.c draws
+ * the lines, and the unit tests read them.
+ *
+ * Cost: adding a sample is O(its frames); building a view is
+ * O(threads + functions + locks), whatever the number of samples so far. */
+#ifndef FTPROF_ATTACH_VIEW_H
+#define FTPROF_ATTACH_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "analysis/analysis.h"
+
+#define ATTACH_HISTORY 10 /* seconds of state history per thread */
+
+/* A Python frame of a sample, strings lent for the call. code: the code
+ * object's address, which keys the function (0: keyed by its strings). */
+struct attach_frame {
+	uint64_t code;
+	const char *function, *file;
+	int line;      /* -1 unknown */
+	int firstline; /* the function's first line; 0 unknown */
+};
+
+/* One thread of one round: what the analysis takes, its frames innermost
+ * first, and whether it was torn (then it counts as torn, nothing else). */
+struct attach_sample {
+	struct analysis_sample a;
+	const struct attach_frame *frames;
+	size_t nframes;
+	bool torn;
+};
+
+struct attach_model_opts {
+	double rate; /* asked */
+	long cores;  /* of the machine; 0 unknown */
+	bool idle;   /* functions count idle samples too (default: active ones only) */
+};
+
+struct attach_model; /* opaque */
+
+/* Returns 0 and stores a model for attach_model_destroy(), or -FTP_E_NOMEM. */
+int attach_model_create(struct attach_model **out, const struct attach_model_opts *opts);
+void attach_model_destroy(struct attach_model *m); /* NULL ok */
+
+/* Adds a sample of the open round (a sample of a new round ends the open
+ * one). Returns 0 or -FTP_E_NOMEM (the sample is then not counted). */
+int attach_model_add(struct attach_model *m, const struct attach_sample *s);
+/* Ends the open round: its threads are the ones the view shows as now. */
+int attach_model_end_round(struct attach_model *m);
+/* Forgets every count (r): the next figures start from the next round. */
+int attach_model_reset(struct attach_model *m);
+
+/* What the caller knows of the target and the sampler. Strings lent for the
+ * call, not escaped (the target's command line is the target's). */
+struct attach_status {
+	pid_t pid;
+	const char *command;
+	const char *version; /* "3.13.15" */
+	bool free_threaded, gil_enabled;
+	double elapsed_s; /* since the attach (or the reset) */
+	double rate_asked;
+	uint64_t rounds, missed, failed;
+	const char *ended; /* why sampling stopped ("the target exited"), or NULL */
+	bool ascii;        /* the terminal is not UTF-8 */
+};
+
+/* ---- the view ---- */
+
+struct attach_thread_row {
+	pid_t tid;
+	char name[64];
+	enum ftp_state state; /* in the latest round */
+	int on_cpu;
+	double cpu;                        /* share of the window's samples on a CPU */
+	double shares[FTP_STATE_COUNT];    /* of the window's samples */
+	char history[ATTACH_HISTORY + 1];  /* a letter per second, oldest first (' ': none) */
+	char where[256];                   /* "function file:line" (file's base name), or "" */
+	char file[256];                    /* the full path, for the detail line */
+	char wait[256];                    /* "Lock 0x... held by NAME (TID)" or "" */
+};
+
+struct attach_function_row {
+	char function[128];
+	char file[256]; /* the full path */
+	int line;       /* the function's first line, or the line (lines view); -1 unknown */
+	uint64_t own, total;
+	double own_share, total_share;
+};
+
+struct attach_lock_row {
+	enum ftp_wait_kind kind;
+	uint64_t address;
+	char type[64];      /* a critical section's object type */
+	unsigned waiters;   /* threads waiting for it in the latest round */
+	double wait_s;      /* total since the reset */
+	char waiting[256];  /* the line most waiters wait at */
+	char holder[256];   /* "NAME (TID)" of the latest round's holder, or the line holders held it at */
+};
+
+enum attach_sort { ATTACH_SORT_OWN, ATTACH_SORT_TOTAL, ATTACH_SORT_NAME, ATTACH_SORT_COUNT };
+
+struct attach_view {
+	/* header */
+	char title[512];   /* "pid 4242  python3 app.py" */
+	char python[64];   /* "Python 3.13.15 free-threaded" */
+	double elapsed_s, rate_asked, rate;
+	uint64_t torn, missed, failed, samples;
+	double effective, python_par; /* mean threads on a CPU; of them running Python */
+	long cores;
+	bool gil_build;
+	double gil_busy;
+	char deadlock[512]; /* the latest round's wait-for cycle in words, or "" */
+	char ended[256];    /* why sampling stopped, or "" */
+	bool ascii;
+
+	struct attach_thread_row *threads;
+	size_t nthreads;
+	struct attach_function_row *functions; /* sorted as asked */
+	size_t nfunctions;
+	uint64_t function_samples; /* the samples the shares are of */
+	bool by_line;
+	enum attach_sort sort;
+	struct attach_lock_row *locks; /* by total wait, most first */
+	size_t nlocks;
+};
+
+/* Builds *v (zeroed or built before: it is reused). Returns 0 or
+ * -FTP_E_NOMEM (v is then valid, possibly with fewer rows). */
+int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort, bool by_line,
+                      struct attach_view *v);
+void attach_view_release(struct attach_view *v);
+
+/* ---- keys and the screen ---- */
+
+enum attach_panel { ATTACH_THREADS, ATTACH_FUNCTIONS, ATTACH_LOCKS, ATTACH_PANELS };
+
+/* What the keys have chosen. Zeroed: the threads panel, nothing else. */
+struct attach_ui {
+	enum attach_panel panel;
+	int sel[ATTACH_PANELS], top[ATTACH_PANELS]; /* selected row, first row shown */
+	enum attach_sort sort;
+	bool by_line, help, paused;
+};
+
+/* Keys beside ASCII, as the curses file maps them. */
+enum {
+	ATTACH_KEY_UP = 0x101,
+	ATTACH_KEY_DOWN,
+	ATTACH_KEY_PGUP,
+	ATTACH_KEY_PGDN,
+	ATTACH_KEY_HOME,
+	ATTACH_KEY_END,
+	ATTACH_KEY_RESIZE,
+};
+
+enum attach_action {
+	ATTACH_NONE,   /* nothing changed */
+	ATTACH_DRAW,   /* the screen must be laid out again */
+	ATTACH_REBUILD, /* the view must be built again (sort, toggle), then drawn */
+	ATTACH_RESET,  /* r: reset the model, then rebuild */
+	ATTACH_QUIT,
+};
+
+enum attach_action attach_key(struct attach_ui *ui, int key);
+
+enum attach_attr {
+	ATTACH_ATTR_NORMAL,
+	ATTACH_ATTR_HEADER,   /* the header lines */
+	ATTACH_ATTR_ALERT,    /* a deadlock, the target's exit */
+	ATTACH_ATTR_TABS,     /* the panel tabs */
+	ATTACH_ATTR_COLUMNS,  /* column titles */
+	ATTACH_ATTR_SELECTED, /* the selected row */
+	ATTACH_ATTR_STATUS,   /* the last line */
+};
+
+#define ATTACH_MAX_WIDTH 512
+#define ATTACH_MAX_HEIGHT 256
+
+struct attach_line {
+	enum attach_attr attr;
+	char text[ATTACH_MAX_WIDTH * 4 + 1]; /* UTF-8 (ASCII when the view is), at most width columns */
+};
+
+struct attach_screen {
+	int width, height; /* clamped to the maxima; at least 1 */
+	struct attach_line lines[ATTACH_MAX_HEIGHT];
+};
+
+/* Lays v out on scr for a terminal of width x height, as ui asks (its
+ * selection is clamped to the rows there are, and scrolled into sight). */
+void attach_render(const struct attach_view *v, struct attach_ui *ui, int width, int height,
+                   struct attach_screen *scr);
+
+/* The letter a state has in a thread's history ("R" running, ...). */
+char attach_state_letter(enum ftp_state state);
+
+#endif

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/* ftprof attach: the live, top-like view of a running process. The sampler
+ * (ui/sampler.c) paces the rounds; after each, this file feeds the model,
+ * reads the keys and, at most twice a second, builds the view, lays it out
+ * and hands the lines to ui/tui.c. The terminal is restored on every way
+ * out: q, a stop signal (caught by the sampler: only a flag), the target's
+ * exit (then the last figures stay until q). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach_view.h"
+#include "ftprof/util.h"
+#include "launch.h"
+#include "options.h"
+#include "sampler.h"
+#include "tui.h"
+#include "ui.h"
+
+#define DRAW_NS 500000000ull /* at most 2 Hz */
+#define IDLE_POLL_NS 50000000 /* keys after sampling ended */
+
+static const char usage[] =
+        "usage: ftprof attach [OPTIONS] [-p] PID\n"
+        "\n"
+        "Shows, live, what every Python thread of PID is doing: its state, where it is,\n"
+        "what it waits on and who holds it; the functions where time goes; the contended\n"
+        "locks; the effective parallelism and, on GIL builds, how busy the GIL is.\n"
+        "q quits and leaves the target running; ? lists the keys (docs/attach.md).\n"
+        "\n"
+        "  -r, --rate HZ         samples per second (default 100; '1k' = 1000)\n"
+        "  -i, --idle            the functions panel counts idle threads' samples too\n"
+        "      --blocking        stop the target for each sample: exact stacks, slower target\n"
+        "      --nonblocking     never stop the target (default); torn stacks are counted\n"
+        "      --snapshot SECS   no screen: sample SECS seconds, print the three panels\n"
+        "                        as text (120 columns) and exit\n"
+        "  -p, --pid PID         the process to watch (or give PID as the argument)\n"
+        "  -h, --help            show this help\n";
+
+struct settings {
+	struct cmd_options o;
+	double snapshot; /* seconds; 0: the live view */
+};
+
+struct attach {
+	struct ftp_probe *probe;
+	const struct ftp_target_info *info;
+	struct attach_model *model;
+	struct tui *tui; /* NULL for --snapshot */
+	struct sampler *sampler;
+	struct attach_ui ui;
+	struct attach_view view;
+	struct attach_screen *screen;
+	struct attach_frame *frames;
+	size_t frames_cap;
+	struct ftp_error err;
+	bool ascii, built, quit;
+	int error; /* out of memory: stop */
+	const char *ended;
+	uint64_t start_ns, rounds0, missed0, failed0; /* at the attach or the reset */
+	uint64_t next_draw;
+};
+
+static int own_option(void *ctx, int c, const char *arg)
+{
+	struct settings *st = ctx;
+	switch (c) {
+	case 'S':
+		if (!options_parse_seconds(arg, &st->snapshot) || st->snapshot <= 0) {
+			ui_error("attach", "invalid --snapshot '%s'", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return ui_finish_output("attach", EXIT_OK) == EXIT_OK ? OPTIONS_DONE : EXIT_FATAL;
+	}
+	return EXIT_USAGE;
+}
+
+static int on_sample(const struct ftp_sample *s, void *arg)
+{
+	struct attach *at = arg;
+	if (ftp_grow((void **)&at->frames, &at->frames_cap, s->nframes + 1, sizeof(*at->frames), 64) < 0)
+		return at->error = -FTP_E_NOMEM;
+	size_t n = 0;
+	for (unsigned i = 0; i < s->nframes; i++) {
+		const struct ftp_frame *f = &s->frames[i];
+		if ((f->flags & FTP_FRAME_NATIVE) || !f->code)
+			continue;
+		at->frames[n++] = (struct attach_frame){ .code = f->code->addr,
+			                                 .function = f->code->qualname[0] ? f->code->qualname
+			                                                                  : f->code->name,
+			                                 .file = f->code->filename,
+			                                 .line = f->line,
+			                                 .firstline = f->code->firstlineno };
+	}
+	struct attach_sample as = {
+		.a = { .round = s->round,
+		       .time_ns = s->time_ns,
+		       .tid = s->tid,
+		       .thread = s->name,
+		       .state = s->state,
+		       .on_cpu = s->on_cpu,
+		       .gil = s->holds_gil,
+		       .wait_kind = s->wait.kind,
+		       .wait_address = s->wait.address,
+		       .wait_type = s->wait.type,
+		       .holder = s->wait.holder,
+		       .holder_how = s->wait.holder_how,
+		       .function = n ? at->frames[0].function : NULL,
+		       .file = n ? at->frames[0].file : NULL,
+		       .line = n ? at->frames[0].line : -1 },
+		.frames = at->frames,
+		.nframes = n,
+		.torn = s->flags & FTP_SAMPLE_TORN,
+	};
+	if (attach_model_add(at->model, &as) < 0)
+		return at->error = -FTP_E_NOMEM;
+	return 0;
+}
+
+static void build(struct attach *at)
+{
+	const struct ftp_target_info *info = at->info;
+	const struct sampler *s = at->sampler;
+	uint64_t now = ftp_now_ns();
+	struct attach_status st = {
+		.pid = info->pid,
+		.command = info->cmdline[0] ? info->cmdline : info->executable,
+		.version = info->version_str,
+		.free_threaded = info->free_threaded,
+		.gil_enabled = info->gil_enabled,
+		.elapsed_s = (double)(now - at->start_ns) / 1e9,
+		.rate_asked = s->rate,
+		.rounds = s->rounds - at->rounds0,
+		.missed = s->missed - at->missed0,
+		.failed = s->failed_rounds - at->failed0,
+		.ended = at->ended,
+		.ascii = at->ascii,
+	};
+	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, &at->view) < 0)
+		at->error = -FTP_E_NOMEM;
+	at->built = true;
+}
+
+static void draw(struct attach *at)
+{
+	int w, h;
+	tui_size(at->tui, &w, &h);
+	attach_render(&at->view, &at->ui, w, h, at->screen);
+	tui_draw(at->tui, at->screen);
+}
+
+/* Reads the keys waiting; returns whether to go on. */
+static bool keys(struct attach *at)
+{
+	bool redraw = false, rebuild = false;
+	int k;
+	while ((k = tui_key(at->tui)) >= 0) {
+		switch (attach_key(&at->ui, k)) {
+		case ATTACH_QUIT:
+			at->quit = true;
+			return false;
+		case ATTACH_RESET:
+			if (attach_model_reset(at->model) < 0)
+				at->error = -FTP_E_NOMEM;
+			at->start_ns = ftp_now_ns();
+			at->rounds0 = at->sampler->rounds;
+			at->missed0 = at->sampler->missed;
+			at->failed0 = at->sampler->failed_rounds;
+			rebuild = true;
+			break;
+		case ATTACH_REBUILD:
+			rebuild = true;
+			break;
+		case ATTACH_DRAW:
+			redraw = true;
+			break;
+		case ATTACH_NONE:
+			break;
+		}
+	}
+	/* paused: the figures shown stay, the keys still move through them */
+	if (rebuild && !at->ui.paused)
+		build(at);
+	if (rebuild || redraw)
+		draw(at);
+	return true;
+}
+
+static int take_round(void *arg, double weight)
+{
+	struct attach *at = arg;
+	(void)weight;
+	int ret = ftp_probe_sample(at->probe, on_sample, at, &at->err);
+	attach_model_end_round(at->model);
+	if (at->error)
+		return SAMPLER_STOP;
+	if (ret == -FTP_E_EXITED)
+		return ret;
+	if (ret == -FTP_E_EXEC) {
+		at->ended = "the target executed another program";
+		return SAMPLER_STOP;
+	}
+	if (!at->tui)
+		return ret;
+	if (!keys(at))
+		return SAMPLER_STOP;
+	uint64_t now = ftp_now_ns();
+	if (now >= at->next_draw) {
+		at->next_draw = now + DRAW_NS;
+		if (!at->ui.paused || !at->built)
+			build(at);
+		draw(at);
+	}
+	return ret;
+}
+
+/* After sampling ended with the target still on screen: the last figures,
+ * until q or a stop signal. */
+static void linger(struct attach *at)
+{
+	build(at);
+	draw(at);
+	while (!at->quit && !sampler_signal() && !at->error) {
+		keys(at);
+		struct timespec ts = { 0, IDLE_POLL_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void print_snapshot(struct attach *at)
+{
+	build(at);
+	for (int p = 0; p < ATTACH_PANELS; p++) {
+		at->ui.panel = (enum attach_panel)p;
+		int rows = (int)(p == ATTACH_THREADS     ? at->view.nthreads
+		                 : p == ATTACH_FUNCTIONS ? (at->view.nfunctions < 30 ? at->view.nfunctions : 30)
+		                                         : at->view.nlocks);
+		int height = 8 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) + rows;
+		attach_render(&at->view, &at->ui, 120, height, at->screen);
+		/* the header once; then each panel from its tabs on */
+		int from = p ? 3 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) : 0;
+		for (int y = from; y < at->screen->height - 1; y++)
+			printf("%s\n", at->screen->lines[y].text);
+	}
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "snapshot", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct settings st = { .o = { .cmd = "attach",
+		                      .which = OPT_PID | OPT_RATE | OPT_BLOCKING | OPT_IDLE,
+		                      .rate = SAMPLER_DEFAULT_RATE } };
+	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
+	if (code)
+		return code == OPTIONS_DONE ? EXIT_OK : code;
+	if (!st.snapshot && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		ui_error("attach", "the live view needs a terminal (--snapshot SECS prints the panels as text)");
+		return EXIT_USAGE;
+	}
+	struct attach at = { .ascii = tui_locale_ascii() };
+	if (st.snapshot)
+		at.ascii = false; /* escaped either way; UTF-8 text for a file */
+
+	sampler_catch_signals(); /* before curses, which then leaves them to us */
+	struct ftp_probe_opts opts = {
+		.blocking = st.o.blocking,
+		.thread_names = true,
+		.task_state = true,
+		.task_events = true,
+	};
+	struct launch child = { 0 };
+	int ret = sampler_open_target(&st.o, &opts, &child, &at.probe, &at.err);
+	if (ret < 0) {
+		if (ret == -FTP_E_INTERRUPTED)
+			ui_error("attach", "interrupted before the first sample");
+		else
+			ui_error("attach", "%s", at.err.msg);
+		return ret == -FTP_E_INTERRUPTED ? EXIT_INTERRUPTED : ui_exit_code(ret);
+	}
+	at.info = ftp_probe_info(at.probe);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct attach_model_opts mo = { .rate = st.o.rate, .cores = cores > 0 ? cores : 0, .idle = st.o.idle };
+	struct sampler s = { .rate = st.o.rate, .duration = st.snapshot, .round = take_round, .arg = &at };
+	at.sampler = &s;
+	if (attach_model_create(&at.model, &mo) < 0 || !(at.screen = calloc(1, sizeof(*at.screen)))) {
+		ui_error("attach", "out of memory");
+		code = EXIT_FATAL;
+		goto done;
+	}
+	if (!st.snapshot && tui_create(&at.tui, at.ascii) < 0) {
+		ui_error("attach", "cannot take the terminal (is TERM set?)");
+		code = EXIT_FATAL;
+		goto done;
+	}
+	at.start_ns = ftp_now_ns();
+	sampler_run(&s);
+	if (s.end == SAMPLER_END_EXITED)
+		at.ended = "the target exited";
+	if (at.tui && !at.quit && !sampler_signal() && !at.error)
+		linger(&at);
+	tui_destroy(at.tui); /* the terminal as it was, before anything is printed */
+	at.tui = NULL;
+	if (at.error) {
+		ui_error("attach", "out of memory after %llu samples", (unsigned long long)s.rounds);
+		code = EXIT_FATAL;
+		goto done;
+	}
+	if (st.snapshot) {
+		print_snapshot(&at);
+		code = ui_finish_output("attach", EXIT_OK);
+	}
+	const int sig = sampler_signal();
+	fprintf(stderr, "ftprof attach: %llu samples of pid %d in %.1f s; %s\n", (unsigned long long)s.rounds,
+	        (int)at.info->pid, (double)(s.end_ns - s.start_ns) / 1e9,
+	        at.ended ? at.ended
+	        : sig    ? (sig == SIGINT ? "interrupted; the target runs on" : "stopped by a signal; the target runs on")
+	                 : "the target runs on");
+	if (!code && s.rounds == 0)
+		code = sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
+done:
+	tui_destroy(at.tui);
+	attach_view_release(&at.view);
+	attach_model_destroy(at.model);
+	free(at.screen);
+	free(at.frames);
+	ftp_probe_destroy(at.probe);
+	return code;
+}
