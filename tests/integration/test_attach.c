@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* ftprof attach, end to end: the live view runs in a tmux pane against a
+ * live tests/targets/fighters.py (four threads fighting over one Lock);
+ * the screen is read with capture-pane and keys sent with send-keys. It
+ * must show the header, the thread names and a `lock` thread waiting on
+ * the Lock with its holder, switch panels, redraw after a resize, and on q
+ * and on SIGTERM give the terminal back as it was (the pane's stty settings
+ * before and after, the alternate screen left) with the target running. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "interp.h"
+#include "target.h"
+
+struct version_param {
+	char name[8];
+};
+
+static struct version_param versions[] = { { "3.13t" }, { "3.12" } };
+
+struct pane {
+	char dir[64];     /* a temporary directory: the socket and the files */
+	char socket[128]; /* tmux -S */
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Runs tmux -S socket with args (NULL-terminated); its stdout in *out when out is set. */
+static int tmux(const struct pane *p, const char *const *args, char **out)
+{
+	const char *argv[24] = { "/usr/bin/tmux", "-S", p->socket };
+	size_t n = 3;
+	for (size_t i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	struct test_run r;
+	if (test_run(&r, argv, 20) < 0)
+		return -1;
+	int status = r.status;
+	if (out)
+		*out = strdup(r.out);
+	test_run_free(&r);
+	return status;
+}
+
+static char *capture(const struct pane *p)
+{
+	char *out = NULL;
+	const char *args[] = { "capture-pane", "-p", "-t", "t", NULL };
+	tmux(p, args, &out);
+	return out ? out : strdup("");
+}
+
+/* Waits up to timeout_ms for the screen to hold every string of want;
+ * returns the last screen (the caller frees it). */
+static char *wait_screen(const struct pane *p, const char *const *want, long timeout_ms, bool *found)
+{
+	char *screen = NULL;
+	for (long waited = 0;; waited += 200) {
+		free(screen);
+		screen = capture(p);
+		bool all = true;
+		for (size_t i = 0; want[i] && all; i++)
+			all = strstr(screen, want[i]) != NULL;
+		if (all || waited >= timeout_ms) {
+			*found = all;
+			return screen;
+		}
+		sleep_ms(200);
+	}
+}
+
+static void keys(const struct pane *p, const char *key)
+{
+	const char *args[] = { "send-keys", "-t", "t", key, NULL };
+	cr_assert_eq(tmux(p, args, NULL), 0, "send-keys %s", key);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = calloc(1, 4096);
+	size_t n = fread(buf, 1, 4095, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Starts `ftprof attach PID` in a new 100x30 tmux session whose shell
+ * notes the terminal's settings before (dir/before) and after (dir/after)
+ * and ftprof's exit code (dir/rc). */
+static void start(struct pane *p, pid_t target)
+{
+	snprintf(p->dir, sizeof(p->dir), "/tmp/ftprof-attach-XXXXXX");
+	cr_assert(mkdtemp(p->dir));
+	snprintf(p->socket, sizeof(p->socket), "%s/sock", p->dir);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+	         "stty -g > %s/before; LANG=C.UTF-8 %s attach %d; echo $? > %s/rc.tmp; stty -g > %s/after; "
+	         "mv %s/rc.tmp %s/rc; echo ATTACH-ENDED; sleep 120",
+	         p->dir, FTPROF_BINARY, (int)target, p->dir, p->dir, p->dir, p->dir);
+	const char *args[] = { "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", cmd, NULL };
+	cr_assert_eq(tmux(p, args, NULL), 0, "tmux new-session failed (is tmux installed? scripts/deps)");
+}
+
+static void stop(struct pane *p)
+{
+	const char *args[] = { "kill-server", NULL };
+	tmux(p, args, NULL);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", p->dir);
+	if (system(cmd) != 0)
+		cr_log_warn("could not remove %s", p->dir);
+}
+
+/* Waits for ftprof to have exited in the pane, then checks its exit code,
+ * the terminal's settings and that the alternate screen was left. */
+static void check_ended(const struct pane *p, const char *how)
+{
+	char path[128], after[128];
+	snprintf(path, sizeof(path), "%s/rc", p->dir);
+	char *rc = NULL;
+	for (int i = 0; i < 100 && !(rc = slurp(path)); i++)
+		sleep_ms(100);
+	cr_assert(rc, "%s: ftprof attach did not exit; screen:\n%s", how, capture(p));
+	cr_expect_eq(atoi(rc), 0, "%s: ftprof attach exited %s", how, rc);
+	free(rc);
+	snprintf(path, sizeof(path), "%s/before", p->dir);
+	snprintf(after, sizeof(after), "%s/after", p->dir);
+	char *b = slurp(path), *a = slurp(after);
+	cr_assert(b && a);
+	cr_expect_str_eq(a, b, "%s: the terminal's settings were not restored", how);
+	free(a);
+	free(b);
+	char *alt = NULL;
+	const char *args[] = { "display-message", "-p", "-t", "t", "#{alternate_on} #{cursor_flag}", NULL };
+	tmux(p, args, &alt);
+	cr_expect(alt && strncmp(alt, "0 1", 3) == 0, "%s: alternate screen or hidden cursor left: %s", how,
+	          alt ? alt : "?");
+	free(alt);
+	bool found;
+	const char *want[] = { "ATTACH-ENDED", NULL };
+	char *screen = wait_screen(p, want, 3000, &found);
+	cr_expect(found, "%s: the shell did not go on after ftprof:\n%s", how, screen);
+	cr_expect(!strstr(screen, "WHERE / WAITING ON"), "%s: the view was left on the screen:\n%s", how,
+	          screen);
+	free(screen);
+}
+
+/* The target runs on: alive, and not stopped (/proc state not T or t). */
+static void check_running(pid_t pid, const char *how)
+{
+	cr_expect_eq(kill(pid, 0), 0, "%s: the target is gone", how);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 5; i++) {
+		char *stat = slurp(path);
+		cr_assert(stat);
+		char *end = strrchr(stat, ')');
+		cr_assert(end && end[1] == ' ');
+		cr_expect(end[2] != 'T' && end[2] != 't', "%s: the target was left stopped (%c)", how, end[2]);
+		free(stat);
+		sleep_ms(50);
+	}
+}
+
+/* The pid of ftprof: the child of the pane's shell. */
+static pid_t ftprof_pid(const struct pane *p)
+{
+	char *shell = NULL;
+	const char *args[] = { "display-message", "-p", "-t", "t", "#{pane_pid}", NULL };
+	tmux(p, args, &shell);
+	cr_assert(shell);
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", atoi(shell), atoi(shell));
+	free(shell);
+	char *children = slurp(path);
+	cr_assert(children && atoi(children) > 0, "no ftprof under the pane's shell");
+	pid_t pid = atoi(children);
+	free(children);
+	return pid;
+}
+
+ParameterizedTestParameters(attach, fighters)
+{
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
+}
+
+ParameterizedTest(struct version_param *v, attach, fighters, .timeout = 240)
+{
+	const char *interp = test_interp_use(v->name);
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/fighters.py"), NULL), 0,
+	             "fighters.py under %s did not start", v->name);
+	struct pane p;
+	start(&p, t.pid);
+
+	char head[64];
+	snprintf(head, sizeof(head), "ftprof attach  pid %d", (int)t.pid);
+	bool found;
+	const char *want[] = { head, "Python 3.", "Hz", "parallelism", "fighter-1", "fighter-4", "MainThread", NULL };
+	char *screen = wait_screen(&p, want, 15000, &found);
+	cr_expect(found, "%s: header or threads missing:\n%s", v->name, screen);
+	free(screen);
+	const char *flavour[] = { strcmp(v->name, "3.13t") == 0 ? "free-threaded" : "(GIL)", NULL };
+	screen = wait_screen(&p, flavour, 1000, &found);
+	cr_expect(found, "%s: the build is not said:\n%s", v->name, screen);
+	free(screen);
+
+	/* a fighter waiting on the Lock, with the holder named (the row shows
+	 * the latest round: wait for one where the holder is known) */
+	const char *waiting[] = { " lock ", "Lock 0x", "held by fighter-", NULL };
+	screen = wait_screen(&p, waiting, 15000, &found);
+	cr_expect(found, "%s: no lock waiter with its holder:\n%s", v->name, screen);
+	free(screen);
+
+	keys(&p, "2");
+	const char *funcs[] = { "FUNCTION", "fight", "fighters.py:", NULL };
+	screen = wait_screen(&p, funcs, 5000, &found);
+	cr_expect(found, "%s: functions panel:\n%s", v->name, screen);
+	free(screen);
+	keys(&p, "3");
+	const char *locks[] = { "WAITING AT", "Lock", "fight fighters.py:", NULL };
+	screen = wait_screen(&p, locks, 5000, &found);
+	cr_expect(found, "%s: locks panel:\n%s", v->name, screen);
+	free(screen);
+	keys(&p, "1");
+
+	/* smaller: 80x24 still shows the header and the threads */
+	const char *resize[] = { "resize-window", "-t", "t", "-x", "80", "-y", "24", NULL };
+	cr_expect_eq(tmux(&p, resize, NULL), 0);
+	sleep_ms(1200);
+	screen = wait_screen(&p, want, 5000, &found);
+	cr_expect(found, "%s: after a resize to 80x24:\n%s", v->name, screen);
+	free(screen);
+
+	keys(&p, "q");
+	check_ended(&p, "q");
+	check_running(t.pid, "q");
+	stop(&p);
+
+	/* SIGTERM: the same */
+	start(&p, t.pid);
+	screen = wait_screen(&p, want, 15000, &found);
+	cr_expect(found, "%s: second attach:\n%s", v->name, screen);
+	free(screen);
+	cr_assert_eq(kill(ftprof_pid(&p), SIGTERM), 0);
+	check_ended(&p, "SIGTERM");
+	check_running(t.pid, "SIGTERM");
+	stop(&p);
+
+	/* the target's exit: said, the figures kept until q */
+	start(&p, t.pid);
+	screen = wait_screen(&p, want, 15000, &found);
+	free(screen);
+	test_target_stop(&t);
+	const char *exited[] = { "the target exited", "fighter-1", NULL };
+	screen = wait_screen(&p, exited, 10000, &found);
+	cr_expect(found, "%s: the target's exit is not said:\n%s", v->name, screen);
+	free(screen);
+	keys(&p, "q");
+	check_ended(&p, "the target's exit, then q");
+	stop(&p);
+}

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/* The live view's model, view, layout and keys (ui/attach_view.c) on
+ * synthetic samples: shares, history windows, sorting, the lines view,
+ * locks with waiters and holders, deadlocks, resets, escaping of hostile
+ * names, and screens that fit 80x24. */
+#include <criterion/criterion.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach_view.h"
+
+#define S 1000000000ull
+
+static const struct attach_frame f_main = { 0x100, "main", "/src/app.py", 50, 40 };
+static const struct attach_frame f_work = { 0x200, "work", "/src/app.py", 12, 10 };
+static const struct attach_frame f_work2 = { 0x200, "work", "/src/app.py", 14, 10 };
+static const struct attach_frame f_take = { 0x300, "take", "/src/app.py", 22, 20 };
+
+static struct attach_model *model(void)
+{
+	struct attach_model *m;
+	struct attach_model_opts o = { .rate = 10, .cores = 2 };
+	cr_assert_eq(attach_model_create(&m, &o), 0);
+	return m;
+}
+
+struct thr {
+	pid_t tid;
+	const char *name;
+	enum ftp_state state;
+	int on_cpu;
+	enum ftp_wait_kind kind;
+	uint64_t address;
+	pid_t holder;
+	const struct attach_frame *frames; /* innermost first */
+	size_t nframes;
+};
+
+static uint64_t round_no;
+
+static void add(struct attach_model *m, uint64_t t, const struct thr *th)
+{
+	struct attach_sample s = {
+		.a = { .round = round_no,
+		       .time_ns = t,
+		       .tid = th->tid,
+		       .thread = th->name,
+		       .state = th->state,
+		       .on_cpu = th->on_cpu,
+		       .gil = -1,
+		       .wait_kind = th->kind,
+		       .wait_address = th->address,
+		       .holder = th->holder,
+		       .function = th->nframes ? th->frames[0].function : NULL,
+		       .file = th->nframes ? th->frames[0].file : NULL,
+		       .line = th->nframes ? th->frames[0].line : -1 },
+		.frames = th->frames,
+		.nframes = th->nframes,
+	};
+	cr_assert_eq(attach_model_add(m, &s), 0);
+}
+
+static void round_of(struct attach_model *m, uint64_t t, const struct thr *ths, size_t n)
+{
+	round_no++;
+	for (size_t i = 0; i < n; i++)
+		add(m, t, &ths[i]);
+	cr_assert_eq(attach_model_end_round(m), 0);
+}
+
+static const struct attach_status status = { .pid = 4242, .command = "python3 app.py", .version = "3.13.15",
+	                                     .free_threaded = true, .elapsed_s = 10, .rate_asked = 10,
+	                                     .rounds = 100 };
+
+/* worker-a runs work() (held in take()'s frame: it holds the Lock), worker-b
+ * waits on the Lock held by worker-a, for 10 s at 10 Hz. */
+static void fight(struct attach_model *m)
+{
+	static const struct attach_frame a_stack[] = { { 0x200, "work", "/src/app.py", 12, 10 },
+		                                       { 0x300, "take", "/src/app.py", 23, 20 },
+		                                       { 0x100, "main", "/src/app.py", 50, 40 } };
+	static const struct attach_frame b_stack[] = { { 0x300, "take", "/src/app.py", 22, 20 },
+		                                       { 0x100, "main", "/src/app.py", 50, 40 } };
+	struct thr ths[] = {
+		{ 11, "worker-a", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, a_stack, 3 },
+		{ 12, "worker-b", FTP_STATE_LOCK, 0, FTP_WAIT_LOCK, 0x7f00, 11, b_stack, 2 },
+	};
+	for (int i = 0; i < 100; i++)
+		round_of(m, (uint64_t)i * S / 10, ths, 2);
+}
+
+static const struct attach_thread_row *row(const struct attach_view *v, pid_t tid)
+{
+	for (size_t i = 0; i < v->nthreads; i++)
+		if (v->threads[i].tid == tid)
+			return &v->threads[i];
+	return NULL;
+}
+
+Test(attach_view, threads_functions_locks)
+{
+	struct attach_model *m = model();
+	fight(m);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.nthreads, 2);
+	const struct attach_thread_row *a = row(&v, 11), *b = row(&v, 12);
+	cr_assert(a && b);
+	cr_expect_str_eq(a->name, "worker-a");
+	cr_expect_eq(a->state, FTP_STATE_RUNNING);
+	cr_expect_float_eq(a->cpu, 1.0, 1e-9);
+	cr_expect_float_eq(a->shares[FTP_STATE_RUNNING], 1.0, 1e-9);
+	cr_expect_str_eq(a->history, "RRRRRRRRRR");
+	cr_expect_str_eq(a->where, "work app.py:12");
+	cr_expect_str_eq(a->wait, "");
+	cr_expect_eq(b->state, FTP_STATE_LOCK);
+	cr_expect_float_eq(b->cpu, 0.0, 1e-9);
+	cr_expect_str_eq(b->history, "LLLLLLLLLL");
+	cr_expect_str_eq(b->wait, "Lock 0x7f00 held by worker-a (11)");
+	cr_expect_str_eq(b->where, "take app.py:22");
+
+	/* functions: only worker-a's samples are active (worker-b is parked) */
+	cr_expect_eq(v.function_samples, 100);
+	cr_assert_eq(v.nfunctions, 3);
+	cr_expect_str_eq(v.functions[0].function, "work");
+	cr_expect_float_eq(v.functions[0].own_share, 1.0, 1e-9);
+	cr_expect_eq(v.functions[0].line, 10);
+	for (size_t i = 1; i < 3; i++) {
+		cr_expect_float_eq(v.functions[i].own_share, 0.0, 1e-9);
+		cr_expect_float_eq(v.functions[i].total_share, 1.0, 1e-9);
+	}
+
+	/* locks: one, one waiter now, holder named, the waiters' line */
+	cr_assert_eq(v.nlocks, 1);
+	cr_expect_eq(v.locks[0].kind, FTP_WAIT_LOCK);
+	cr_expect_eq(v.locks[0].address, 0x7f00);
+	cr_expect_eq(v.locks[0].waiters, 1);
+	cr_expect_str_eq(v.locks[0].waiting, "take app.py:22");
+	cr_expect_str_eq(v.locks[0].holder, "worker-a (11)");
+	cr_expect_float_eq(v.locks[0].wait_s, 10.0, 0.2);
+
+	/* effective parallelism: one thread on a CPU in every round */
+	cr_expect_float_eq(v.effective, 1.0, 1e-9);
+	cr_expect_eq(v.cores, 2);
+	cr_expect_str_eq(v.deadlock, "");
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, sort_and_lines)
+{
+	struct attach_model *m = model();
+	/* work() own at two lines (3 and 1 samples); main() only total */
+	const struct attach_frame s1[] = { f_work, f_main }, s2[] = { f_work2, f_main }, s3[] = { f_main };
+	struct thr t = { 1, "t", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, s1, 2 };
+	for (int i = 0; i < 3; i++)
+		round_of(m, (uint64_t)i * S, &t, 1);
+	t.frames = s2;
+	round_of(m, 3 * S, &t, 1);
+	t.frames = s3;
+	t.nframes = 1;
+	round_of(m, 4 * S, &t, 1);
+	round_of(m, 5 * S, &t, 1);
+
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(v.nfunctions, 2);
+	cr_expect_str_eq(v.functions[0].function, "work"); /* own 4 of 6 */
+	cr_expect_float_eq(v.functions[0].own_share, 4.0 / 6, 1e-9);
+	cr_expect_float_eq(v.functions[1].total_share, 1.0, 1e-9);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_TOTAL, false, &v), 0);
+	cr_expect_str_eq(v.functions[0].function, "main");
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_NAME, false, &v), 0);
+	cr_expect_str_eq(v.functions[0].function, "main");
+	cr_expect_str_eq(v.functions[1].function, "work");
+
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, true, &v), 0);
+	cr_assert_eq(v.nfunctions, 3); /* work:12, work:14, main:50 */
+	cr_expect_str_eq(v.functions[0].function, "work");
+	cr_expect_eq(v.functions[0].line, 12);
+	cr_expect_eq(v.functions[0].own, 3);
+	cr_expect_eq(v.functions[1].line, 50); /* own 2 */
+	cr_expect_eq(v.functions[2].line, 14);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, recursion_counts_once)
+{
+	struct attach_model *m = model();
+	const struct attach_frame s[] = { f_work, f_work2, f_work, f_main };
+	struct thr t = { 1, "t", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, s, 4 };
+	round_of(m, 0, &t, 1);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.functions[0].total, 1);
+	cr_expect_float_eq(v.functions[0].total_share, 1.0, 1e-9);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+/* Shares cover the last ATTACH_HISTORY seconds only. */
+Test(attach_view, window)
+{
+	struct attach_model *m = model();
+	struct thr t = { 1, "t", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &f_main, 1 };
+	for (int i = 0; i < 200; i++)
+		round_of(m, (uint64_t)i * S / 10, &t, 1); /* 20 s running */
+	t.state = FTP_STATE_SLEEP;
+	t.on_cpu = 0;
+	for (int i = 200; i < 250; i++)
+		round_of(m, (uint64_t)i * S / 10, &t, 1); /* then 5 s asleep */
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(v.nthreads, 1);
+	cr_expect_str_eq(v.threads[0].history, "RRRRRSSSSS");
+	cr_expect_float_eq(v.threads[0].shares[FTP_STATE_SLEEP], 0.5, 1e-9);
+	cr_expect_float_eq(v.threads[0].cpu, 0.5, 1e-9);
+	cr_expect_eq(v.threads[0].state, FTP_STATE_SLEEP);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, deadlock_and_reset)
+{
+	struct attach_model *m = model();
+	struct thr ths[] = {
+		{ 21, "a", FTP_STATE_LOCK, 0, FTP_WAIT_LOCK, 0xa0, 22, &f_take, 1 },
+		{ 22, "b", FTP_STATE_LOCK, 0, FTP_WAIT_LOCK, 0xb0, 21, &f_take, 1 },
+	};
+	round_of(m, 0, ths, 2);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(strncmp(v.deadlock, "DEADLOCK:", 9) == 0, "%s", v.deadlock);
+	cr_expect(strstr(v.deadlock, "a (21) waits Lock 0xa0"), "%s", v.deadlock);
+	cr_expect(strstr(v.deadlock, "b (22) waits Lock 0xb0"), "%s", v.deadlock);
+	cr_expect_eq(v.nlocks, 2);
+
+	/* resolved in the next round: the banner goes */
+	ths[1].state = FTP_STATE_RUNNING;
+	ths[1].kind = FTP_WAIT_NONE;
+	round_of(m, S / 10, ths, 2);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_str_eq(v.deadlock, "");
+
+	cr_assert_eq(attach_model_reset(m), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.nthreads, 0);
+	cr_expect_eq(v.nlocks, 0);
+	cr_expect_eq(v.nfunctions, 0);
+	cr_expect_eq(v.samples, 0);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+/* Nothing from the target reaches the screen raw. */
+Test(attach_view, hostile_names)
+{
+	struct attach_model *m = model();
+	const struct attach_frame evil[] = { { 0x900, "f\x1b]0;pwned\a", "/x/\x1b[2J.py", 1, 1 } };
+	struct thr t = { 7, "\x1b[31mred\xff\xe2\x80\xae", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, evil, 1 };
+	round_of(m, 0, &t, 1);
+	struct attach_status st = status;
+	st.command = "python3 \x1b[H\x9b";
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_str_eq(v.threads[0].name, "\\x1b[31mred\\xff\\u{202e}");
+	cr_expect_str_eq(v.functions[0].function, "f\\x1b]0;pwned\\x07");
+	struct attach_ui ui = { 0 };
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	for (int p = 0; p < ATTACH_PANELS; p++) {
+		ui.panel = (enum attach_panel)p;
+		attach_render(&v, &ui, 80, 24, scr);
+		for (int y = 0; y < scr->height; y++)
+			for (const unsigned char *c = (const unsigned char *)scr->lines[y].text; *c; c++)
+				cr_expect(*c >= 0x20 && *c != 0x7f, "panel %d line %d: byte 0x%02x", p, y, *c);
+	}
+	/* ASCII: nothing but ASCII */
+	st.ascii = true;
+	t.name = "caf\xc3\xa9";
+	round_of(m, S, &t, 1);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_str_eq(v.threads[0].name, "caf\\u{e9}");
+	attach_render(&v, &ui, 80, 24, scr);
+	for (int y = 0; y < scr->height; y++)
+		for (const unsigned char *c = (const unsigned char *)scr->lines[y].text; *c; c++)
+			cr_expect(*c < 0x80, "ascii line %d: byte 0x%02x", y, *c);
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+/* Display columns of a UTF-8 line (the layout uses no wide characters). */
+static int columns(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+Test(attach_view, screens_fit)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	struct attach_model *m = model();
+	fight(m);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	struct attach_ui ui = { 0 };
+	const int sizes[][2] = { { 80, 24 }, { 100, 30 }, { 200, 50 }, { 20, 5 } };
+	for (size_t k = 0; k < 4; k++) {
+		for (int p = 0; p < ATTACH_PANELS; p++) {
+			ui.panel = (enum attach_panel)p;
+			attach_render(&v, &ui, sizes[k][0], sizes[k][1], scr);
+			cr_expect_eq(scr->height, sizes[k][1]);
+			for (int y = 0; y < scr->height; y++)
+				cr_expect(columns(scr->lines[y].text) <= sizes[k][0], "%dx%d panel %d line %d: %s",
+				          sizes[k][0], sizes[k][1], p, y, scr->lines[y].text);
+		}
+	}
+	ui.panel = ATTACH_THREADS;
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(strstr(scr->lines[0].text, "pid 4242"), "%s", scr->lines[0].text);
+	cr_expect(strstr(scr->lines[1].text, "free-threaded"), "%s", scr->lines[1].text);
+	cr_expect(strstr(scr->lines[2].text, "parallelism 1.00 of 2 cores"), "%s", scr->lines[2].text);
+	bool lock_row = false;
+	for (int y = 0; y < scr->height; y++)
+		lock_row |= strstr(scr->lines[y].text, "worker-b") && strstr(scr->lines[y].text, "lock") &&
+		            strstr(scr->lines[y].text, "held by worker-a");
+	cr_expect(lock_row, "no lock row with its holder at 80x24");
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, keys)
+{
+	struct attach_ui ui = { 0 };
+	cr_expect_eq(attach_key(&ui, '\t'), ATTACH_DRAW);
+	cr_expect_eq(ui.panel, ATTACH_FUNCTIONS);
+	cr_expect_eq(attach_key(&ui, '3'), ATTACH_DRAW);
+	cr_expect_eq(ui.panel, ATTACH_LOCKS);
+	cr_expect_eq(attach_key(&ui, '\t'), ATTACH_DRAW);
+	cr_expect_eq(ui.panel, ATTACH_THREADS);
+	cr_expect_eq(attach_key(&ui, 's'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_TOTAL);
+	cr_expect_eq(ui.panel, ATTACH_FUNCTIONS);
+	cr_expect_eq(attach_key(&ui, 'l'), ATTACH_REBUILD);
+	cr_expect(ui.by_line);
+	cr_expect_eq(attach_key(&ui, 'j'), ATTACH_DRAW);
+	cr_expect_eq(attach_key(&ui, ATTACH_KEY_DOWN), ATTACH_DRAW);
+	cr_expect_eq(ui.sel[ATTACH_FUNCTIONS], 2);
+	cr_expect_eq(attach_key(&ui, 'k'), ATTACH_DRAW);
+	cr_expect_eq(ui.sel[ATTACH_FUNCTIONS], 1);
+	cr_expect_eq(attach_key(&ui, 'p'), ATTACH_REBUILD);
+	cr_expect(ui.paused);
+	cr_expect_eq(attach_key(&ui, '?'), ATTACH_DRAW);
+	cr_expect(ui.help);
+	cr_expect_eq(attach_key(&ui, 'x'), ATTACH_DRAW); /* closes the help */
+	cr_expect(!ui.help);
+	cr_expect_eq(attach_key(&ui, 'r'), ATTACH_RESET);
+	cr_expect_eq(attach_key(&ui, 'x'), ATTACH_NONE);
+	cr_expect_eq(attach_key(&ui, 'q'), ATTACH_QUIT);
+
+	/* the selection is clamped to the rows there are */
+	struct attach_view v = { 0 };
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	ui.panel = ATTACH_THREADS;
+	ui.sel[ATTACH_THREADS] = 5;
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect_eq(ui.sel[ATTACH_THREADS], 0);
+	free(scr);
+}
