@@ -335,9 +335,10 @@ static bool waits(enum ftp_state s)
 	return s == FTP_STATE_LOCK || s == FTP_STATE_WAIT || s == FTP_STATE_GIL;
 }
 
-static void wait_text(const struct attach_model *m, const struct thread *t, bool ascii, char *buf, size_t len)
+static void wait_text(const struct attach_model *m, const struct thread *t, bool ascii, char *buf, size_t len,
+                      char *brief, size_t brief_len)
 {
-	buf[0] = '\0';
+	buf[0] = brief[0] = '\0';
 	if (!waits(t->state) || t->kind == FTP_WAIT_NONE)
 		return;
 	char what[96], holder[96] = "";
@@ -354,6 +355,7 @@ static void wait_text(const struct attach_model *m, const struct thread *t, bool
 		thread_label(m, t->holder, ascii, label, sizeof(label));
 		snprintf(holder, sizeof(holder), " held by %s", t->holder == t->tid ? "itself" : label);
 	}
+	snprintf(brief, brief_len, "%s%s", what, holder);
 	if (t->address)
 		snprintf(buf, len, "%s 0x%llx%s", what, (unsigned long long)t->address, holder);
 	else
@@ -429,7 +431,7 @@ static int build_threads(struct attach_model *m, bool ascii, struct attach_view 
 		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL, strtab_str(&m->strs, t->file),
 		           t->line, ascii, r->where, sizeof(r->where));
 		ui_escape_buf(r->file, sizeof(r->file), t->file ? strtab_str(&m->strs, t->file) : "", ascii);
-		wait_text(m, t, ascii, r->wait, sizeof(r->wait));
+		wait_text(m, t, ascii, r->wait, sizeof(r->wait), r->wait_short, sizeof(r->wait_short));
 	}
 	return 0;
 }
@@ -848,7 +850,7 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 		field(&o, r->history, ATTACH_HISTORY, false);
 		put(&o, " ");
 		if (r->wait[0]) {
-			put(&o, r->wait);
+			put(&o, w >= 100 ? r->wait : r->wait_short); /* the address: in the status line */
 			put(&o, r->where[0] ? " at " : "");
 		}
 		put(&o, r->where);

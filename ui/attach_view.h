@@ -86,6 +86,7 @@ struct attach_thread_row {
 	char where[256];                   /* "function file:line" (file's base name), or "" */
 	char file[256];                    /* the full path, for the detail line */
 	char wait[256];                    /* "Lock 0x... held by NAME (TID)" or "" */
+	char wait_short[192];              /* the same without the address, for narrow screens */
 };
 
 struct attach_function_row {
