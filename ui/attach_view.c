@@ -166,8 +166,8 @@ static struct thread *get_thread(struct attach_model *m, pid_t tid)
 		return NULL;
 	uint32_t *slot = ftp_hindex_find(&m->thread_ix, h, same_thread, m, &tid);
 	if (!*slot) {
-		if (ftp_grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads), 64) <
-		    0)
+		if (ftp_grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads),
+		             64) < 0)
 			return NULL;
 		m->threads[m->nthreads] = (struct thread){ .tid = tid, .hash = h };
 		*slot = (uint32_t)++m->nthreads;
@@ -202,9 +202,9 @@ static void count_history(struct thread *t, uint64_t sec, const struct analysis_
 	if (b->sec != sec + 1)
 		*b = (struct bucket){ .sec = sec + 1 };
 	b->samples++;
-	b->on_cpu += s->on_cpu == 1 || (s->on_cpu < 0 && (s->state == FTP_STATE_RUNNING ||
-	                                                   s->state == FTP_STATE_NATIVE ||
-	                                                   s->state == FTP_STATE_GC));
+	b->on_cpu += s->on_cpu == 1 ||
+	             (s->on_cpu < 0 && (s->state == FTP_STATE_RUNNING || s->state == FTP_STATE_NATIVE ||
+	                                s->state == FTP_STATE_GC));
 	if ((unsigned)s->state < FTP_STATE_COUNT)
 		b->states[s->state]++;
 }
@@ -291,9 +291,9 @@ int attach_model_end_round(struct attach_model *m)
 char attach_state_letter(enum ftp_state state)
 {
 	static const char letters[FTP_STATE_COUNT] = {
-		[FTP_STATE_UNKNOWN] = '?', [FTP_STATE_RUNNING] = 'R', [FTP_STATE_NATIVE] = 'N',
-		[FTP_STATE_LOCK] = 'L',    [FTP_STATE_WAIT] = 'W',    [FTP_STATE_GIL] = 'G',
-		[FTP_STATE_IO] = 'I',      [FTP_STATE_SLEEP] = 'S',   [FTP_STATE_STW] = 'T',
+		[FTP_STATE_UNKNOWN] = '?', [FTP_STATE_RUNNING] = 'R',  [FTP_STATE_NATIVE] = 'N',
+		[FTP_STATE_LOCK] = 'L',    [FTP_STATE_WAIT] = 'W',     [FTP_STATE_GIL] = 'G',
+		[FTP_STATE_IO] = 'I',      [FTP_STATE_SLEEP] = 'S',    [FTP_STATE_STW] = 'T',
 		[FTP_STATE_GC] = 'C',      [FTP_STATE_RUNNABLE] = 'r',
 	};
 	return (unsigned)state < FTP_STATE_COUNT ? letters[state] : '?';
@@ -406,7 +406,8 @@ static int build_threads(struct attach_model *m, bool ascii, struct attach_view 
 		uint64_t samples = 0, on_cpu = 0, states[FTP_STATE_COUNT] = { 0 };
 		for (int k = 0; k < ATTACH_HISTORY; k++) {
 			/* oldest first: second now_sec - (ATTACH_HISTORY - 1) + k */
-			uint64_t sec = now_sec + k + 1 >= ATTACH_HISTORY ? now_sec + k + 1 - ATTACH_HISTORY : UINT64_MAX;
+			uint64_t sec = now_sec + k + 1 >= ATTACH_HISTORY ? now_sec + k + 1 - ATTACH_HISTORY
+			                                                 : UINT64_MAX;
 			const struct bucket *b = sec == UINT64_MAX ? NULL : &t->hist[sec % ATTACH_HISTORY];
 			if (!b || b->sec != sec + 1 || !b->samples) {
 				r->history[k] = ' ';
@@ -428,8 +429,8 @@ static int build_threads(struct attach_model *m, bool ascii, struct attach_view 
 			for (int s = 0; s < FTP_STATE_COUNT; s++)
 				r->shares[s] = (double)states[s] / (double)samples;
 		}
-		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL, strtab_str(&m->strs, t->file),
-		           t->line, ascii, r->where, sizeof(r->where));
+		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL,
+		           strtab_str(&m->strs, t->file), t->line, ascii, r->where, sizeof(r->where));
 		ui_escape_buf(r->file, sizeof(r->file), t->file ? strtab_str(&m->strs, t->file) : "", ascii);
 		wait_text(m, t, ascii, r->wait, sizeof(r->wait), r->wait_short, sizeof(r->wait_short));
 	}
@@ -480,8 +481,8 @@ static int build_locks(struct attach_model *m, const struct analysis_result *res
 		ui_escape_buf(r->type, sizeof(r->type), l->type, ascii);
 		r->wait_s = l->wait_seconds;
 		if (l->nwaiters)
-			where_text(l->waiters[0].function, l->waiters[0].file, l->waiters[0].line, ascii, r->waiting,
-			           sizeof(r->waiting));
+			where_text(l->waiters[0].function, l->waiters[0].file, l->waiters[0].line, ascii,
+			           r->waiting, sizeof(r->waiting));
 		pid_t holder = 0;
 		for (size_t k = 0; k < m->nthreads; k++) {
 			const struct thread *t = &m->threads[k];
@@ -495,8 +496,8 @@ static int build_locks(struct attach_model *m, const struct analysis_result *res
 		if (holder)
 			thread_label(m, holder, ascii, r->holder, sizeof(r->holder));
 		else if (l->nholders)
-			where_text(l->holders[0].function, l->holders[0].file, l->holders[0].line, ascii, r->holder,
-			           sizeof(r->holder));
+			where_text(l->holders[0].function, l->holders[0].file, l->holders[0].line, ascii,
+			           r->holder, sizeof(r->holder));
 	}
 	return 0;
 }
@@ -517,8 +518,11 @@ static int build_deadlock(struct attach_model *m, bool ascii, struct attach_view
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct thread *t = &m->threads[i];
 		if (t->round == m->last_round)
-			g[n++] = (struct deadlock_thread){ .tid = t->tid, .state = t->state, .kind = t->kind,
-				                           .address = t->address, .holder = t->holder };
+			g[n++] = (struct deadlock_thread){ .tid = t->tid,
+				                           .state = t->state,
+				                           .kind = t->kind,
+				                           .address = t->address,
+				                           .holder = t->holder };
 	}
 	struct deadlocks d = { 0 };
 	int ret = deadlock_find(g, n, &d);
@@ -532,19 +536,21 @@ static int build_deadlock(struct attach_model *m, bool ascii, struct attach_view
 			const struct deadlock_member *mb = &d.members[c->first + i];
 			char label[80];
 			thread_label(m, mb->tid, ascii, label, sizeof(label));
-			off += (size_t)snprintf(v->deadlock + off, sizeof(v->deadlock) - off, " %s waits %s 0x%llx%s",
-			                        label, ftp_wait_kind_name(mb->kind), (unsigned long long)mb->address,
+			off += (size_t)snprintf(v->deadlock + off, sizeof(v->deadlock) - off,
+			                        " %s waits %s 0x%llx%s", label, ftp_wait_kind_name(mb->kind),
+			                        (unsigned long long)mb->address,
 			                        i + 1 < c->n ? " held by" : " held by the first");
 		}
 		if (d.ncycles > 1 && off < sizeof(v->deadlock))
-			snprintf(v->deadlock + off, sizeof(v->deadlock) - off, " (and %zu more)", d.ncycles - 1);
+			snprintf(v->deadlock + off, sizeof(v->deadlock) - off, " (and %zu more)",
+			         d.ncycles - 1);
 	}
 	deadlocks_release(&d);
 	return 0;
 }
 
-int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort, bool by_line,
-                      struct attach_view *v)
+int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
+                      bool by_line, struct attach_view *v)
 {
 	const bool ascii = st->ascii;
 	char cmd[400];
@@ -768,8 +774,8 @@ static void header(const struct attach_view *v, const struct attach_ui *ui, stru
 	struct out o = line(scr, 0, ATTACH_ATTR_HEADER);
 	putf(&o, "ftprof attach  %s", v->title);
 	o = line(scr, 1, ATTACH_ATTR_HEADER);
-	putf(&o, "%s  %.0fs  %.1f/%g Hz  torn %llu  missed %llu", v->python, v->elapsed_s, v->rate, v->rate_asked,
-	     (unsigned long long)v->torn, (unsigned long long)v->missed);
+	putf(&o, "%s  %.0fs  %.1f/%g Hz  torn %llu  missed %llu", v->python, v->elapsed_s, v->rate,
+	     v->rate_asked, (unsigned long long)v->torn, (unsigned long long)v->missed);
 	if (v->failed)
 		putf(&o, "  failed %llu", (unsigned long long)v->failed);
 	if (ui->paused)
@@ -815,8 +821,8 @@ static void scroll(struct attach_ui *ui, size_t n, int shown)
 		*top = (int)n - shown > 0 ? (int)n - shown : 0;
 }
 
-static void threads_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr, int y0,
-                          int y1, char *status, size_t status_len)
+static void threads_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr,
+                          int y0, int y1, char *status, size_t status_len)
 {
 	const int w = scr->width;
 	const int namew = w >= 120 ? 24 : w >= 100 ? 18 : 14;
@@ -862,7 +868,8 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 			for (int s = 0; s < FTP_STATE_COUNT && off < status_len; s++)
 				if (r->shares[s] >= 0.005)
 					off += (size_t)snprintf(status + off, status_len - off, " %s %.0f%%",
-					                        ftp_state_name((enum ftp_state)s), r->shares[s] * 100);
+					                        ftp_state_name((enum ftp_state)s),
+					                        r->shares[s] * 100);
 		}
 	}
 	if (!v->nthreads) {
@@ -871,8 +878,8 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 	}
 }
 
-static void functions_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr, int y0,
-                            int y1, char *status, size_t status_len)
+static void functions_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr,
+                            int y0, int y1, char *status, size_t status_len)
 {
 	const int w = scr->width;
 	const int fnw = w >= 120 ? 40 : w >= 100 ? 32 : 28;
@@ -900,8 +907,8 @@ static void functions_panel(const struct attach_view *v, struct attach_ui *ui, s
 		put(&o, " ");
 		putf(&o, r->line >= 0 ? "%s:%d" : "%s", ftp_base_name(r->file), r->line);
 		if (sel)
-			snprintf(status, status_len, "%s  %s:%d  own %llu, total %llu samples", r->function, r->file,
-			         r->line, (unsigned long long)r->own, (unsigned long long)r->total);
+			snprintf(status, status_len, "%s  %s:%d  own %llu, total %llu samples", r->function,
+			         r->file, r->line, (unsigned long long)r->own, (unsigned long long)r->total);
 	}
 	if (!v->nfunctions) {
 		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);

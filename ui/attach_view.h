@@ -80,13 +80,13 @@ struct attach_thread_row {
 	char name[64];
 	enum ftp_state state; /* in the latest round */
 	int on_cpu;
-	double cpu;                        /* share of the window's samples on a CPU */
-	double shares[FTP_STATE_COUNT];    /* of the window's samples */
-	char history[ATTACH_HISTORY + 1];  /* a letter per second, oldest first (' ': none) */
-	char where[256];                   /* "function file:line" (file's base name), or "" */
-	char file[256];                    /* the full path, for the detail line */
-	char wait[256];                    /* "Lock 0x... held by NAME (TID)" or "" */
-	char wait_short[192];              /* the same without the address, for narrow screens */
+	double cpu;                       /* share of the window's samples on a CPU */
+	double shares[FTP_STATE_COUNT];   /* of the window's samples */
+	char history[ATTACH_HISTORY + 1]; /* a letter per second, oldest first (' ': none) */
+	char where[256];                  /* "function file:line" (file's base name), or "" */
+	char file[256];                   /* the full path, for the detail line */
+	char wait[256];                   /* "Lock 0x... held by NAME (TID)" or "" */
+	char wait_short[192];             /* the same without the address, for narrow screens */
 };
 
 struct attach_function_row {
@@ -100,19 +100,19 @@ struct attach_function_row {
 struct attach_lock_row {
 	enum ftp_wait_kind kind;
 	uint64_t address;
-	char type[64];      /* a critical section's object type */
-	unsigned waiters;   /* threads waiting for it in the latest round */
-	double wait_s;      /* total since the reset */
-	char waiting[256];  /* the line most waiters wait at */
-	char holder[256];   /* "NAME (TID)" of the latest round's holder, or the line holders held it at */
+	char type[64];     /* a critical section's object type */
+	unsigned waiters;  /* threads waiting for it in the latest round */
+	double wait_s;     /* total since the reset */
+	char waiting[256]; /* the line most waiters wait at */
+	char holder[256];  /* "NAME (TID)" of the latest round's holder, or the line holders held it at */
 };
 
 enum attach_sort { ATTACH_SORT_OWN, ATTACH_SORT_TOTAL, ATTACH_SORT_NAME, ATTACH_SORT_COUNT };
 
 struct attach_view {
 	/* header */
-	char title[512];   /* "pid 4242  python3 app.py" */
-	char python[64];   /* "Python 3.13.15 free-threaded" */
+	char title[512]; /* "pid 4242  python3 app.py" */
+	char python[64]; /* "Python 3.13.15 free-threaded" */
 	double elapsed_s, rate_asked, rate;
 	uint64_t torn, missed, failed, samples;
 	double effective, python_par; /* mean threads on a CPU; of them running Python */
@@ -136,8 +136,8 @@ struct attach_view {
 
 /* Builds *v (zeroed or built before: it is reused). Returns 0 or
  * -FTP_E_NOMEM (v is then valid, possibly with fewer rows). */
-int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort, bool by_line,
-                      struct attach_view *v);
+int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
+                      bool by_line, struct attach_view *v);
 void attach_view_release(struct attach_view *v);
 
 /* ---- keys and the screen ---- */
@@ -164,10 +164,10 @@ enum {
 };
 
 enum attach_action {
-	ATTACH_NONE,   /* nothing changed */
-	ATTACH_DRAW,   /* the screen must be laid out again */
+	ATTACH_NONE,    /* nothing changed */
+	ATTACH_DRAW,    /* the screen must be laid out again */
 	ATTACH_REBUILD, /* the view must be built again (sort, toggle), then drawn */
-	ATTACH_RESET,  /* r: reset the model, then rebuild */
+	ATTACH_RESET,   /* r: reset the model, then rebuild */
 	ATTACH_QUIT,
 };
 

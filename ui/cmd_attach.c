@@ -19,7 +19,7 @@
 #include "tui.h"
 #include "ui.h"
 
-#define DRAW_NS 500000000ull /* at most 2 Hz */
+#define DRAW_NS 500000000ull  /* at most 2 Hz */
 #define IDLE_POLL_NS 50000000 /* keys after sampling ended */
 
 static const char usage[] =
@@ -237,9 +237,10 @@ static void print_snapshot(struct attach *at)
 	build(at);
 	for (int p = 0; p < ATTACH_PANELS; p++) {
 		at->ui.panel = (enum attach_panel)p;
-		int rows = (int)(p == ATTACH_THREADS     ? at->view.nthreads
-		                 : p == ATTACH_FUNCTIONS ? (at->view.nfunctions < 30 ? at->view.nfunctions : 30)
-		                                         : at->view.nlocks);
+		int rows =
+		        (int)(p == ATTACH_THREADS     ? at->view.nthreads
+		              : p == ATTACH_FUNCTIONS ? (at->view.nfunctions < 30 ? at->view.nfunctions : 30)
+		                                      : at->view.nlocks);
 		int height = 8 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) + rows;
 		attach_render(&at->view, &at->ui, 120, height, at->screen);
 		/* the header once; then each panel from its tabs on */
@@ -263,7 +264,8 @@ int cmd_attach(int argc, char **argv)
 	if (code)
 		return code == OPTIONS_DONE ? EXIT_OK : code;
 	if (!st.snapshot && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
-		ui_error("attach", "the live view needs a terminal (--snapshot SECS prints the panels as text)");
+		ui_error("attach",
+		         "the live view needs a terminal (--snapshot SECS prints the panels as text)");
 		return EXIT_USAGE;
 	}
 	struct attach at = { .ascii = tui_locale_ascii() };
@@ -288,7 +290,9 @@ int cmd_attach(int argc, char **argv)
 	}
 	at.info = ftp_probe_info(at.probe);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	struct attach_model_opts mo = { .rate = st.o.rate, .cores = cores > 0 ? cores : 0, .idle = st.o.idle };
+	struct attach_model_opts mo = { .rate = st.o.rate,
+		                        .cores = cores > 0 ? cores : 0,
+		                        .idle = st.o.idle };
 	struct sampler s = { .rate = st.o.rate, .duration = st.snapshot, .round = take_round, .arg = &at };
 	at.sampler = &s;
 	if (attach_model_create(&at.model, &mo) < 0 || !(at.screen = calloc(1, sizeof(*at.screen)))) {
@@ -322,7 +326,8 @@ int cmd_attach(int argc, char **argv)
 	fprintf(stderr, "ftprof attach: %llu samples of pid %d in %.1f s; %s\n", (unsigned long long)s.rounds,
 	        (int)at.info->pid, (double)(s.end_ns - s.start_ns) / 1e9,
 	        at.ended ? at.ended
-	        : sig    ? (sig == SIGINT ? "interrupted; the target runs on" : "stopped by a signal; the target runs on")
+	        : sig    ? (sig == SIGINT ? "interrupted; the target runs on"
+	                                  : "stopped by a signal; the target runs on")
 	                 : "the target runs on");
 	if (!code && s.rounds == 0)
 		code = sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;

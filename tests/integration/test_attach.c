@@ -112,7 +112,9 @@ static void start(struct pane *p, pid_t target)
 	         "stty -g > %s/before; LANG=C.UTF-8 %s attach %d; echo $? > %s/rc.tmp; stty -g > %s/after; "
 	         "mv %s/rc.tmp %s/rc; echo ATTACH-ENDED; sleep 120",
 	         p->dir, FTPROF_BINARY, (int)target, p->dir, p->dir, p->dir, p->dir);
-	const char *args[] = { "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", cmd, NULL };
+	const char *args[] = {
+		"new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", cmd, NULL
+	};
 	cr_assert_eq(tmux(p, args, NULL), 0, "tmux new-session failed (is tmux installed? scripts/deps)");
 }
 
@@ -171,7 +173,8 @@ static void check_running(pid_t pid, const char *how)
 		cr_assert(stat);
 		char *end = strrchr(stat, ')');
 		cr_assert(end && end[1] == ' ');
-		cr_expect(end[2] != 'T' && end[2] != 't', "%s: the target was left stopped (%c)", how, end[2]);
+		cr_expect(end[2] != 'T' && end[2] != 't', "%s: the target was left stopped (%c)", how,
+		          end[2]);
 		free(stat);
 		sleep_ms(50);
 	}
@@ -211,7 +214,8 @@ ParameterizedTest(struct version_param *v, attach, fighters, .timeout = 240)
 	char head[64];
 	snprintf(head, sizeof(head), "ftprof attach  pid %d", (int)t.pid);
 	bool found;
-	const char *want[] = { head, "Python 3.", "Hz", "parallelism", "fighter-1", "fighter-4", "MainThread", NULL };
+	const char *want[] = { head,        "Python 3.", "Hz",         "parallelism",
+		               "fighter-1", "fighter-4", "MainThread", NULL };
 	char *screen = wait_screen(&p, want, 15000, &found);
 	cr_expect(found, "%s: header or threads missing:\n%s", v->name, screen);
 	free(screen);

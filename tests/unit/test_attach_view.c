@@ -69,8 +69,12 @@ static void round_of(struct attach_model *m, uint64_t t, const struct thr *ths, 
 	cr_assert_eq(attach_model_end_round(m), 0);
 }
 
-static const struct attach_status status = { .pid = 4242, .command = "python3 app.py", .version = "3.13.15",
-	                                     .free_threaded = true, .elapsed_s = 10, .rate_asked = 10,
+static const struct attach_status status = { .pid = 4242,
+	                                     .command = "python3 app.py",
+	                                     .version = "3.13.15",
+	                                     .free_threaded = true,
+	                                     .elapsed_s = 10,
+	                                     .rate_asked = 10,
 	                                     .rounds = 100 };
 
 /* worker-a runs work() (held in take()'s frame: it holds the Lock), worker-b
@@ -259,7 +263,9 @@ Test(attach_view, hostile_names)
 {
 	struct attach_model *m = model();
 	const struct attach_frame evil[] = { { 0x900, "f\x1b]0;pwned\a", "/x/\x1b[2J.py", 1, 1 } };
-	struct thr t = { 7, "\x1b[31mred\xff\xe2\x80\xae", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, evil, 1 };
+	struct thr t = {
+		7, "\x1b[31mred\xff\xe2\x80\xae", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, evil, 1
+	};
 	round_of(m, 0, &t, 1);
 	struct attach_status st = status;
 	st.command = "python3 \x1b[H\x9b";
@@ -274,7 +280,8 @@ Test(attach_view, hostile_names)
 		attach_render(&v, &ui, 80, 24, scr);
 		for (int y = 0; y < scr->height; y++)
 			for (const unsigned char *c = (const unsigned char *)scr->lines[y].text; *c; c++)
-				cr_expect(*c >= 0x20 && *c != 0x7f, "panel %d line %d: byte 0x%02x", p, y, *c);
+				cr_expect(*c >= 0x20 && *c != 0x7f, "panel %d line %d: byte 0x%02x", p, y,
+				          *c);
 	}
 	/* ASCII: nothing but ASCII */
 	st.ascii = true;
@@ -316,8 +323,9 @@ Test(attach_view, screens_fit)
 			attach_render(&v, &ui, sizes[k][0], sizes[k][1], scr);
 			cr_expect_eq(scr->height, sizes[k][1]);
 			for (int y = 0; y < scr->height; y++)
-				cr_expect(columns(scr->lines[y].text) <= sizes[k][0], "%dx%d panel %d line %d: %s",
-				          sizes[k][0], sizes[k][1], p, y, scr->lines[y].text);
+				cr_expect(columns(scr->lines[y].text) <= sizes[k][0],
+				          "%dx%d panel %d line %d: %s", sizes[k][0], sizes[k][1], p, y,
+				          scr->lines[y].text);
 		}
 	}
 	ui.panel = ATTACH_THREADS;
