@@ -24,9 +24,15 @@ from truthlib import Truth, rule, start
 
 OBJECTS = 2000000
 BATCH = 20
+START = 0.3  # seconds from the collector's start to its first collection
 
 
 def collector():
+    # The main thread must be in Thread.join before the first collection:
+    # on 3.13t, collections called back to back keep the world stopped but
+    # for microseconds, and a thread that wakes up then may wait minutes to
+    # run again (measured: 334 s before main printed ready).
+    time.sleep(START)
     while True:
         collections.deque(map(gc.collect, itertools.repeat(2, BATCH)), maxlen=0)  # truth: collect
 
@@ -42,8 +48,8 @@ def main():
     gc.disable()
     heap = [[] for _ in range(OBJECTS)]
     others = [start("python-%d" % (i + 1), spin) for i in range(2)]
+    time.sleep(0.2)
     coll = start("collector", collector)
-    time.sleep(0.3)
     collect = truth.lines("collect")
     # a collector the machine gives no CPU for a while is `runnable`
     truth.thread("collector", coll.native_id, rule(["gc", "runnable"], lines=collect, at_least={"gc": 0.5}))
