@@ -678,7 +678,11 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 		s->on_cpu = !t->off_cpu;
 
 	int ts = rt->t.ts_state;
-	if (ts == TSTATE_SUSPENDED || ts == TSTATE_SUSPENDED_WAITING) {
+	/* A pause suspends every detached thread too; one already blocked in
+	 * a system call of its own is held up by that, not by the pause (one
+	 * parked on its attach state is found below). */
+	bool blocked = (t->state == 'S' || t->state == 'D') && t->in_syscall;
+	if ((ts == TSTATE_SUSPENDED || ts == TSTATE_SUSPENDED_WAITING) && !blocked) {
 		s->state = FTP_STATE_STW;
 		s->wait.kind = FTP_WAIT_STW;
 		if (r->stw_requester)
