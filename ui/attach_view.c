@@ -461,7 +461,8 @@ static int build_functions(struct attach_model *m, bool ascii, enum attach_sort 
 		r->own_share = (double)f->own / total;
 		r->total_share = (double)f->total / total;
 	}
-	qsort_r(v->functions, v->nfunctions, sizeof(*v->functions), cmp_functions, &sort);
+	if (v->nfunctions)
+		qsort_r(v->functions, v->nfunctions, sizeof(*v->functions), cmp_functions, &sort);
 	v->function_samples = m->fn_samples;
 	return 0;
 }

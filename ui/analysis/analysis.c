@@ -548,8 +548,10 @@ static int fill_locks(struct analysis *a, struct analysis_result *r)
 		return -FTP_E_NOMEM;
 	}
 	r->nlocks = a->nlocks;
-	memcpy(lines, a->lines, a->nlines * sizeof(*lines));
-	qsort_r(lines, a->nlines, sizeof(*lines), cmp_lines, a);
+	if (a->nlines) {
+		memcpy(lines, a->lines, a->nlines * sizeof(*lines));
+		qsort_r(lines, a->nlines, sizeof(*lines), cmp_lines, a);
+	}
 	int ret = 0;
 	for (size_t i = 0, j = 0; i < a->nlocks; i++) {
 		const struct lock *l = &a->locks[i];
