@@ -20,6 +20,7 @@ void ftp_probe_destroy(struct ftp_probe *p)
 		return;
 	probe_stopper_release(&p->stopper);
 	probe_sched_release(p);
+	probe_oncpu_release(p);
 	probe_stacks_destroy(p->stacks);
 	probe_native_destroy(p->native);
 	probe_names_destroy(p->names);
@@ -53,6 +54,12 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	p->max_depth = p->opts.max_depth ? p->opts.max_depth : DEFAULT_DEPTH;
 	p->info.pid = pid;
 	p->info.state_source = p->opts.task_state ? "/proc" : "none";
+	if (p->opts.oncpu_hz) {
+		p->info.oncpu_period_ns = 1000000000ull / p->opts.oncpu_hz;
+		snprintf(p->info.oncpu_source, sizeof(p->info.oncpu_source), "perf_event cpu-clock");
+	} else {
+		snprintf(p->info.oncpu_source, sizeof(p->info.oncpu_source), "off");
+	}
 	p->frames = calloc(p->max_depth, sizeof(*p->frames));
 	if (!p->frames) {
 		ret = ftp_error_set(err, FTP_E_NOMEM, ENOMEM, "attaching to pid %d", (int)pid);
@@ -171,10 +178,30 @@ static int after_round(struct ftp_probe *p, int ret, struct ftp_error *err)
 	return ret;
 }
 
+/* The caller's callback, each sample given its on-CPU ticks first. */
+struct with_ticks {
+	struct ftp_probe *p;
+	ftp_sample_fn *fn;
+	void *arg;
+};
+
+static int sample_with_ticks(const struct ftp_sample *s, void *arg)
+{
+	struct with_ticks *w = arg;
+	struct ftp_sample t = *s;
+	probe_oncpu_take(w->p, &t);
+	return w->fn(&t, w->arg);
+}
+
 /* One round, its clock already moved. */
 static int sample_round(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struct ftp_error *err)
 {
 	int ret = 0;
+	struct with_ticks ticks = { .p = p, .fn = fn, .arg = arg };
+	if (p->opts.oncpu_hz) {
+		fn = sample_with_ticks;
+		arg = &ticks;
+	}
 	if (need_task_list(p))
 		ret = probe_task_list_read(&p->tasks, p->pid, p->opts.task_state, err);
 	if (ret < 0)
@@ -209,6 +236,8 @@ static int sample_round(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struc
 		if (strcmp(source, "none") != 0) /* a round without threads says nothing */
 			p->info.state_source = source;
 	}
+	if (p->opts.oncpu_hz)
+		probe_oncpu_end_round(p);
 	p->stats.rounds++;
 	return after_round(p, ret, err);
 }
@@ -234,6 +263,15 @@ int ftp_probe_sample_round(struct ftp_probe *p, const struct ftp_round_fns *fns,
 #define FTP_STATE_STR(name, str) str,
 static const char *const state_names[] = { FTP_STATES(FTP_STATE_STR) };
 #undef FTP_STATE_STR
+
+#define FTP_CPU_STR(name, str) str,
+static const char *const cpu_kind_names[] = { FTP_CPU_KINDS(FTP_CPU_STR) };
+#undef FTP_CPU_STR
+
+const char *ftp_cpu_kind_name(enum ftp_cpu_kind kind)
+{
+	return (unsigned)kind < FTP_CPU_KIND_COUNT ? cpu_kind_names[kind] : "unknown";
+}
 
 const char *ftp_state_name(enum ftp_state state)
 {

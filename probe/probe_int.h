@@ -20,6 +20,7 @@
 #include "python/python.h"
 
 struct probe_sched; /* perf/sched.c's per-thread events */
+struct probe_oncpu; /* perf/oncpu.c's on-CPU samples */
 
 /* The state of tid this round: from the context switches where they are
  * followed (perf/), else from /proc. NULL when out of memory. Lent until the
@@ -77,6 +78,7 @@ struct ftp_probe {
 					stacks; NULL until the first is kept */
 	struct gil_seen gil_seen;
 	struct probe_waits *waits; /* NULL until the first round */
+	struct probe_oncpu *oncpu; /* opts.oncpu_hz: NULL until the first sample */
 	struct probe_stopper stopper;
 	struct probe_native *native; /* NULL unless opts.native */
 	struct ftp_probe_stats stats;

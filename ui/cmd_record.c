@@ -44,6 +44,8 @@ static const char usage_tail[] =
         "      --nonblocking     never stop the target (default); torn stacks are dropped\n"
         "      --native          interleave native frames (C functions, with the Python\n"
         "                        frames in place of the eval calls); implies --blocking\n"
+        "      --no-oncpu        no on-CPU samples (perf_event cpu-clock: CPUs, what the\n"
+        "                        cores ran, refcount contention); see docs/oncpu.md\n"
         "      --max-depth N     frames kept per stack (default 4096)\n"
         "  -q, --quiet           no progress line or summary\n"
         "  -p, --pid PID         the process to sample (or give PID as the argument)\n"
@@ -80,9 +82,27 @@ struct record {
 	bool no_gil;          /* --gil on a target without a GIL: stopped */
 	bool exec;            /* the target executed another program: stopped, how says why */
 	char how[sizeof(((struct ftp_error *)0)->msg)];
+	uint64_t cpustat_ns; /* when the machine's CPU times were last written; 0 never */
 	/* counts */
 	uint64_t read, written, idle_dropped, gil_dropped, torn, empty;
 };
+
+#define CPUSTAT_NS 1000000000ull /* how often the machine's CPU times are written */
+#define MAX_CPUS 4096
+
+/* The machine's CPU times, to a writer that keeps them: now when force,
+ * else when a second has passed since the last. */
+static void write_cpustat(struct record *r, bool force)
+{
+	uint64_t now = ftp_now_ns();
+	if (!r->w->cpustat || r->error || (!force && r->cpustat_ns && now - r->cpustat_ns < CPUSTAT_NS))
+		return;
+	r->cpustat_ns = now;
+	static struct ftp_cpu_time cpus[MAX_CPUS];
+	int n = ftp_cpu_times(cpus, MAX_CPUS, NULL);
+	if (n > 0 && r->w->cpustat(r->stream, r->out, now, cpus, (unsigned)n) < 0)
+		r->error = -FTP_E_IO;
+}
 
 /* Running Python or native code, collecting, or runnable: what py-spy calls
  * active (and unknown, which may be any of them). */
@@ -141,6 +161,7 @@ static int take_round(void *arg, double weight)
 {
 	struct record *r = arg;
 	r->weight = weight;
+	write_cpustat(r, false);
 	int ret = ftp_probe_sample(r->probe, on_sample, r, &r->err);
 	profile_end_round(r->profile);
 	if (ret == -FTP_E_EXITED)
@@ -325,6 +346,18 @@ static void summary(const struct settings *st, const struct record *r, const str
 		fprintf(stderr, " (%llu waits named by their call site, %llu by /proc)",
 		        (unsigned long long)stats->syscall_sites, (unsigned long long)stats->syscall_reads);
 	fputc('\n', stderr);
+	if (info->oncpu_period_ns || strcmp(info->oncpu_source, "off") != 0) {
+		fprintf(stderr, "ftprof record: on-CPU samples from %s", info->oncpu_source);
+		if (info->oncpu_period_ns)
+			fprintf(stderr, ": %llu ticks of %.3g ms of CPU%s", (unsigned long long)stats->ticks,
+			        (double)info->oncpu_period_ns / 1e6, r->every ? "" : " (raw keeps them)");
+		if (stats->ticks_lost)
+			fprintf(stderr, ", %llu lost (a thread's ring was full)",
+			        (unsigned long long)stats->ticks_lost);
+		if (info->oncpu_dwarf[0])
+			fprintf(stderr, "; refcount objects: %s", info->oncpu_dwarf);
+		fputc('\n', stderr);
+	}
 	if (!(st->w->flags & WRITER_STREAM))
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
 		        profile_stacks(r->profile), path, st->w->name);
@@ -386,7 +419,7 @@ int cmd_record(int argc, char **argv)
 {
 	struct settings st = { .o = { .cmd = "record",
 		                      .which = OPT_PID | OPT_COMMAND | OPT_RATE | OPT_DURATION |
-		                               OPT_BLOCKING | OPT_NATIVE | OPT_IDLE,
+		                               OPT_BLOCKING | OPT_NATIVE | OPT_IDLE | OPT_ONCPU,
 		                      .rate = SAMPLER_DEFAULT_RATE },
 		               .w = &writers[0] };
 	int code = parse_args(argc, argv, &st);
@@ -410,6 +443,7 @@ int cmd_record(int argc, char **argv)
 		.task_events = true,
 		.max_depth = st.max_depth,
 		.native = st.o.native,
+		.oncpu_hz = st.o.no_oncpu ? 0 : (unsigned)st.o.rate,
 	};
 	struct launch child = { 0 };
 	struct ftp_probe *probe = NULL;
@@ -453,6 +487,7 @@ int cmd_record(int argc, char **argv)
 		                         .rate = st.o.rate };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	target.cores = cores > 0 ? (int)cores : 0;
+	target.tick_ns = info->oncpu_period_ns;
 	if (!(r.profile = profile_create(&po)) || profile_set_target(r.profile, &target) < 0) {
 		ui_error("record", "out of memory");
 		code = EXIT_FATAL;
@@ -461,10 +496,12 @@ int cmd_record(int argc, char **argv)
 	if (r.w->begin && r.w->begin(&r.stream, r.profile, out) < 0)
 		r.error = errno == ENOMEM ? -FTP_E_NOMEM : -FTP_E_IO;
 
-	if (!r.error)
+	if (!r.error) {
 		sampler_run(&s);
-	else
+		write_cpustat(&r, true);
+	} else {
 		s.start_ns = s.end_ns = ftp_now_ns();
+	}
 	const int sig = sampler_signal();
 	const char *ended = NULL;
 	char command_end[sizeof(r.how) + 160];

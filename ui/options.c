@@ -12,7 +12,7 @@
 #include "ui.h"
 
 /* getopt values of the shared options without a short letter */
-enum { OPT_VAL_BLOCKING = 'B', OPT_VAL_NATIVE = 'N', OPT_VAL_NONBLOCKING = 'n' };
+enum { OPT_VAL_BLOCKING = 'B', OPT_VAL_NATIVE = 'N', OPT_VAL_NONBLOCKING = 'n', OPT_VAL_NO_ONCPU = 'O' };
 
 struct shared_option {
 	unsigned which;
@@ -27,6 +27,7 @@ static const struct shared_option shared[] = {
 	{ OPT_BLOCKING, { "nonblocking", no_argument, NULL, OPT_VAL_NONBLOCKING } },
 	{ OPT_NATIVE, { "native", no_argument, NULL, OPT_VAL_NATIVE } },
 	{ OPT_IDLE, { "idle", no_argument, NULL, 'i' } },
+	{ OPT_ONCPU, { "no-oncpu", no_argument, NULL, OPT_VAL_NO_ONCPU } },
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
 #define MAX_OWN 32
@@ -101,6 +102,9 @@ static int take_shared(struct cmd_options *o, int c, const char *arg, const char
 		return 1;
 	case 'i':
 		o->idle = true;
+		return 1;
+	case OPT_VAL_NO_ONCPU:
+		o->no_oncpu = true;
 		return 1;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #define OPT_BLOCKING (1u << 4) /* --blocking, -n/--nonblocking */
 #define OPT_NATIVE (1u << 5)   /* --native (needs blocking) */
 #define OPT_IDLE (1u << 6)     /* -i, --idle */
+#define OPT_ONCPU (1u << 7)    /* --no-oncpu: no perf_event on-CPU samples */
 
 /* A command's view of the shared options: set cmd, which and the defaults
  * (blocking, rate) before options_parse; read the rest after it. */
@@ -31,6 +32,7 @@ struct cmd_options {
 	double duration; /* seconds; 0: until stopped */
 	bool blocking;   /* the default stays if not given; --native sets it */
 	bool native, idle;
+	bool no_oncpu;
 	bool nonblocking_given; /* (parser state) */
 };
 

@@ -64,6 +64,7 @@ struct profile_target {
 	const char *command; /* the command line, or the executable */
 	double rate;         /* samples per second asked */
 	int cores;           /* CPUs online on the machine recording, 0 if unknown */
+	uint64_t tick_ns;    /* the CPU time an on-CPU tick stands for; 0: no ticks */
 };
 
 /* Returns 0 or -FTP_E_NOMEM. */

@@ -24,6 +24,9 @@ struct ftp_probe_opts {
 	bool native;        /* native frames too, with the Python frames in
 				place of the eval calls that run them; needs
 				blocking (libdwfl unwinds the stopped threads) */
+	unsigned oncpu_hz;  /* on-CPU samples: each thread is sampled by the
+				kernel (perf_event cpu-clock) every 1/oncpu_hz
+				seconds of CPU time it uses; 0: off */
 };
 
 /* What the probe found in the target. Lent until ftp_probe_destroy(). */
@@ -40,6 +43,15 @@ struct ftp_target_info {
 	uint64_t runtime_addr;    /* &_PyRuntime in the target */
 	const char *state_source; /* where thread states come from: "/proc",
 				    "perf_event context switches", "none" */
+	/* On-CPU samples: the CPU time one tick stands for (0: off), and where
+	 * they come from: "perf_event cpu-clock", "off", or why they could not
+	 * be had ("perf_event_open: Permission denied", ...). */
+	uint64_t oncpu_period_ns;
+	char oncpu_source[96];
+	/* Refcount objects need the interpreter's DWARF: "DWARF" when its
+	 * module has it, "none (stripped)" when not, "" before the first
+	 * tick in the interpreter. */
+	char oncpu_dwarf[32];
 };
 
 /* Attaches to pid: finds the interpreter and its layout and checks the layout
@@ -108,7 +120,17 @@ struct ftp_probe_stats {
 	uint64_t syscall_reads; /* blocks whose system call was read from /proc */
 	uint64_t job_stopped;   /* blocking rounds that found the target stopped by
 				   a signal (SIGSTOP, SIGTSTP): its stacks do not move */
+	uint64_t ticks;         /* on-CPU samples delivered */
+	uint64_t ticks_lost;    /* on-CPU samples the kernel could not write
+				   (a thread's ring was full) */
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
+
+/* The machine's CPUs as /proc/stat counts them (struct ftp_cpu_time in
+ * sample.h). Stores at
+ * most max CPUs in cpus (indexed by CPU number; a CPU offline has both 0)
+ * and returns how many entries it filled (the highest CPU number + 1, capped
+ * at max), or a negative FTP_E_* with err filled. */
+int ftp_cpu_times(struct ftp_cpu_time *cpus, unsigned max, struct ftp_error *err);
 
 #endif

@@ -80,6 +80,53 @@ const char *ftp_holder_how_name(enum ftp_holder_how how); /* "" for NONE or out 
 /* Name of a state ("running", ...); "unknown" for out-of-range values. */
 const char *ftp_state_name(enum ftp_state state);
 
+/* What an on-CPU sample's instruction was doing (docs/oncpu.md). */
+#define FTP_CPU_KINDS(X)                                                           \
+	X(UNKNOWN, "unknown")   /* no module maps the instruction */               \
+	X(PYTHON, "python")     /* interpreting Python: the frame evaluator */     \
+	X(NATIVE, "native")     /* C code: another function of any library */      \
+	X(REFCOUNT, "refcount") /* a reference count update (DWARF: the inlined \
+				   function is a refcount routine) */  \
+	X(LOCK, "lock")         /* spinning for a lock, or in the lock routines */ \
+	X(ALLOC, "alloc")       /* the object and memory allocators */             \
+	X(GC, "gc")             /* the garbage collector */                        \
+	X(STW, "stw")           /* stopping or starting the world */               \
+	X(KERNEL, "kernel")     /* in a system call or fault (the thread's user     \
+				   registers are where it entered the kernel) */
+
+#define FTP_CPU_ENUM(name, str) FTP_CPU_##name,
+enum ftp_cpu_kind { FTP_CPU_KINDS(FTP_CPU_ENUM) FTP_CPU_KIND_COUNT };
+#undef FTP_CPU_ENUM
+
+/* Name of a kind ("python", ...); "unknown" for out-of-range values. */
+const char *ftp_cpu_kind_name(enum ftp_cpu_kind kind);
+
+/* One on-CPU sample of a thread (perf_event cpu-clock): taken by the kernel
+ * each time the thread has run a period of CPU time, wherever it was. */
+struct ftp_tick {
+	uint64_t time_ns; /* CLOCK_MONOTONIC */
+	int cpu;          /* the CPU it ran on */
+	enum ftp_cpu_kind kind;
+	bool in_kernel;     /* the interrupted instruction was the kernel's */
+	uint64_t ip;        /* the thread's user instruction pointer */
+	const char *symbol; /* its function, NULL if unknown */
+	const char *object; /* the module's path, NULL if unknown */
+	/* DWARF: the innermost function inlined at ip ("Py_INCREF"), NULL
+	 * when none or the build has no DWARF. */
+	const char *inlined;
+	/* REFCOUNT: the object whose count is updated (0 when its location is
+	 * unknown at ip) and its type's name as the target holds it (tp_name,
+	 * not escaped; NULL when unreadable). */
+	uint64_t object_addr;
+	const char *object_type;
+};
+
+/* One CPU's time as /proc/stat counts it: clock ticks (USER_HZ) spent busy
+ * (anything but idle and iowait) and in all, since boot. */
+struct ftp_cpu_time {
+	uint64_t busy, total;
+};
+
 /* A code object as decoded once and cached by the probe. Strings are UTF-8
  * as the target holds them (not escaped), never NULL ("" when unreadable). */
 struct ftp_code {
@@ -137,6 +184,12 @@ struct ftp_sample {
 	unsigned flags;       /* FTP_SAMPLE_* */
 	unsigned nframes;
 	const struct ftp_frame *frames; /* innermost first */
+	/* On-CPU samples (ftp_probe_opts.oncpu_hz): the thread's ticks since
+	 * its previous sample, oldest first, attributed to this sample's
+	 * Python frames. */
+	int cpu; /* the CPU of its latest tick, -1 if none or unknown */
+	unsigned nticks;
+	const struct ftp_tick *ticks;
 	/* Nonzero when the probe knows two samples of a thread have the same
 	 * frames: it gives them the same stack_id (unique to that stack read,
 	 * never reused for another). */

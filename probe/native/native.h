@@ -73,6 +73,30 @@ void native_symbolizer_destroy(struct native_symbolizer *sz); /* NULL ok */
  * destroy; NULL only when memory runs out. */
 const struct native_sym *native_symbolize(struct native_symbolizer *sz, uint64_t addr);
 
+/* ---- inline.c ------------------------------------------------------ */
+
+/* What DWARF says of the instruction at a run-time address. Strings are
+ * libdw's, lent until the modules are destroyed. */
+struct native_inline {
+	bool has_dwarf;      /* the module has DWARF for the address */
+	const char *inlined; /* the innermost function inlined there, or NULL */
+	/* The innermost reference count routine the instruction belongs to
+	 * (inlined, or the function itself), NULL if none. */
+	const char *refcount;
+	/* With refcount: its object, when obj_known, is the value of DWARF
+	 * register obj_reg plus obj_off, or with obj_deref the pointer stored
+	 * at that address. */
+	bool obj_known;
+	bool obj_deref;
+	int obj_reg;
+	int64_t obj_off;
+	bool refcount_atomic; /* (set by the caller) the update is atomic: a shared count */
+};
+
+/* Fills out for addr. Returns 0, or -FTP_E_NOTFOUND when no module maps
+ * addr (out then says nothing). */
+int native_inline_at(struct native_modules *m, uint64_t addr, struct native_inline *out);
+
 /* ---- unwind.c ------------------------------------------------------- */
 
 /* One frame of a native stack, as an unwinder found it. */

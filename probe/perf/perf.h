@@ -13,6 +13,7 @@
 #include "process/process.h"
 
 struct ftp_probe;
+struct ftp_sample;
 
 /* ---- ring.c: one perf_event and its ring of records ------------------ */
 
@@ -55,5 +56,17 @@ void probe_sched_end_round(struct ftp_probe *p);
 void probe_sched_release(struct ftp_probe *p);
 /* "perf_event context switches", "/proc" or "none". */
 const char *probe_sched_source(const struct ftp_probe *p);
+
+/* ---- oncpu.c: on-CPU samples ---------------------------------------- */
+
+struct probe_oncpu; /* oncpu.c's per-thread events and caches */
+
+/* Gives s (a thread's sample, its state settled) the thread's ticks since
+ * its last sample, opening its event on first sight, and its latest CPU.
+ * The ticks are lent until the thread's next sample. */
+void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s);
+/* Closes the events of threads the last two rounds did not see. */
+void probe_oncpu_end_round(struct ftp_probe *p);
+void probe_oncpu_release(struct ftp_probe *p);
 
 #endif

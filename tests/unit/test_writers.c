@@ -144,7 +144,7 @@ static struct profile *new_profile(const struct writer *w, bool thread_root, boo
 	cr_assert_not_null(pr);
 	/* strings the profile must copy: the fixture's target lives on the stack */
 	char version[] = "3.13.15", command[] = "python3 app.py";
-	struct profile_target t = { 4242, version, true, command, 100, 2 };
+	struct profile_target t = { 4242, version, true, command, 100, 2, 10000000 };
 	cr_assert_eq(profile_set_target(pr, &t), 0);
 	memset(version, 'x', sizeof(version) - 1);
 	memset(command, 'x', sizeof(command) - 1);

@@ -8,6 +8,7 @@
 #include "analysis.h"
 #include "deadlock.h"
 #include "ftprof/util.h"
+#include "oncpu.h"
 #include "strtab.h"
 
 struct frame {
@@ -63,6 +64,7 @@ struct cycle {
 struct analysis {
 	struct analysis_opts opts;
 	struct strtab strs;
+	struct oncpu_counts *oncpu; /* the on-CPU ticks' counters */
 
 	struct frame *frames;
 	size_t nframes, frames_cap;
@@ -242,6 +244,10 @@ int analysis_create(struct analysis **out, const struct analysis_opts *opts)
 	struct analysis *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -FTP_E_NOMEM;
+	if (!(a->oncpu = oncpu_counts_create())) {
+		free(a);
+		return -FTP_E_NOMEM;
+	}
 	if (opts)
 		a->opts = *opts;
 	*out = a;
@@ -257,6 +263,7 @@ void analysis_destroy(struct analysis *a)
 {
 	if (!a)
 		return;
+	oncpu_counts_destroy(a->oncpu);
 	strtab_release(&a->strs);
 	free(a->frames);
 	ftp_hindex_release(&a->frame_ix);
@@ -288,7 +295,7 @@ int analysis_add(struct analysis *a, const struct analysis_sample *s)
 	if (ftp_grow((void **)&a->entries, &a->entries_cap, a->nentries + 1, sizeof(*a->entries), 64) < 0)
 		return -FTP_E_NOMEM;
 	struct thread *t = get_thread(a, s->tid);
-	if (!t)
+	if (!t || oncpu_counts_add(a->oncpu, s) < 0)
 		return -FTP_E_NOMEM;
 	uint32_t name = t->name;
 	if (s->thread && *s->thread && strtab_intern(&a->strs, s->thread, &name) < 0)
@@ -534,6 +541,7 @@ void analysis_result_release(struct analysis_result *r)
 		free(r->deadlocks[i].where);
 	}
 	free(r->deadlocks);
+	oncpu_result_release(&r->oncpu);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -613,6 +621,11 @@ static int fill_deadlocks(struct analysis *a, struct analysis_result *r)
 	return 0;
 }
 
+int analysis_add_cpustat(struct analysis *a, uint64_t time_ns, const struct ftp_cpu_time *cpus, unsigned n)
+{
+	return oncpu_counts_cpustat(a->oncpu, time_ns, cpus, n);
+}
+
 int analysis_result(struct analysis *a, struct analysis_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -646,6 +659,7 @@ int analysis_result(struct analysis *a, struct analysis_result *r)
 		o->name = strtab_str(&a->strs, t->name);
 		o->samples = t->samples;
 		memcpy(o->states, t->states, sizeof(o->states));
+		oncpu_counts_thread(a->oncpu, t->tid, &o->ticks, &o->cpus, &o->last_cpu);
 		if (t->states[FTP_STATE_GIL])
 			r->ngil_waiters++;
 	}
@@ -664,7 +678,8 @@ int analysis_result(struct analysis *a, struct analysis_result *r)
 				};
 		qsort(r->gil_waiters, k, sizeof(*r->gil_waiters), cmp_gil);
 	}
-	if (fill_locks(a, r) < 0 || fill_deadlocks(a, r) < 0)
+	if (fill_locks(a, r) < 0 || fill_deadlocks(a, r) < 0 ||
+	    oncpu_counts_result(a->oncpu, a->opts.tick_s, r->duration_s, a->opts.cores, &r->oncpu) < 0)
 		goto nomem;
 	return 0;
 nomem:

@@ -41,11 +41,17 @@ struct analysis_sample {
 	const char *function;
 	const char *file;
 	int line;
+	/* On-CPU ticks since the thread's previous sample (their strings lent
+	 * like the rest), and the CPU of its latest tick (-1 unknown). */
+	int cpu;
+	unsigned nticks;
+	const struct ftp_tick *ticks;
 };
 
 struct analysis_opts {
 	double rate; /* samples per second asked, for the interval when rounds cannot measure it; 0 unknown */
 	long cores;  /* CPUs of the machine recorded; 0 unknown */
+	double tick_s; /* the CPU time one on-CPU tick stands for; 0: no ticks */
 };
 
 struct analysis; /* opaque */
@@ -63,6 +69,10 @@ void analysis_set_opts(struct analysis *a, const struct analysis_opts *opts);
  * round first (analysis_end_round). Returns 0 or -FTP_E_NOMEM, in which case
  * the sample is not counted and the analysis stays usable. */
 int analysis_add(struct analysis *a, const struct analysis_sample *s);
+
+/* The machine's CPU times at time_ns (ftp_cpu_times): the first and the
+ * latest given bound each core's busy share. Returns 0 or -FTP_E_NOMEM. */
+int analysis_add_cpustat(struct analysis *a, uint64_t time_ns, const struct ftp_cpu_time *cpus, unsigned n);
 
 /* Ends the open round, if any: its parallelism, holders and deadlocks are
  * counted. The live view calls it after each probe round; a reader of a file
@@ -82,6 +92,42 @@ struct analysis_thread {
 	const char *name; /* the last name seen; NULL when never known */
 	uint64_t samples;
 	uint64_t states[FTP_STATE_COUNT]; /* samples in each state */
+	uint64_t ticks;                   /* on-CPU ticks */
+	uint64_t cpus;                    /* the CPUs (below 64) its ticks were on, a bit each */
+	int last_cpu;                     /* of its latest tick; -1 none */
+};
+
+/* A CPU over the analysis' time. */
+struct analysis_core {
+	int cpu;
+	double busy;   /* share of the time busy, whatever ran (/proc/stat); -1 unknown */
+	double target; /* share of the time running the target's threads (ticks) */
+	uint64_t ticks;
+};
+
+/* Objects of one type whose reference counts the threads updated. */
+struct analysis_refcount {
+	const char *type;    /* tp_name; "?" when the object could not be named */
+	uint64_t samples;    /* ticks in a refcount routine on objects of this type */
+	double share;        /* of all ticks */
+	uint64_t address;    /* the object of this type seen most */
+	uint64_t objects;    /* distinct objects seen */
+	struct analysis_line *lines; /* by samples, most first */
+	size_t nlines;
+};
+
+/* What the on-CPU ticks say. */
+struct analysis_oncpu {
+	uint64_t ticks;  /* 0: none were recorded */
+	double tick_s;   /* CPU time per tick */
+	double effective; /* mean threads on a CPU at once: ticks * tick_s / duration */
+	double kinds[FTP_CPU_KIND_COUNT]; /* effective, split by what the ticks ran */
+	uint64_t kind_ticks[FTP_CPU_KIND_COUNT];
+	struct analysis_core *cores; /* every CPU from 0 */
+	size_t ncores;
+	struct analysis_refcount *refcount; /* by samples, most first */
+	size_t nrefcount;
+	uint64_t refcount_ticks; /* all ticks in refcount routines, named or not */
 };
 
 struct analysis_lock {
@@ -141,6 +187,7 @@ struct analysis_result {
 	size_t ngil_waiters;
 	struct analysis_deadlock *deadlocks; /* in the order found */
 	size_t ndeadlocks;
+	struct analysis_oncpu oncpu;
 };
 
 /* Fills *out. Returns 0 or -FTP_E_NOMEM (out is then zeroed). */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The raw format (2): every thread sample as a line, written as it comes:
- * round, time, tid, state, on-CPU, GIL, what it waits on and who holds it,
- * thread name and the stack in the folded format's labels
- * (docs/record-formats.md). `ftprof report` reads it. */
+/* The raw format (3): every thread sample as a line, written as it comes:
+ * round, time, tid, state, on-CPU, CPU, GIL, what it waits on and who holds
+ * it, thread name and the stack in the folded format's labels; after it, a
+ * line per on-CPU tick of the thread since its previous sample; now and
+ * then the machine's CPU times (docs/record-formats.md). `ftprof report`
+ * reads it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +29,14 @@ int raw_begin(struct writer_stream **out, const struct profile *pr, FILE *f)
 	*out = st;
 	struct profile_target tg;
 	profile_target(pr, &tg);
-	fprintf(f, "# ftprof raw 2: pid %d, Python %s%s, %g Hz asked, %d cores\n", (int)tg.pid, tg.version,
-	        tg.free_threaded ? " free-threaded" : "", tg.rate, tg.cores);
-	fputs("# round\ttime_ns\ttid\tstate\toncpu\tgil\twait\twait_addr\twait_type\tholder\tholder_how\t"
-	      "thread\tstack (outermost first, ';'-separated)\n",
+	fprintf(f, "# ftprof raw 3: pid %d, Python %s%s, %g Hz asked, %d cores, tick %llu ns\n", (int)tg.pid,
+	        tg.version, tg.free_threaded ? " free-threaded" : "", tg.rate, tg.cores,
+	        (unsigned long long)tg.tick_ns);
+	fputs("# "
+	      "round\ttime_ns\ttid\tstate\toncpu\tcpu\tgil\twait\twait_addr\twait_type\tholder\tholder_how\t"
+	      "thread\tstack (outermost first, ';'-separated)\n"
+	      "# @\ttime_ns\ttid\tcpu\tkind\tmode\tsymbol\tinlined\tobject\tobject_type\n"
+	      "# %\ttime_ns\tbusy/total of cpu0\tof cpu1 ...\n",
 	      f);
 	return ferror(f) ? -1 : 0;
 }
@@ -127,6 +133,31 @@ static void put_wait(FILE *f, const struct ftp_wait *w)
 	fprintf(f, "%s\t", or_dash(ftp_holder_how_name(w->holder_how)));
 }
 
+/* A name column, escaped, or `-`. */
+static void put_name(FILE *f, const char *name)
+{
+	if (name && *name)
+		ui_put_folded(f, name);
+	else
+		fputc('-', f);
+}
+
+/* "@ time tid cpu kind mode symbol inlined object object_type" */
+static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
+{
+	fprintf(f, "@\t%llu\t%d\t%d\t%s\t%s\t", (unsigned long long)k->time_ns, (int)tid, k->cpu,
+	        ftp_cpu_kind_name(k->kind), k->in_kernel ? "k" : "u");
+	put_name(f, k->symbol);
+	fputc('\t', f);
+	put_name(f, k->inlined);
+	if (k->object_addr)
+		fprintf(f, "\t0x%llx\t", (unsigned long long)k->object_addr);
+	else
+		fputs("\t-\t", f);
+	put_name(f, k->object_type);
+	fputc('\n', f);
+}
+
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s)
 {
 	const uint32_t *frames;
@@ -141,15 +172,33 @@ int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const stru
 		errno = ENOMEM;
 		return -1;
 	}
-	fprintf(f, "%llu\t%llu\t%d\t%s\t%s\t%s\t", (unsigned long long)s->round,
-	        (unsigned long long)s->time_ns, (int)s->tid, ftp_state_name(s->state), tristate(s->on_cpu),
-	        tristate(s->holds_gil));
+	fprintf(f, "%llu\t%llu\t%d\t%s\t%s\t", (unsigned long long)s->round, (unsigned long long)s->time_ns,
+	        (int)s->tid, ftp_state_name(s->state), tristate(s->on_cpu));
+	if (s->cpu >= 0)
+		fprintf(f, "%d\t", s->cpu);
+	else
+		fputs("-\t", f);
+	fprintf(f, "%s\t", tristate(s->holds_gil));
 	put_wait(f, &s->wait);
 	if (s->name)
 		ui_put_folded(f, s->name);
 	fputc('\t', f);
 	if (memo->text)
 		fwrite(memo->text, 1, memo->len, f);
+	fputc('\n', f);
+	for (unsigned i = 0; i < s->nticks; i++)
+		put_tick(f, s->tid, &s->ticks[i]);
+	return ferror(f) ? -1 : 0;
+}
+
+int raw_cpustat(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                unsigned n)
+{
+	(void)st;
+	fprintf(f, "%%\t%llu", (unsigned long long)time_ns);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "\t%llu/%llu", (unsigned long long)cpus[i].busy,
+		        (unsigned long long)cpus[i].total);
 	fputc('\n', f);
 	return ferror(f) ? -1 : 0;
 }

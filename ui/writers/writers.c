@@ -31,7 +31,8 @@ const struct writer writers[] = {
 	  .flags = WRITER_STREAM | WRITER_EVERY_SAMPLE,
 	  .begin = raw_begin,
 	  .sample = raw_sample,
-	  .end = raw_end },
+	  .end = raw_end,
+	  .cpustat = raw_cpustat },
 };
 const size_t nwriters = sizeof(writers) / sizeof(writers[0]);
 

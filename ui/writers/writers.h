@@ -6,11 +6,13 @@
 #define FTPROF_WRITERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "profile.h"
 
 struct ftp_sample;
+struct ftp_cpu_time;
 struct writer_stream; /* a streaming writer's state */
 
 #define WRITER_TIMELINE (1u << 0) /* needs the profile's timelines (opts.timeline) */
@@ -36,6 +38,10 @@ struct writer {
 	int (*begin)(struct writer_stream **st, const struct profile *pr, FILE *f);
 	int (*sample)(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
 	void (*end)(struct writer_stream *st);
+	/* Streaming writers that keep the machine's CPU times (NULL ok): called
+	 * before the first sample, about once a second, and after the last. */
+	int (*cpustat)(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+	               unsigned n);
 };
 
 /* The table, in the order --help lists it; writers[0] is the default. */
@@ -68,5 +74,6 @@ int speedscope_write(const struct profile *pr, FILE *f);
 int raw_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
 void raw_end(struct writer_stream *st);
+int raw_cpustat(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus, unsigned n);
 
 #endif

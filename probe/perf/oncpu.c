@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/* On-CPU samples: one perf_event cpu-clock per thread, sampling it every
+ * period of CPU time it uses, wherever it is, into a ring of its own that
+ * ftprof reads without a system call. Each tick brings the CPU, the time and
+ * the thread's user registers; its instruction is named (function, module,
+ * DWARF inline chain) once per address, and a tick inside a reference count
+ * routine gets the object from the registers and its type from the target.
+ *
+ * Per-thread rings rather than per-CPU ones: a per-CPU event cannot be
+ * limited to one process's threads without one event per thread and CPU
+ * (threads x CPUs descriptors: 4096 at 64 x 64), while a per-thread event
+ * follows its thread on every CPU: 64 descriptors and 64 rings of 32 KiB at
+ * 64 threads, however many cores. docs/oncpu.md says more. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "native/native.h"
+#include "perf/perf.h"
+#include "probe_int.h"
+
+#define RING_PAGES 8 /* 32 KiB: 170 ticks of 192 bytes */
+
+/* The user registers of a tick, PERF_SAMPLE_REGS_USER, in the order of their
+ * bits in enum perf_event_x86_regs: AX BX CX DX SI DI BP SP IP, R8-R15. */
+#define REGS_MASK (0x1ffull | (0xffull << 16))
+#define NREGS 17
+#define REG_IP 8
+
+/* DWARF's x86-64 register numbers (rax rdx rcx rbx rsi rdi rbp rsp r8-r15)
+ * to their place in a tick's registers. */
+static const int dwarf_to_tick[16] = { 0, 3, 2, 1, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+#define IPS_MIN 1024
+
+/* What an instruction is, found once per address. */
+struct ip_entry {
+	uint64_t ip; /* 0: free */
+	enum ftp_cpu_kind kind;
+	const char *symbol, *object, *inlined;
+	struct native_inline inl; /* refcount: where the object is */
+};
+
+#define TYPES_MIN 256
+
+struct type_entry {
+	uint64_t addr; /* 0: free */
+	char *name;    /* NULL: unreadable */
+};
+
+struct oncpu_thread {
+	pid_t tid;
+	struct perf_ring ring; /* fd -1: none (the thread is gone) */
+	uint64_t seen;         /* round it was last asked for */
+	int last_cpu;
+	struct ftp_tick *ticks; /* those of the latest take */
+	size_t nticks, cap;
+};
+
+struct probe_oncpu {
+	struct oncpu_thread *v;
+	size_t n, cap;
+	size_t hint;    /* where the next thread is likely to be: rounds keep their order */
+	bool failed;    /* perf_event_open refused: no ticks at all */
+	bool user_only; /* the kernel's part of a thread's CPU time is not sampled */
+	uint64_t period_ns;
+	struct native_modules *mods; /* NULL until the first tick, or when unreadable */
+	struct native_symbolizer *sz;
+	bool mods_failed;
+	uint64_t mods_at; /* CLOCK_MONOTONIC of their last reading */
+	struct ip_entry *ips;
+	size_t ips_cap, ips_n;
+	struct type_entry *types;
+	size_t types_cap, types_n;
+};
+
+static void thread_close(struct oncpu_thread *t)
+{
+	perf_ring_close(&t->ring);
+	free(t->ticks);
+	t->ticks = NULL;
+	t->cap = t->nticks = 0;
+}
+
+static void forget_ips(struct probe_oncpu *o)
+{
+	free(o->ips);
+	o->ips = NULL;
+	o->ips_cap = o->ips_n = 0;
+}
+
+void probe_oncpu_release(struct ftp_probe *p)
+{
+	struct probe_oncpu *o = p->oncpu;
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n; i++)
+		thread_close(&o->v[i]);
+	free(o->v);
+	forget_ips(o);
+	for (size_t i = 0; i < o->types_cap; i++)
+		free(o->types[i].name);
+	free(o->types);
+	native_symbolizer_destroy(o->sz);
+	native_modules_destroy(o->mods);
+	free(o);
+	p->oncpu = NULL;
+}
+
+static int open_event(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t)
+{
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = o->period_ns;
+	attr.sample_type =
+	        PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_REGS_USER;
+	attr.sample_regs_user = REGS_MASK;
+	attr.use_clockid = 1;
+	attr.clockid = CLOCK_MONOTONIC;
+	attr.exclude_hv = 1;
+	attr.exclude_kernel = o->user_only;
+	int ret = perf_ring_open(&t->ring, &attr, t->tid, -1, RING_PAGES);
+	if ((ret == -EACCES || ret == -EPERM) && !o->user_only) {
+		/* perf_event_paranoid 2: a thread's time in the kernel is not
+		 * for users without CAP_PERFMON */
+		o->user_only = true;
+		snprintf(p->info.oncpu_source, sizeof(p->info.oncpu_source),
+		         "perf_event cpu-clock (user time only)");
+		attr.exclude_kernel = 1;
+		ret = perf_ring_open(&t->ring, &attr, t->tid, -1, RING_PAGES);
+	}
+	return ret;
+}
+
+/* The thread's entry, opened on first sight. NULL when out of memory. */
+static struct oncpu_thread *thread_get(struct ftp_probe *p, struct probe_oncpu *o, pid_t tid)
+{
+	for (size_t k = 0; k < o->n; k++) {
+		size_t i = (o->hint + k) % o->n;
+		if (o->v[i].tid == tid) {
+			o->hint = i + 1;
+			return &o->v[i];
+		}
+	}
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		struct oncpu_thread *v = realloc(o->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		o->v = v;
+		o->cap = cap;
+	}
+	struct oncpu_thread *t = &o->v[o->n++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->ring.fd = -1;
+	t->last_cpu = -1;
+	if (!o->failed) {
+		int ret = open_event(p, o, t);
+		if (ret < 0 && ret != -ESRCH) {
+			o->failed = true;
+			snprintf(p->info.oncpu_source, sizeof(p->info.oncpu_source), "perf_event_open: %s",
+			         strerror(-ret));
+			p->info.oncpu_period_ns = 0;
+		}
+	}
+	return t;
+}
+
+/* ---- a count update from the instruction bytes -------------------------- */
+
+/* x86-64 encodes registers rax rcx rdx rbx rsp rbp rsi rdi r8-r15; DWARF
+ * numbers them rax rdx rcx rbx rsi rdi rbp rsp r8-r15. */
+static const int x86_to_dwarf[16] = { 0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15 };
+
+/* One instruction at b (n bytes readable) that reads or updates a count
+ * field of the object in a base register with an 8-bit displacement: `mov
+ * disp(%r),%r32` or `add $i,disp(%r)` on ob_ref_local, `lock add`, `lock
+ * xadd` or `lock cmpxchg` on ob_ref_shared. Returns its length (0: none) and
+ * stores the base register (DWARF number) and whether it is atomic. */
+static int count_access(const uint8_t *b, size_t n, int local, int shared, int *reg, bool *atomic)
+{
+	size_t i = 0;
+	bool lock = false;
+	if (i < n && b[i] == 0xf0) {
+		lock = true;
+		i++;
+	}
+	int rex_b = 0;
+	if (i < n && (b[i] & 0xf0) == 0x40) {
+		rex_b = b[i] & 1;
+		i++;
+	}
+	if (i >= n)
+		return 0;
+	int op = b[i++];
+	bool two = false;
+	if (op == 0x0f) {
+		if (i >= n)
+			return 0;
+		op = b[i++];
+		two = true;
+	}
+	if (i + 2 > n)
+		return 0;
+	uint8_t modrm = b[i++];
+	int mod = modrm >> 6, rm = modrm & 7, regop = (modrm >> 3) & 7;
+	if (mod != 1 || rm == 4) /* disp8 form, no SIB byte */
+		return 0;
+	int disp = b[i++];
+	int field = -1; /* 0 local, 1 shared */
+	if (!two && op == 0x8b && !lock && disp == local)
+		field = 0;
+	else if (!two && op == 0x83 && regop == 0 && i < n && disp == (lock ? shared : local)) {
+		field = lock;
+		i++; /* the immediate */
+	} else if (two && lock && (op == 0xc1 || op == 0xb1) && disp == shared)
+		field = 1;
+	if (field < 0)
+		return 0;
+	*reg = x86_to_dwarf[rm + 8 * rex_b];
+	*atomic = field == 1;
+	return (int)i;
+}
+
+/* The count access that ends where the tick stopped (ip: the one it was
+ * held up by) or starts there, in the code around ip. */
+static bool find_count_access(struct ftp_probe *p, uint64_t ip, struct native_inline *out)
+{
+	if (!p->info.free_threaded || p->L.object.ob_type < 16)
+		return false;
+	int local = (int)p->L.object.ob_type - 12, shared = (int)p->L.object.ob_type - 8;
+	uint8_t code[32];
+	if (probe_mem_read_direct(&p->mem, ip - 16, code, sizeof(code), NULL) < 0)
+		return false;
+	int reg;
+	bool atomic;
+	for (int start = 16 - 7; start < 16; start++) /* ending at ip: 3 to 7 bytes */
+		if (count_access(code + start, (size_t)(16 - start), local, shared, &reg, &atomic) ==
+		    16 - start)
+			goto found;
+	if (count_access(code + 16, 16, local, shared, &reg, &atomic) > 0)
+		goto found;
+	return false;
+found:
+	out->obj_known = true;
+	out->obj_deref = false;
+	out->obj_reg = reg;
+	out->obj_off = 0;
+	out->refcount_atomic = atomic;
+	return true;
+}
+
+/* ---- naming an instruction ------------------------------------------ */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool any_prefix(const char *s, const char *const *prefixes)
+{
+	for (; *prefixes; prefixes++)
+		if (has_prefix(s, *prefixes))
+			return true;
+	return false;
+}
+
+/* A function's kind by its name: the interpreter's and glibc's. */
+static enum ftp_cpu_kind kind_of_function(const char *name)
+{
+	static const char *const lock[] = { "_PyMutex",
+		                            "PyMutex",
+		                            "_PyParkingLot",
+		                            "_PySemaphore",
+		                            "_PyRecursiveMutex",
+		                            "_PyRWMutex",
+		                            "_PyOnceFlag",
+		                            "PyThread_acquire_lock",
+		                            "lock_PyThread_",
+		                            "rlock_",
+		                            "pthread_mutex",
+		                            "__pthread_mutex",
+		                            "__lll_lock",
+		                            "sem_wait",
+		                            "sem_clockwait",
+		                            "sem_timedwait",
+		                            "__new_sem_wait",
+		                            "do_futex_wait",
+		                            "sched_yield",
+		                            "__sched_yield",
+		                            "take_gil",
+		                            "drop_gil",
+		                            "_PyCriticalSection",
+		                            "PyCriticalSection",
+		                            NULL };
+	static const char *const stw[] = { "_PyEval_StopTheWorld", "_PyEval_StartTheWorld", "stop_the_world",
+		                           "start_the_world",      "park_detached_threads", NULL };
+	static const char *const gc[] = {
+		"gc_",        "_PyGC_",      "PyGC_",         "visit_decref",          "visit_reachable",
+		"visit_move", "update_refs", "subtract_refs", "move_unreachable",      "deduce_unreachable",
+		"mark_heap",  "mark_stacks", "scan_heap",     "collect_with_callback", "gc_collect",
+		NULL
+	};
+	static const char *const alloc[] = { "_PyObject_Malloc",
+		                             "_PyObject_Mi",
+		                             "_PyObject_Calloc",
+		                             "_PyObject_Realloc",
+		                             "_PyObject_Free",
+		                             "PyObject_Malloc",
+		                             "PyObject_Calloc",
+		                             "PyObject_Realloc",
+		                             "PyObject_Free",
+		                             "PyMem_",
+		                             "_PyMem_",
+		                             "mi_",
+		                             "_mi_",
+		                             "pymalloc_",
+		                             "_PyObject_GC_New",
+		                             "_PyObject_GC_Link",
+		                             "gc_alloc",
+		                             "PyType_GenericAlloc",
+		                             "_PyType_AllocNoTrack",
+		                             "malloc",
+		                             "free",
+		                             "calloc",
+		                             "realloc",
+		                             "_int_malloc",
+		                             "_int_free",
+		                             "__libc_malloc",
+		                             "__libc_free",
+		                             "cfree",
+		                             NULL };
+	/* gc_alloc before gc_: the allocator of GC objects */
+	if (any_prefix(name, alloc))
+		return FTP_CPU_ALLOC;
+	if (any_prefix(name, lock))
+		return FTP_CPU_LOCK;
+	if (any_prefix(name, stw))
+		return FTP_CPU_STW;
+	if (any_prefix(name, gc))
+		return FTP_CPU_GC;
+	return FTP_CPU_NATIVE;
+}
+
+static size_t ip_hash(uint64_t ip, size_t cap)
+{
+	return (size_t)((ip * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+static bool ips_grow(struct probe_oncpu *o)
+{
+	size_t cap = o->ips_cap ? o->ips_cap * 2 : IPS_MIN;
+	struct ip_entry *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return false;
+	for (size_t i = 0; i < o->ips_cap; i++) {
+		if (!o->ips[i].ip)
+			continue;
+		size_t j = ip_hash(o->ips[i].ip, cap);
+		while (v[j].ip)
+			j = (j + 1) & (cap - 1);
+		v[j] = o->ips[i];
+	}
+	free(o->ips);
+	o->ips = v;
+	o->ips_cap = cap;
+	return true;
+}
+
+/* The modules, read again when an address falls outside them (a library
+ * loaded since), at most once a second. */
+static bool modules_ready(struct ftp_probe *p, struct probe_oncpu *o, uint64_t ip)
+{
+	uint64_t now = ftp_now_ns();
+	bool stale = o->mods && !native_modules_find(o->mods, ip) && now - o->mods_at > 1000000000ull;
+	if (o->mods && !stale)
+		return true;
+	if (!o->mods && o->mods_failed && now - o->mods_at < 1000000000ull)
+		return false;
+	struct native_modules *mods = NULL;
+	struct ftp_error err;
+	o->mods_at = now;
+	if (native_modules_create(&mods, p->pid, &err) < 0 || native_modules_prime(mods, &err) < 0) {
+		native_modules_destroy(mods);
+		o->mods_failed = true;
+		return o->mods != NULL;
+	}
+	struct native_symbolizer *sz = native_symbolizer_create(mods);
+	if (!sz) {
+		native_modules_destroy(mods);
+		return o->mods != NULL;
+	}
+	/* names lent by the old modules go with them */
+	forget_ips(o);
+	native_symbolizer_destroy(o->sz);
+	native_modules_destroy(o->mods);
+	o->mods = mods;
+	o->sz = sz;
+	o->mods_failed = false;
+	return true;
+}
+
+static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry *e)
+{
+	e->kind = FTP_CPU_UNKNOWN;
+	if (!modules_ready(p, o, e->ip))
+		return;
+	const struct native_sym *sym = native_symbolize(o->sz, e->ip);
+	if (!sym || !sym->object)
+		return;
+	e->symbol = sym->symbol;
+	e->object = sym->object;
+	bool eval = sym->is_eval;
+	e->kind = eval ? FTP_CPU_PYTHON : sym->symbol ? kind_of_function(sym->symbol) : FTP_CPU_NATIVE;
+	/* The tick's instruction is the next one to run: the one that held it
+	 * up is often the one before (skid), whose last byte is ip - 1. */
+	struct native_inline inl;
+	if (native_inline_at(o->mods, e->ip, &inl) < 0)
+		return;
+	if (!p->info.oncpu_dwarf[0] && sym->object && strcmp(sym->object, p->info.library) == 0)
+		snprintf(p->info.oncpu_dwarf, sizeof(p->info.oncpu_dwarf), "%s",
+		         inl.has_dwarf ? "DWARF" : "none (stripped)");
+	e->inlined = inl.inlined;
+	if (!inl.refcount) {
+		struct native_inline before;
+		if (native_inline_at(o->mods, e->ip - 1, &before) == 0 && before.refcount)
+			inl = before;
+	}
+	if (inl.refcount) {
+		e->kind = FTP_CPU_REFCOUNT;
+		e->inl = inl;
+		e->inlined = inl.inlined ? inl.inlined : inl.refcount;
+		/* the object optimized out of the DWARF: the instruction names it */
+		if (!inl.obj_known)
+			find_count_access(p, e->ip, &e->inl);
+	} else if (!inl.has_dwarf && find_count_access(p, e->ip, &inl) && inl.refcount_atomic) {
+		/* no DWARF: an atomic update of a shared count alone is enough */
+		e->kind = FTP_CPU_REFCOUNT;
+		e->inl = inl;
+	} else if (inl.inlined && eval) {
+		enum ftp_cpu_kind k = kind_of_function(inl.inlined);
+		if (k != FTP_CPU_NATIVE)
+			e->kind = k;
+	}
+}
+
+/* The entry of ip, named on first sight. NULL when out of memory. */
+static const struct ip_entry *ip_get(struct ftp_probe *p, struct probe_oncpu *o, uint64_t ip)
+{
+	if (!ip)
+		ip = 1; /* 0 marks a free slot; no code lives at 0 or 1 */
+	if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))
+		return NULL;
+	size_t j = ip_hash(ip, o->ips_cap);
+	while (o->ips[j].ip && o->ips[j].ip != ip)
+		j = (j + 1) & (o->ips_cap - 1);
+	struct ip_entry *e = &o->ips[j];
+	if (e->ip)
+		return e;
+	struct ip_entry fresh = { .ip = ip };
+	name_ip(p, o, &fresh);
+	/* naming may have read the modules again, forgetting every entry */
+	if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))
+		return NULL;
+	j = ip_hash(ip, o->ips_cap);
+	while (o->ips[j].ip)
+		j = (j + 1) & (o->ips_cap - 1);
+	o->ips[j] = fresh;
+	o->ips_n++;
+	return &o->ips[j];
+}
+
+/* ---- the object of a refcount tick ---------------------------------- */
+
+static const char *type_name(struct ftp_probe *p, struct probe_oncpu *o, uint64_t type)
+{
+	if (2 * (o->types_n + 1) > o->types_cap) {
+		if (o->types_n >= 65536)
+			return NULL; /* a hostile target's churn of types: stop naming new ones */
+		size_t cap = o->types_cap ? o->types_cap * 2 : TYPES_MIN;
+		struct type_entry *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = 0; i < o->types_cap; i++) {
+			if (!o->types[i].addr)
+				continue;
+			size_t j = ip_hash(o->types[i].addr, cap);
+			while (v[j].addr)
+				j = (j + 1) & (cap - 1);
+			v[j] = o->types[i];
+		}
+		free(o->types);
+		o->types = v;
+		o->types_cap = cap;
+	}
+	size_t j = ip_hash(type, o->types_cap);
+	while (o->types[j].addr && o->types[j].addr != type)
+		j = (j + 1) & (o->types_cap - 1);
+	struct type_entry *e = &o->types[j];
+	if (e->addr)
+		return e->name;
+	e->addr = type;
+	o->types_n++;
+	uint64_t name_ptr;
+	char buf[128];
+	if (probe_mem_u64(&p->mem, type + p->L.object.tp_name, &name_ptr) < 0 || !name_ptr ||
+	    probe_mem_read_direct(&p->mem, name_ptr, buf, sizeof(buf), NULL) < 0)
+		return NULL;
+	buf[sizeof(buf) - 1] = 0;
+	if (!buf[0])
+		return NULL;
+	e->name = strdup(buf);
+	return e->name;
+}
+
+static void refcount_object(struct ftp_probe *p, struct probe_oncpu *o, const struct ip_entry *e,
+                            const uint64_t *regs, struct ftp_tick *t)
+{
+	if (!e->inl.obj_known || e->inl.obj_reg < 0 || e->inl.obj_reg >= 16)
+		return;
+	uint64_t v = regs[dwarf_to_tick[e->inl.obj_reg]] + (uint64_t)e->inl.obj_off;
+	if (e->inl.obj_deref && probe_mem_u64(&p->mem, v, &v) < 0)
+		return;
+	uint64_t type;
+	if (!v || (v & 7) || probe_mem_u64(&p->mem, v + p->L.object.ob_type, &type) < 0 || !type ||
+	    (type & 7))
+		return;
+	t->object_addr = v;
+	t->object_type = type_name(p, o, type);
+}
+
+/* ---- taking a thread's ticks ----------------------------------------- */
+
+static bool push_tick(struct oncpu_thread *t, const struct ftp_tick *k)
+{
+	if (t->nticks == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		struct ftp_tick *v = realloc(t->ticks, cap * sizeof(*v));
+		if (!v)
+			return false;
+		t->ticks = v;
+		t->cap = cap;
+	}
+	t->ticks[t->nticks++] = *k;
+	return true;
+}
+
+/* A tick's kind, given what the thread was doing when its round read it. */
+static enum ftp_cpu_kind settle_kind(enum ftp_cpu_kind k, bool in_kernel, enum ftp_state state)
+{
+	switch (state) {
+	case FTP_STATE_LOCK:
+		return FTP_CPU_LOCK; /* spinning, or on its way to park */
+	case FTP_STATE_GC:
+		return k == FTP_CPU_ALLOC || k == FTP_CPU_REFCOUNT ? k : FTP_CPU_GC;
+	case FTP_STATE_STW:
+		return FTP_CPU_STW;
+	default:
+		break;
+	}
+	if (in_kernel && (k == FTP_CPU_NATIVE || k == FTP_CPU_UNKNOWN))
+		return FTP_CPU_KERNEL;
+	return k;
+}
+
+static void parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t,
+                         const unsigned char *rec, size_t len, enum ftp_state state)
+{
+	/* ip, pid tid, time, cpu res, abi, regs[NREGS] */
+	if (len < 8 + 8 + 8 + 8 + 8 + 8)
+		return;
+	const unsigned char *q = rec + 8;
+	uint64_t ip, time, abi;
+	uint32_t cpu;
+	memcpy(&ip, q, 8);
+	memcpy(&time, q + 16, 8);
+	memcpy(&cpu, q + 24, 4);
+	memcpy(&abi, q + 32, 8);
+	struct ftp_tick k = { .time_ns = time, .cpu = (int)cpu };
+	uint64_t regs[NREGS] = { 0 };
+	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		if (len < 48 + 8 * NREGS)
+			return;
+		memcpy(regs, q + 40, sizeof(regs));
+	}
+	k.in_kernel = ip >= 0xffff800000000000ull;
+	k.ip = abi != PERF_SAMPLE_REGS_ABI_NONE ? regs[REG_IP] : k.in_kernel ? 0 : ip;
+	const struct ip_entry *e = k.ip ? ip_get(p, o, k.ip) : NULL;
+	if (e) {
+		k.kind = e->kind;
+		k.symbol = e->symbol;
+		k.object = e->object;
+		k.inlined = e->inlined;
+		if (e->kind == FTP_CPU_REFCOUNT)
+			refcount_object(p, o, e, regs, &k);
+	}
+	k.kind = settle_kind(k.kind, k.in_kernel, state);
+	if (push_tick(t, &k))
+		t->last_cpu = k.cpu;
+}
+
+static void drain(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t, enum ftp_state state)
+{
+	uint64_t tail, head;
+	if (t->ring.fd < 0 || !perf_ring_pending(&t->ring, &tail, &head))
+		return;
+	if (head - tail > t->ring.size) /* cannot happen: the kernel stops at a full ring */
+		tail = head - t->ring.size;
+	unsigned char rec[512];
+	while (tail + sizeof(struct perf_event_header) <= head) {
+		struct perf_event_header h;
+		perf_ring_copy(&t->ring, tail, &h, sizeof(h));
+		if (h.size < sizeof(h) || tail + h.size > head)
+			break;
+		size_t len = h.size < sizeof(rec) ? h.size : sizeof(rec);
+		perf_ring_copy(&t->ring, tail, rec, len);
+		if (h.type == PERF_RECORD_SAMPLE) {
+			parse_sample(p, o, t, rec, len, state);
+		} else if (h.type == PERF_RECORD_LOST && len >= 24) {
+			uint64_t lost;
+			memcpy(&lost, rec + 16, 8);
+			p->stats.ticks_lost += lost;
+		}
+		tail += h.size;
+	}
+	perf_ring_consume(&t->ring, tail);
+}
+
+void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s)
+{
+	s->cpu = -1;
+	s->nticks = 0;
+	s->ticks = NULL;
+	struct probe_oncpu *o = p->oncpu;
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			return;
+		o->period_ns = 1000000000ull / p->opts.oncpu_hz;
+		if (!o->period_ns)
+			o->period_ns = 1;
+		p->oncpu = o;
+	}
+	if (s->tid <= 0)
+		return;
+	struct oncpu_thread *t = thread_get(p, o, s->tid);
+	if (!t)
+		return;
+	t->seen = p->round;
+	t->nticks = 0;
+	drain(p, o, t, s->state);
+	s->cpu = t->last_cpu;
+	s->nticks = (unsigned)t->nticks;
+	s->ticks = t->ticks;
+	p->stats.ticks += t->nticks;
+}
+
+void probe_oncpu_end_round(struct ftp_probe *p)
+{
+	struct probe_oncpu *o = p->oncpu;
+	if (!o)
+		return;
+	size_t kept = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->v[i].seen + 1 < p->round) { /* not seen this round or the last */
+			thread_close(&o->v[i]);
+			continue;
+		}
+		o->v[kept++] = o->v[i];
+	}
+	o->n = kept;
+}
