@@ -106,6 +106,7 @@ struct profile {
 		bool free_threaded;
 		double rate;
 		int cores;
+		int64_t realtime_offset_ns;
 	} target;
 	uint32_t state_frames[FTP_STATE_COUNT]; /* opts.states: frame id + 1, 0 until met */
 };
@@ -625,6 +626,7 @@ int profile_set_target(struct profile *pr, const struct profile_target *t)
 	pr->target.free_threaded = t->free_threaded;
 	pr->target.rate = t->rate;
 	pr->target.cores = t->cores;
+	pr->target.realtime_offset_ns = t->realtime_offset_ns;
 	return 0;
 }
 
@@ -642,7 +644,8 @@ void profile_target(const struct profile *pr, struct profile_target *out)
 		                        .free_threaded = pr->target.free_threaded,
 		                        .command = str_or_empty(pr, pr->target.command),
 		                        .rate = pr->target.rate,
-		                        .cores = pr->target.cores };
+		                        .cores = pr->target.cores,
+		                        .realtime_offset_ns = pr->target.realtime_offset_ns };
 }
 
 size_t profile_frames(const struct profile *pr)

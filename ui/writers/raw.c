@@ -127,8 +127,10 @@ static void put_wait(FILE *f, const struct ftp_wait *w)
 	fprintf(f, "%s\t", or_dash(ftp_holder_how_name(w->holder_how)));
 }
 
-int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s)
+int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+               double weight)
 {
+	(void)weight; /* raw has the time of each sample */
 	const uint32_t *frames;
 	struct profile_memo *memo;
 	/* A torn sample keeps its state (report counts it) but not its stack,
