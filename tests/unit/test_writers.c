@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "ftprof/sample.h"
 #include "profile.h"
@@ -261,6 +262,39 @@ Test(writers, gecko_ignores_frame_options)
 {
 	/* threads and states are the format's own: no thread or state frames */
 	check_with("gecko", true, false, true, "gecko.json");
+}
+
+/* pprof: gzip of profile.proto (go tool pprof and pprof-format read what
+ * record writes, tests/integration/check_pprof.py); here, that the target's
+ * strings went in escaped, and the encoder's bytes (test_protobuf.c). */
+Test(writers, pprof_escapes)
+{
+	const struct writer *w = writer_by_name("pprof");
+	cr_assert_not_null(w);
+	char *text = NULL;
+	size_t len = 0;
+	struct sink k = { .pr = new_profile(w, false, false, false), .w = w };
+	k.f = open_memstream(&text, &len);
+	cr_assert_eq(w->begin(&k.st, k.pr, k.f), 0);
+	fx_feed(sink_add, sink_end_round, &k);
+	cr_assert_eq(w->finish(k.st, k.pr, k.f), 0);
+	w->end(k.st);
+	cr_assert_eq(fclose(k.f), 0);
+	profile_destroy(k.pr);
+	cr_assert(len > 18 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b, "not gzip");
+	static unsigned char pb[1 << 16];
+	z_stream z = { .next_in = (unsigned char *)text, .avail_in = (unsigned)len };
+	cr_assert_eq(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_out = pb;
+	z.avail_out = sizeof(pb);
+	cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t n = sizeof(pb) - z.avail_out;
+	inflateEnd(&z);
+	free(text);
+	cr_expect_not_null(memmem(pb, n, "odd;name\\x01", 12), "the control character not escaped");
+	cr_expect_null(memmem(pb, n, "odd;name\x01", 9), "a raw control character");
+	cr_expect_not_null(memmem(pb, n, "/app/we\\xffird.py", 17), "the invalid byte not escaped");
+	cr_expect_not_null(memmem(pb, n, "cpu", 3), "on-CPU samples: a cpu sample type");
 }
 
 Test(writers, raw_threads_column_only)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "escape.h"
 #include "ftprof/sample.h"
 #include "ftprof/util.h"
 #include "protobuf.h"
@@ -88,11 +89,29 @@ struct writer_stream {
 };
 
 /* The string table's index of s (copied the first time), or -1 when out of
- * memory: the table's ids less one, "" interned first. */
+ * memory: the table's ids less one, "" interned first. Strings from the
+ * target go in escaped (escape.h): go tool pprof prints them to terminals. */
 static long str_id(struct writer_stream *st, const char *s)
 {
+	bool plain = true;
+	for (const unsigned char *c = (const unsigned char *)s; *c && plain; c++)
+		plain = *c >= 0x20 && *c < 0x7f && *c != '\\';
+	char *esc = NULL;
+	if (!plain) {
+		size_t len = 0;
+		FILE *m = open_memstream(&esc, &len);
+		if (!m)
+			return -1;
+		ui_put_escaped(m, s);
+		if (fclose(m) != 0) {
+			free(esc);
+			return -1;
+		}
+	}
 	uint32_t id;
-	return strtab_intern(&st->strs, s, &id) < 0 ? -1 : (long)id - 1;
+	int ret = strtab_intern(&st->strs, esc ? esc : s, &id);
+	free(esc);
+	return ret < 0 ? -1 : (long)id - 1;
 }
 
 static uint64_t sample_hash_key(const struct psample_key *k)
