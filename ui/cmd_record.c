@@ -144,7 +144,7 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 		return 0;
 	}
 	if (r->w->sample) {
-		if (r->w->sample(r->stream, r->profile, r->out, s) < 0) {
+		if (r->w->sample(r->stream, r->profile, r->out, s, r->weight) < 0) {
 			r->error = errno == ENOMEM ? -FTP_E_NOMEM : -FTP_E_IO;
 			return r->error;
 		}
@@ -485,6 +485,9 @@ int cmd_record(int argc, char **argv)
 		                         .free_threaded = info->free_threaded,
 		                         .command = info->cmdline[0] ? info->cmdline : info->executable,
 		                         .rate = st.o.rate };
+	struct timespec real;
+	clock_gettime(CLOCK_REALTIME, &real);
+	target.realtime_offset_ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (int64_t)ftp_now_ns();
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	target.cores = cores > 0 ? (int)cores : 0;
 	target.tick_ns = info->oncpu_period_ns;
@@ -514,6 +517,8 @@ int cmd_record(int argc, char **argv)
 
 	if (!r.error && r.w->write && r.w->write(r.profile, out) < 0)
 		r.error = -FTP_E_IO;
+	if (!r.error && r.w->finish && r.w->finish(r.stream, r.profile, out) < 0)
+		r.error = errno == ENOMEM ? -FTP_E_NOMEM : -FTP_E_IO;
 	if (!r.error && fflush(out) != 0)
 		r.error = -FTP_E_IO;
 	if (st.o.command) {

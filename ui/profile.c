@@ -107,6 +107,7 @@ struct profile {
 		double rate;
 		int cores;
 		uint64_t tick_ns;
+		int64_t realtime_offset_ns;
 	} target;
 	uint32_t state_frames[FTP_STATE_COUNT]; /* opts.states: frame id + 1, 0 until met */
 };
@@ -627,6 +628,7 @@ int profile_set_target(struct profile *pr, const struct profile_target *t)
 	pr->target.rate = t->rate;
 	pr->target.cores = t->cores;
 	pr->target.tick_ns = t->tick_ns;
+	pr->target.realtime_offset_ns = t->realtime_offset_ns;
 	return 0;
 }
 
@@ -646,6 +648,7 @@ void profile_target(const struct profile *pr, struct profile_target *out)
 		                        .rate = pr->target.rate,
 		                        .cores = pr->target.cores,
 		                        .tick_ns = pr->target.tick_ns };
+		                        .realtime_offset_ns = pr->target.realtime_offset_ns };
 }
 
 size_t profile_frames(const struct profile *pr)

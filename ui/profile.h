@@ -65,6 +65,9 @@ struct profile_target {
 	double rate;         /* samples per second asked */
 	int cores;           /* CPUs online on the machine recording, 0 if unknown */
 	uint64_t tick_ns;    /* the CPU time an on-CPU tick stands for; 0: no ticks */
+	/* CLOCK_REALTIME minus CLOCK_MONOTONIC when recording began, in ns (0 if
+	 * unknown): a sample's time_ns plus this is its wall-clock time. */
+	int64_t realtime_offset_ns;
 };
 
 /* Returns 0 or -FTP_E_NOMEM. */

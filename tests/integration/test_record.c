@@ -203,6 +203,116 @@ ParameterizedTest(struct version_param *v, record, split, .timeout = 300)
 	unlink(raw);
 }
 
+/* Runs a checker (python3 SCRIPT FILE ARGS...); a checker that exits 77
+ * could not find its tools: the test is skipped with its reason. */
+static void check_viewer(const char *what, const char *script, const char *file, const char *const extra[])
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", test_source_path(script));
+	const char *argv[12] = { "/usr/bin/python3", path, file };
+	size_t n = 3;
+	for (size_t i = 0; extra && extra[i] && n < 11; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	struct test_run r;
+	cr_assert_eq(test_run(&r, argv, 600), 0);
+	fprintf(stderr, "%s: %s%s", what, r.out, r.err);
+	if (r.status == 77) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s: %s", what, r.out);
+		test_run_free(&r);
+		cr_skip_test("%s", why);
+	}
+	cr_expect_eq(r.status, 0, "%s: %s%s", what, r.out, r.err);
+	test_run_free(&r);
+}
+
+static struct version_param viewer_versions[] = { { "3.13t" }, { "3.12" } };
+
+ParameterizedTestParameters(record, viewers)
+{
+	return TEST_INTERP_PARAMS(struct version_param, viewer_versions, name);
+}
+
+/* split.py's 3:1 in the Firefox Profiler's format (against ftprof's schema
+ * of the profiler's types) and in pprof, read by `go tool pprof -top` and by
+ * the npm pprof-format decoder; the format is taken from the extension. */
+ParameterizedTest(struct version_param *v, record, viewers, .timeout = 600)
+{
+	const char *interp = test_interp_use(v->name);
+	paths();
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, source, NULL), 0, "Python %s target did not start",
+	             v->name);
+	char pid[16], gecko[64], pprof[64];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(gecko, sizeof(gecko), ".gecko.json");
+	temp_path(pprof, sizeof(pprof), ".pb.gz");
+	struct test_run r;
+	const char *args_g[] = { "record", "-r", "250", "-d", "2.5", "-o", gecko, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_g), 0);
+	cr_expect_eq(r.status, 0, "record gecko exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "(gecko)"), "format not picked from .gecko.json: %s", r.err);
+	test_run_free(&r);
+	const char *args_p[] = { "record", "-r", "250", "-d", "2.5", "-o", pprof, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args_p), 0);
+	cr_expect_eq(r.status, 0, "record pprof exited %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "(pprof)"), "format not picked from .pb.gz: %s", r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	const char *extra_g[] = { "--split", NULL };
+	check_viewer("gecko", "tests/integration/check_gecko.py", gecko, extra_g);
+	struct test_run dir;
+	const char *dir_argv[] = { test_source_path("scripts/pprof-format"), NULL };
+	cr_assert_eq(test_run(&dir, dir_argv, 300), 0);
+	if (dir.status != 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "scripts/pprof-format: %s", dir.err);
+		test_run_free(&dir);
+		cr_skip_test("the pprof-format decoder cannot be had: %s", why);
+	}
+	*strchrnul(dir.out, '\n') = '\0';
+	const char *extra_p[] = { "--pprof-format", dir.out, NULL };
+	check_viewer("pprof", "tests/integration/check_pprof.py", pprof, extra_p);
+	test_run_free(&dir);
+	unlink(gecko);
+	unlink(pprof);
+}
+
+ParameterizedTestParameters(record, gecko_states)
+{
+	return TEST_INTERP_PARAMS(struct version_param, viewer_versions, name);
+}
+
+/* states.py's threads, one per state, in the Firefox Profiler's format: a
+ * track per thread named after it, its state markers in the state its truth
+ * says, the lock waiter's wait markers on the truth's Lock and holder, and
+ * a CPU graph that is flat for the waiters and high for the spinners. */
+ParameterizedTest(struct version_param *v, record, gecko_states, .timeout = 120)
+{
+	const char *interp = test_interp_use(v->name);
+	char truth[64], gecko[64], pid[16], env_truth[128], script[4096];
+	temp_path(truth, sizeof(truth), ".truth.json");
+	temp_path(gecko, sizeof(gecko), ".json");
+	snprintf(env_truth, sizeof(env_truth), "FTPROF_TRUTH=%s", truth);
+	snprintf(script, sizeof(script), "%s", test_source_path("tests/targets/states.py"));
+	const char *env[] = { env_truth, NULL };
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, script, env), 0, "states.py under %s did not start",
+	             v->name);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	struct test_run r;
+	const char *args[] = { "record", "-f", "gecko", "-r", "200", "-d", "2", "-o", gecko, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record -f gecko exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	const char *extra[] = { "--truth", truth, NULL };
+	check_viewer("gecko states", "tests/integration/check_gecko.py", gecko, extra);
+	unlink(gecko);
+	unlink(truth);
+}
+
 /* The target's own "truth NAME SHARE" lines, once it has exited (within
  * 20 s), as "NAME=SHARE,..." for check_record.py --truth. */
 static void read_truth(struct test_target *t, char *truth, size_t len)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "ftprof/sample.h"
 #include "profile.h"
@@ -124,7 +125,7 @@ struct sink {
 static int sink_add(void *arg, const struct ftp_sample *s, double weight)
 {
 	struct sink *k = arg;
-	int ret = k->w->sample ? k->w->sample(k->st, k->pr, k->f, s) : profile_add(k->pr, s, weight);
+	int ret = k->w->sample ? k->w->sample(k->st, k->pr, k->f, s, weight) : profile_add(k->pr, s, weight);
 	cr_assert_eq(ret, 0);
 	return ret;
 }
@@ -144,7 +145,7 @@ static struct profile *new_profile(const struct writer *w, bool thread_root, boo
 	cr_assert_not_null(pr);
 	/* strings the profile must copy: the fixture's target lives on the stack */
 	char version[] = "3.13.15", command[] = "python3 app.py";
-	struct profile_target t = { 4242, version, true, command, 100, 2, 10000000 };
+	struct profile_target t = { 4242, version, true, command, 100, 2, 10000000, 0 };
 	cr_assert_eq(profile_set_target(pr, &t), 0);
 	memset(version, 'x', sizeof(version) - 1);
 	memset(command, 'x', sizeof(command) - 1);
@@ -176,9 +177,17 @@ static char *golden(const char *name)
 	return out;
 }
 
+/* FTPROF_UPDATE_GOLDEN=1 rewrites a golden file that differs (then review
+ * it with git diff): only for a file without @VERSION@. */
 static void expect_golden(const char *got, const char *name)
 {
 	char *want = golden(name);
+	if (getenv("FTPROF_UPDATE_GOLDEN") && strcmp(got, want) != 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/tests/unit/golden/%s", FTPROF_SOURCE_DIR, name);
+		FILE *f = fopen(path, "w");
+		cr_assert(f && fputs(got, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+	}
 	cr_expect_str_eq(got, want, "%s differs:\n--- got\n%s\n--- want\n%s", name, got, want);
 	free(want);
 }
@@ -197,6 +206,8 @@ static void check_with(const char *format, bool thread_root, bool by_function, b
 	fx_feed(sink_add, sink_end_round, &k);
 	if (w->write)
 		cr_assert_eq(w->write(k.pr, k.f), 0);
+	if (w->finish)
+		cr_assert_eq(w->finish(k.st, k.pr, k.f), 0);
 	if (w->end)
 		w->end(k.st);
 	cr_assert_eq(fclose(k.f), 0);
@@ -238,6 +249,52 @@ Test(writers, speedscope_threads)
 Test(writers, raw)
 {
 	check("raw", false, false, "raw.txt");
+}
+
+/* gecko: every sample of every state, the states and waits as markers; the
+ * golden file is also checked against the schema (tests/gecko/). */
+Test(writers, gecko)
+{
+	check("gecko", false, false, "gecko.json");
+}
+
+Test(writers, gecko_ignores_frame_options)
+{
+	/* threads and states are the format's own: no thread or state frames */
+	check_with("gecko", true, false, true, "gecko.json");
+}
+
+/* pprof: gzip of profile.proto (go tool pprof and pprof-format read what
+ * record writes, tests/integration/check_pprof.py); here, that the target's
+ * strings went in escaped, and the encoder's bytes (test_protobuf.c). */
+Test(writers, pprof_escapes)
+{
+	const struct writer *w = writer_by_name("pprof");
+	cr_assert_not_null(w);
+	char *text = NULL;
+	size_t len = 0;
+	struct sink k = { .pr = new_profile(w, false, false, false), .w = w };
+	k.f = open_memstream(&text, &len);
+	cr_assert_eq(w->begin(&k.st, k.pr, k.f), 0);
+	fx_feed(sink_add, sink_end_round, &k);
+	cr_assert_eq(w->finish(k.st, k.pr, k.f), 0);
+	w->end(k.st);
+	cr_assert_eq(fclose(k.f), 0);
+	profile_destroy(k.pr);
+	cr_assert(len > 18 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b, "not gzip");
+	static unsigned char pb[1 << 16];
+	z_stream z = { .next_in = (unsigned char *)text, .avail_in = (unsigned)len };
+	cr_assert_eq(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_out = pb;
+	z.avail_out = sizeof(pb);
+	cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t n = sizeof(pb) - z.avail_out;
+	inflateEnd(&z);
+	free(text);
+	cr_expect_not_null(memmem(pb, n, "odd;name\\x01", 12), "the control character not escaped");
+	cr_expect_null(memmem(pb, n, "odd;name\x01", 9), "a raw control character");
+	cr_expect_not_null(memmem(pb, n, "/app/we\\xffird.py", 17), "the invalid byte not escaped");
+	cr_expect_not_null(memmem(pb, n, "cpu", 3), "on-CPU samples: a cpu sample type");
 }
 
 Test(writers, raw_threads_column_only)
@@ -284,18 +341,18 @@ Test(writers, raw_torn_and_empty)
 		                .holds_gil = -1,
 		                .frames = fx_s0,
 		                .nframes = 2 };
-	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	cr_assert_eq(w->sample(st, pr, f, &s, 0.01), 0);
 	s.round = 2;
 	s.flags = FTP_SAMPLE_TORN;
 	s.frames = fx_s1;
 	s.nframes = 3;
-	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	cr_assert_eq(w->sample(st, pr, f, &s, 0.01), 0);
 	profile_end_round(pr);
 	s.round = 3;
 	s.flags = FTP_SAMPLE_NO_STACK;
 	s.state = FTP_STATE_NATIVE;
 	s.nframes = 0;
-	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	cr_assert_eq(w->sample(st, pr, f, &s, 0.01), 0);
 	profile_end_round(pr);
 	s.round = 4;
 	s.flags = 0;
@@ -304,7 +361,7 @@ Test(writers, raw_torn_and_empty)
 	s.wait = (struct ftp_wait){ FTP_WAIT_EVENT, 0, NULL, 0, FTP_HOLDER_NONE };
 	s.frames = fx_s0;
 	s.nframes = 2;
-	cr_assert_eq(w->sample(st, pr, f, &s), 0);
+	cr_assert_eq(w->sample(st, pr, f, &s, 0.01), 0);
 	w->end(st);
 	cr_assert_eq(fclose(f), 0);
 	profile_destroy(pr);
@@ -403,16 +460,26 @@ Test(writers, table)
 	cr_expect_eq(writer_by_path("app.stacks", &w), 0);
 	cr_expect_str_eq(w->name, "folded");
 	cr_expect_eq(writer_by_path("flame.svg", &w), -1);
-	cr_expect_eq(writer_by_path("profile.pb.gz", &w), -1);
+	cr_expect_eq(writer_by_path("profile.pb.gz", &w), 0);
+	cr_expect_str_eq(w->name, "pprof");
+	cr_expect_eq(writer_by_path("app.gecko.json", &w), 0, "the longest extension wins over .json");
+	cr_expect_str_eq(w->name, "gecko");
+	cr_expect_eq(writer_by_path("app.GECKO.JSON", &w), 0);
+	cr_expect_str_eq(w->name, "gecko");
+	cr_expect_eq(writer_by_path("gecko.json", &w), 0, "a name, not an extension: speedscope's .json");
+	cr_expect_str_eq(w->name, "speedscope");
+	cr_expect_eq(writer_by_name("firefox"), writer_by_name("gecko"));
 	cr_expect_eq(writer_by_path("profile", &w), 1);
 	cr_expect_eq(writer_by_path("json", &w), 1, "an extension needs its dot");
 	char names[64];
 	writers_names(names, sizeof(names));
-	cr_expect_str_eq(names, "folded, speedscope or raw");
+	cr_expect_str_eq(names, "folded, speedscope, raw, gecko or pprof");
 	for (size_t i = 0; i < nwriters; i++) {
 		w = &writers[i];
 		cr_expect(w->name && w->exts && w->exts[0] && w->default_ext && w->help, "%zu", i);
 		cr_expect(!!w->write != !!(w->flags & WRITER_STREAM), "%s: write xor stream", w->name);
 		cr_expect(!(w->flags & WRITER_STREAM) || (w->begin && w->sample), "%s", w->name);
+		cr_expect(!w->finish || (w->flags & WRITER_STREAM), "%s: finish is a streaming writer's",
+		          w->name);
 	}
 }

@@ -158,8 +158,10 @@ static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
 	fputc('\n', f);
 }
 
-int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s)
+int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+               double weight)
 {
+	(void)weight; /* raw has the time of each sample */
 	const uint32_t *frames;
 	struct profile_memo *memo;
 	/* A torn sample keeps its state (report counts it) but not its stack,

@@ -10,6 +10,9 @@ static const char *const folded_aliases[] = { "collapsed", NULL };
 static const char *const folded_exts[] = { "folded", "collapsed", "txt", "stacks", NULL };
 static const char *const speedscope_exts[] = { "json", NULL };
 static const char *const raw_exts[] = { "raw", "tsv", NULL };
+static const char *const gecko_aliases[] = { "firefox", NULL };
+static const char *const gecko_exts[] = { "gecko.json", NULL };
+static const char *const pprof_exts[] = { "pb.gz", "pprof", "pb", NULL };
 
 const struct writer writers[] = {
 	{ .name = "folded",
@@ -33,12 +36,31 @@ const struct writer writers[] = {
 	  .sample = raw_sample,
 	  .end = raw_end,
 	  .cpustat = raw_cpustat },
+	{ .name = "gecko",
+	  .aliases = gecko_aliases,
+	  .exts = gecko_exts,
+	  .default_ext = "gecko.json",
+	  .help = "the Firefox Profiler: a track per thread, states and lock waits as markers",
+	  .flags = WRITER_STREAM | WRITER_EVERY_SAMPLE,
+	  .begin = gecko_begin,
+	  .sample = gecko_sample,
+	  .finish = gecko_finish,
+	  .end = gecko_end },
+	{ .name = "pprof",
+	  .exts = pprof_exts,
+	  .default_ext = "pb.gz",
+	  .help = "go tool pprof, Pyroscope, Parca: labels for thread and state",
+	  .flags = WRITER_STREAM,
+	  .begin = pprof_begin,
+	  .sample = pprof_sample,
+	  .finish = pprof_finish,
+	  .end = pprof_end },
 };
 const size_t nwriters = sizeof(writers) / sizeof(writers[0]);
 
-/* Formats ftprof is asked for and does not write: rendered flame graphs and
- * pprof; record folded stacks and render them instead. */
-static const char *const refused_exts[] = { "svg", "html", "pb", "pb.gz" };
+/* Formats ftprof is asked for and does not write: rendered flame graphs;
+ * record folded stacks and render them instead. */
+static const char *const refused_exts[] = { "svg", "html" };
 
 const struct writer *writer_by_name(const char *name)
 {
@@ -61,12 +83,15 @@ static bool has_ext(const char *path, const char *ext)
 
 int writer_by_path(const char *path, const struct writer **w)
 {
+	size_t longest = 0;
 	for (size_t i = 0; i < nwriters; i++)
 		for (const char *const *e = writers[i].exts; *e; e++)
-			if (has_ext(path, *e)) {
+			if (strlen(*e) > longest && has_ext(path, *e)) {
 				*w = &writers[i];
-				return 0;
+				longest = strlen(*e);
 			}
+	if (longest)
+		return 0;
 	for (size_t i = 0; i < sizeof(refused_exts) / sizeof(refused_exts[0]); i++)
 		if (has_ext(path, refused_exts[i]))
 			return -1;

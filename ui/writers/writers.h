@@ -34,9 +34,15 @@ struct writer {
 	int (*write)(const struct profile *pr, FILE *f);
 	/* Streaming writers: begin before the first sample (the profile's
 	 * target set), one call per sample (its stack interned into pr with
-	 * profile_stack), end after the last one (NULL ok; frees *st). */
+	 * profile_stack; weight: the seconds it stands for, the time since the
+	 * sampler's previous round), finish after the last one when the writer
+	 * keeps what it needs and writes the file at the end (NULL for a writer
+	 * that has written each sample), end last, whatever happened (NULL ok;
+	 * frees *st, which may be NULL). */
 	int (*begin)(struct writer_stream **st, const struct profile *pr, FILE *f);
-	int (*sample)(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
+	int (*sample)(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+	              double weight);
+	int (*finish)(struct writer_stream *st, const struct profile *pr, FILE *f);
 	void (*end)(struct writer_stream *st);
 	/* Streaming writers that keep the machine's CPU times (NULL ok): called
 	 * before the first sample, about once a second, and after the last. */
@@ -51,8 +57,9 @@ extern const size_t nwriters;
 /* The writer -f NAME names (its name or an alias), or NULL. */
 const struct writer *writer_by_name(const char *name);
 
-/* The writer path's extension names: 0 and *w set, 1 for an extension that
- * says nothing, -1 for a format ftprof does not write (.svg, .html, .pb). */
+/* The writer path's extension names (the longest that matches: .gecko.json
+ * before .json): 0 and *w set, 1 for an extension that says nothing, -1 for
+ * a format ftprof does not write (.svg, .html). */
 int writer_by_path(const char *path, const struct writer **w);
 
 /* "folded, speedscope or raw", into buf (cut to len). */
@@ -72,8 +79,19 @@ int writer_finish(FILE *f);
 int folded_write(const struct profile *pr, FILE *f);
 int speedscope_write(const struct profile *pr, FILE *f);
 int raw_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
-int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s);
+int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+               double weight);
 void raw_end(struct writer_stream *st);
 int raw_cpustat(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus, unsigned n);
+int gecko_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
+int gecko_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+                 double weight);
+int gecko_finish(struct writer_stream *st, const struct profile *pr, FILE *f);
+void gecko_end(struct writer_stream *st);
+int pprof_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
+int pprof_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
+                 double weight);
+int pprof_finish(struct writer_stream *st, const struct profile *pr, FILE *f);
+void pprof_end(struct writer_stream *st);
 
 #endif
