@@ -10,6 +10,7 @@ static const char *const folded_aliases[] = { "collapsed", NULL };
 static const char *const folded_exts[] = { "folded", "collapsed", "txt", "stacks", NULL };
 static const char *const speedscope_exts[] = { "json", NULL };
 static const char *const raw_exts[] = { "raw", "tsv", NULL };
+static const char *const svg_exts[] = { "svg", NULL };
 
 const struct writer writers[] = {
 	{ .name = "folded",
@@ -32,12 +33,18 @@ const struct writer writers[] = {
 	  .begin = raw_begin,
 	  .sample = raw_sample,
 	  .end = raw_end },
+	{ .name = "svg",
+	  .exts = svg_exts,
+	  .default_ext = "svg",
+	  .help = "an interactive flame graph for any browser (zoom, search); --reverse: callers",
+	  .flags = WRITER_VIEW,
+	  .write_view = svg_write },
 };
 const size_t nwriters = sizeof(writers) / sizeof(writers[0]);
 
-/* Formats ftprof is asked for and does not write: rendered flame graphs and
+/* Formats ftprof is asked for and does not write: HTML flame graphs and
  * pprof; record folded stacks and render them instead. */
-static const char *const refused_exts[] = { "svg", "html", "pb", "pb.gz" };
+static const char *const refused_exts[] = { "html", "pb", "pb.gz" };
 
 const struct writer *writer_by_name(const char *name)
 {
