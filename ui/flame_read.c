@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flame.h"
 #include "ftprof/error.h"
@@ -135,7 +136,8 @@ int flame_read(struct flame *fl, const char *path, const struct flame_read_opts 
 		what = "a compressed file (pprof?)";
 	else if (head[0] == '{' || head[0] == '[')
 		what = "a JSON profile (speedscope?)";
-	else if (head[0] == '<')
+	else if (strncmp(head, "<?xml", 5) == 0 || strncmp(head, "<svg", 4) == 0 ||
+	         strncasecmp(head, "<!doctype", 9) == 0 || strncasecmp(head, "<html", 5) == 0)
 		what = "an SVG or HTML flame graph (compare the recordings it was drawn from)";
 	if (what)
 		ret = ftp_error_set(err, FTP_E_CORRUPT, 0,

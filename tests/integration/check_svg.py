@@ -12,7 +12,7 @@
 #   check_svg.py diff FILE --grew FUNCTION
 #       a differential flame graph: FUNCTION's boxes grew the most, red
 #   check_svg.py difftext FILE --grew FUNCTION
-#       diff's text: FUNCTION is the first row, with a positive change
+#       diff's text: FUNCTION's row grew the most
 import argparse
 import re
 import sys
@@ -116,13 +116,17 @@ def diff(args, root, boxes):
     deltas.sort(key=lambda t: -t[0])
     if not check(deltas, "no boxes"):
         return
-    top, b = deltas[0]
+    # what beta calls grows with it by as much: the outermost box of the
+    # largest growth (within a point: its own lines shrink) is where it
+    # comes from
+    top = deltas[0][0]
+    b = min((t[1] for t in deltas if t[0] >= top - 1.0), key=lambda b: b["d"])
     check(function_of(b["label"]) == args.grew, "the box that grew most is %r (%+.2f), not %s" %
           (b["label"], top, args.grew))
     check(top > 0, "%s did not grow" % args.grew)
     rgb = re.match(r"rgb\((\d+),(\d+),(\d+)\)", b["fill"])
-    check(rgb and int(rgb.group(1)) == 255 and int(rgb.group(2)) < 100, "%s is not red: %s" %
-          (args.grew, b["fill"]))
+    check(rgb and int(rgb.group(1)) == 255 and int(rgb.group(2)) == int(rgb.group(3)) < 200,
+          "%s is not red: %s" % (args.grew, b["fill"]))
     shrank = [t for t in deltas if t[0] < 0]
     if shrank:
         rgb = re.match(r"rgb\((\d+),(\d+),(\d+)\)", shrank[-1][1]["fill"])
@@ -137,8 +141,10 @@ def difftext(args):
     rows = re.findall(r"^\s*([+-][\d.]+)%\s+([\d.]+)%\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+%\s+(.+)$", text, re.M)
     if not check(rows, "no rows in:\n" + text):
         return
-    change, before, after, function = rows[0]
-    check(function_of(function) == args.grew, "the first row is %r, not %s:\n%s" % (function, args.grew, text))
+    # rows are ordered by the size of the change: the first that grew
+    change, before, after, function = max(rows, key=lambda r: float(r[0]))
+    check(function_of(function) == args.grew, "the row that grew most is %r, not %s:\n%s" %
+          (function, args.grew, text))
     check(float(change) > 0, "%s did not grow: %s%%" % (args.grew, change))
     check(abs(float(after) - float(before) - float(change)) < 0.02, "change is not after - before")
     print("text diff: %s first, %s points (%s%% -> %s%%)" % (function, change, before, after))
