@@ -36,7 +36,7 @@ const struct writer writers[] = {
 	{ .name = "svg",
 	  .exts = svg_exts,
 	  .default_ext = "svg",
-	  .help = "an interactive flame graph for any browser (zoom, search); --reverse: callers",
+	  .help = "an interactive flame graph for any browser: zoom, search (--reverse)",
 	  .flags = WRITER_VIEW,
 	  .write_view = svg_write },
 };
