@@ -40,6 +40,8 @@ static const char usage_tail[] =
         "                        time by cause in a flame graph (folded, speedscope)\n"
         "  -g, --gil             keep only samples of the thread holding the GIL (GIL builds)\n"
         "  -F, --function        one frame per function: no line numbers, its lines merged\n"
+        "      --reverse         svg: the callers view, an icicle: each function where time\n"
+        "                        is spent at the top, what called it below\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are dropped\n"
         "      --native          interleave native frames (C functions, with the Python\n"
@@ -62,7 +64,7 @@ struct settings {
 	struct cmd_options o;
 	const char *output;
 	const struct writer *w;
-	bool format_given, threads, gil, function, quiet, states;
+	bool format_given, threads, gil, function, quiet, states, reverse;
 	unsigned max_depth;
 };
 
@@ -219,6 +221,9 @@ static int own_option(void *ctx, int c, const char *arg)
 	case 's':
 		st->states = true;
 		return 0;
+	case 'R':
+		st->reverse = true;
+		return 0;
 	case 'D': {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);
@@ -248,6 +253,7 @@ static int parse_args(int argc, char **argv, struct settings *st)
 		{ "gil", no_argument, NULL, 'g' },
 		{ "function", no_argument, NULL, 'F' },
 		{ "states", no_argument, NULL, 's' },
+		{ "reverse", no_argument, NULL, 'R' },
 		{ "max-depth", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -266,6 +272,11 @@ static int parse_args(int argc, char **argv, struct settings *st)
 			         st->output, names);
 			return EXIT_USAGE;
 		}
+	}
+	if (st->reverse && !(st->w->flags & WRITER_VIEW)) {
+		ui_error("record", "--reverse is for flame graphs drawn by ftprof (-f svg), not %s",
+		         st->w->name);
+		return EXIT_USAGE;
 	}
 	return 0;
 }
@@ -515,7 +526,10 @@ int cmd_record(int argc, char **argv)
 	else if (r.exec)
 		ended = r.how;
 
+	struct writer_opts wo = { .reverse = st.reverse };
 	if (!r.error && r.w->write && r.w->write(r.profile, out) < 0)
+		r.error = -FTP_E_IO;
+	else if (!r.error && r.w->write_view && r.w->write_view(r.profile, &wo, out) < 0)
 		r.error = -FTP_E_IO;
 	if (!r.error && r.w->finish && r.w->finish(r.stream, r.profile, out) < 0)
 		r.error = errno == ENOMEM ? -FTP_E_NOMEM : -FTP_E_IO;

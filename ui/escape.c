@@ -147,3 +147,33 @@ size_t ui_escape_buf(char *dst, size_t len, const char *str, bool ascii)
 	dst[n] = '\0';
 	return n;
 }
+
+void ui_put_xml(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	while (*s) {
+		uint32_t cp;
+		int len = utf8_seq(s, &cp);
+		if (len == 0) {
+			fprintf(f, "\\x%02x", *s);
+			s++;
+			continue;
+		}
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029 ||
+		    cp == 0xfffe || cp == 0xffff)
+			fprintf(f, cp < 0x80 ? "\\x%02x" : "\\u{%x}", cp);
+		else if (cp == '&')
+			fputs("&amp;", f);
+		else if (cp == '<')
+			fputs("&lt;", f);
+		else if (cp == '>')
+			fputs("&gt;", f);
+		else if (cp == '"')
+			fputs("&quot;", f);
+		else if (cp == '\'')
+			fputs("&apos;", f);
+		else
+			fwrite(s, 1, (size_t)len, f);
+		s += len;
+	}
+}

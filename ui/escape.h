@@ -20,6 +20,13 @@ void ui_put_folded(FILE *f, const char *s);
  * \u00NN, invalid UTF-8 bytes as U+FFFD. NULL is written as null. */
 void ui_put_json_str(FILE *f, const char *s);
 
+/* Writes s as XML character data or an attribute value (without quotes):
+ * & < > " ' as entities; controls, U+FFFE/U+FFFF (which XML forbids) and
+ * bytes that are not valid UTF-8 as \xNN / \u{N} text, as ui_put_escaped
+ * writes them. A backslash passes through, so a string ui_put_folded made
+ * reads the same. NULL is written as nothing. */
+void ui_put_xml(FILE *f, const char *s);
+
 /* ui_put_escaped into dst (len bytes, NUL-terminated; NULL s is ""), cut at
  * a whole character or escape when it does not fit. Also escapes Unicode's
  * bidirectional overrides, and with ascii every character that is not ASCII

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "sample a process or a command into a flame graph profile" },
 	{ "dump", cmd_dump, "print every Python thread's stack and state, once" },
 	{ "report", cmd_report, "what a raw recording shows: states, parallelism, locks, deadlocks" },
+	{ "diff", cmd_diff, "compare two recordings: which functions' share grew or shrank" },
 };
 
 static void print_usage(FILE *f)

@@ -647,7 +647,7 @@ void profile_target(const struct profile *pr, struct profile_target *out)
 		                        .command = str_or_empty(pr, pr->target.command),
 		                        .rate = pr->target.rate,
 		                        .cores = pr->target.cores,
-		                        .tick_ns = pr->target.tick_ns };
+		                        .tick_ns = pr->target.tick_ns,
 		                        .realtime_offset_ns = pr->target.realtime_offset_ns };
 }
 

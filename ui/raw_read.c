@@ -233,12 +233,10 @@ static bool parse_how(const char *s, enum ftp_holder_how *out)
 	return false;
 }
 
-/* Whether the folded label l (still escaped) is a Python frame,
- * "function (file:line)" or "function (file)", and if so its parts, cut in
- * place. Native frames are "symbol (object)" or "0xADDR"; a thread's root is
+/* Native frames are "symbol (object)" or "0xADDR"; a thread's root is
  * `thread "NAME" (TID)`; a state leaf is "[lock]". A Python frame without a
  * line is told from a native one by its file: "*.py*" or "<...>". */
-static bool python_frame(char *l, char **function, char **file, int *line)
+bool raw_python_label(char *l, char **function, char **file, int *line)
 {
 	size_t len = strlen(l);
 	if (len < 4 || l[len - 1] != ')' || strncmp(l, "thread \"", 8) == 0)
@@ -282,7 +280,7 @@ static void innermost(char *stack, struct analysis_sample *s)
 		*end = '\0';
 		char *function, *file;
 		int line;
-		if (python_frame(start, &function, &file, &line)) {
+		if (raw_python_label(start, &function, &file, &line)) {
 			raw_unescape(function);
 			raw_unescape(file);
 			s->function = function;
@@ -296,8 +294,10 @@ static void innermost(char *stack, struct analysis_sample *s)
 	}
 }
 
+/* Parses one sample line into s. With stack, the stack column is left whole
+ * (still escaped) in *stack and s's innermost frame is not filled. */
 static int read_line(char *text, const char *path, unsigned long lineno, struct analysis_sample *s,
-                     struct ftp_error *err)
+                     char **stack, struct ftp_error *err)
 {
 	char *col[NCOLS];
 	int n = 0;
@@ -355,12 +355,15 @@ static int read_line(char *text, const char *path, unsigned long lineno, struct 
 	}
 	raw_unescape(col[COL_THREAD]);
 	s->thread = col[COL_THREAD];
-	innermost(col[COL_STACK], s);
+	if (stack)
+		*stack = col[COL_STACK];
+	else
+		innermost(col[COL_STACK], s);
 	return 0;
 }
 
-int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,
-             struct ftp_error *err)
+static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn,
+                    raw_stack_fn *stack_fn, void *arg, struct ftp_error *err)
 {
 	char *text = NULL;
 	size_t cap = 0;
@@ -388,8 +391,9 @@ int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *f
 			continue;
 		} else {
 			struct analysis_sample s;
-			ret = read_line(text, path, lineno, &s, err);
-			if (ret == 0 && (ret = fn(&s, arg)) < 0)
+			char *stack = NULL;
+			ret = read_line(text, path, lineno, &s, stack_fn ? &stack : NULL, err);
+			if (ret == 0 && (ret = stack_fn ? stack_fn(&s, stack, arg) : fn(&s, arg)) < 0)
 				ftp_error_set(err, -ret, 0, "%s:%lu: %s", path, lineno, ftp_strerror(ret));
 		}
 	}
@@ -399,4 +403,16 @@ int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *f
 		ret = fail(err, path, 1, "empty file: not an ftprof raw recording");
 	free(text);
 	return ret;
+}
+
+int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,
+             struct ftp_error *err)
+{
+	return read_all(f, path, hdr, fn, NULL, arg, err);
+}
+
+int raw_read_stacks(FILE *f, const char *path, struct raw_header *hdr, raw_stack_fn *fn, void *arg,
+                    struct ftp_error *err)
+{
+	return read_all(f, path, hdr, NULL, fn, arg, err);
 }

@@ -32,6 +32,18 @@ typedef int raw_sample_fn(const struct analysis_sample *s, void *arg);
 int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,
              struct ftp_error *err);
 
+/* The same with each sample's whole stack: the stack column as written
+ * (folded labels, outermost first, ';'-separated, escaped), which fn may cut;
+ * s's innermost frame is not filled. */
+typedef int raw_stack_fn(const struct analysis_sample *s, char *stack, void *arg);
+int raw_read_stacks(FILE *f, const char *path, struct raw_header *hdr, raw_stack_fn *fn, void *arg,
+                    struct ftp_error *err);
+
+/* Whether the folded label l (still escaped) is a Python frame,
+ * "function (file:line)" or "function (file)", and if so its parts, cut in
+ * place (line -1 when it has none); l is left whole when it is not. */
+bool raw_python_label(char *l, char **function, char **file, int *line);
+
 /* Decodes the escapes of ui_put_folded (\\, \xNN, \u{N}) in s, in place; a
  * \x00 or anything malformed is kept as written. */
 void raw_unescape(char *s);

@@ -22,6 +22,7 @@ enum {
 
 /* Commands: each parses its own options; argv[0] is the command name. */
 int cmd_attach(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -734,9 +734,11 @@ static void expect_fail(const char *const args[], int status, const char *needle
 Test(record, bad_input, .timeout = 120)
 {
 	test_interp_none();
-	const char *fmt[] = { "record", "-f", "svg", "1", NULL };
-	expect_fail(fmt, 64, "unknown format 'svg'");
-	const char *ext[] = { "record", "-o", "/tmp/x.svg", "1", NULL };
+	const char *fmt[] = { "record", "-f", "html", "1", NULL };
+	expect_fail(fmt, 64, "unknown format 'html'");
+	const char *rev[] = { "record", "--reverse", "-o", "/tmp/x.folded", "1", NULL };
+	expect_fail(rev, 64, "--reverse is for flame graphs drawn by ftprof (-f svg), not folded");
+	const char *ext[] = { "record", "-o", "/tmp/x.html", "1", NULL };
 	expect_fail(ext, 64, "flamegraph.pl");
 	const char *zero[] = { "record", "-r", "0", "1", NULL };
 	expect_fail(zero, 64, "invalid rate '0'");

@@ -452,14 +452,16 @@ Test(writers, table)
 	const struct writer *w;
 	cr_expect_eq(writer_by_name("folded"), &writers[0], "folded is the default, first");
 	cr_expect_eq(writer_by_name("collapsed"), writer_by_name("folded"));
-	cr_expect_null(writer_by_name("svg"));
+	cr_expect_null(writer_by_name("html"));
+	cr_expect_eq(writer_by_path("flame.SVG", &w), 0);
+	cr_expect_str_eq(w->name, "svg");
 	cr_expect_eq(writer_by_path("out.JSON", &w), 0);
 	cr_expect_str_eq(w->name, "speedscope");
 	cr_expect_eq(writer_by_path("a/b.tsv", &w), 0);
 	cr_expect_str_eq(w->name, "raw");
 	cr_expect_eq(writer_by_path("app.stacks", &w), 0);
 	cr_expect_str_eq(w->name, "folded");
-	cr_expect_eq(writer_by_path("flame.svg", &w), -1);
+	cr_expect_eq(writer_by_path("flame.html", &w), -1);
 	cr_expect_eq(writer_by_path("profile.pb.gz", &w), 0);
 	cr_expect_str_eq(w->name, "pprof");
 	cr_expect_eq(writer_by_path("app.gecko.json", &w), 0, "the longest extension wins over .json");
@@ -473,11 +475,14 @@ Test(writers, table)
 	cr_expect_eq(writer_by_path("json", &w), 1, "an extension needs its dot");
 	char names[64];
 	writers_names(names, sizeof(names));
-	cr_expect_str_eq(names, "folded, speedscope, raw, gecko or pprof");
+	cr_expect_str_eq(names, "folded, speedscope, raw, svg, gecko or pprof");
 	for (size_t i = 0; i < nwriters; i++) {
 		w = &writers[i];
 		cr_expect(w->name && w->exts && w->exts[0] && w->default_ext && w->help, "%zu", i);
-		cr_expect(!!w->write != !!(w->flags & WRITER_STREAM), "%s: write xor stream", w->name);
+		cr_expect(!!w->write + !!w->write_view + !!(w->flags & WRITER_STREAM) == 1,
+		          "%s: write, write_view or stream", w->name);
+		cr_expect(!!w->write_view == !!(w->flags & WRITER_VIEW), "%s: write_view is WRITER_VIEW's",
+		          w->name);
 		cr_expect(!(w->flags & WRITER_STREAM) || (w->begin && w->sample), "%s", w->name);
 		cr_expect(!w->finish || (w->flags & WRITER_STREAM), "%s: finish is a streaming writer's",
 		          w->name);

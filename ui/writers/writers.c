@@ -13,6 +13,7 @@ static const char *const raw_exts[] = { "raw", "tsv", NULL };
 static const char *const gecko_aliases[] = { "firefox", NULL };
 static const char *const gecko_exts[] = { "gecko.json", NULL };
 static const char *const pprof_exts[] = { "pb.gz", "pprof", "pb", NULL };
+static const char *const svg_exts[] = { "svg", NULL };
 
 const struct writer writers[] = {
 	{ .name = "folded",
@@ -36,6 +37,12 @@ const struct writer writers[] = {
 	  .sample = raw_sample,
 	  .end = raw_end,
 	  .cpustat = raw_cpustat },
+	{ .name = "svg",
+	  .exts = svg_exts,
+	  .default_ext = "svg",
+	  .help = "an interactive flame graph for any browser: zoom, search (--reverse)",
+	  .flags = WRITER_VIEW,
+	  .write_view = svg_write },
 	{ .name = "gecko",
 	  .aliases = gecko_aliases,
 	  .exts = gecko_exts,
@@ -58,9 +65,9 @@ const struct writer writers[] = {
 };
 const size_t nwriters = sizeof(writers) / sizeof(writers[0]);
 
-/* Formats ftprof is asked for and does not write: rendered flame graphs;
+/* Formats ftprof is asked for and does not write: HTML flame graphs;
  * record folded stacks and render them instead. */
-static const char *const refused_exts[] = { "svg", "html" };
+static const char *const refused_exts[] = { "html" };
 
 const struct writer *writer_by_name(const char *name)
 {

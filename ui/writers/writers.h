@@ -21,6 +21,13 @@ struct writer_stream; /* a streaming writer's state */
  * frames too: record's filters (but --gil) are for flame graphs. */
 #define WRITER_EVERY_SAMPLE (1u << 2)
 
+/* What record's command line asks of a writer's view (WRITER_VIEW). */
+struct writer_opts {
+	bool reverse; /* --reverse: stacks innermost first, the callers above */
+};
+
+#define WRITER_VIEW (1u << 3) /* takes writer_opts: written by write_view, not write */
+
 /* A format. Every function returns 0, or -1 with errno set by the failed
  * write (ENOMEM when memory ran out). */
 struct writer {
@@ -32,6 +39,8 @@ struct writer {
 	unsigned flags;             /* WRITER_* */
 	/* Whole-profile writers: the profile at the end. */
 	int (*write)(const struct profile *pr, FILE *f);
+	/* The same, for a writer that takes record's view options (WRITER_VIEW). */
+	int (*write_view)(const struct profile *pr, const struct writer_opts *opts, FILE *f);
 	/* Streaming writers: begin before the first sample (the profile's
 	 * target set), one call per sample (its stack interned into pr with
 	 * profile_stack; weight: the seconds it stands for, the time since the
@@ -59,7 +68,7 @@ const struct writer *writer_by_name(const char *name);
 
 /* The writer path's extension names (the longest that matches: .gecko.json
  * before .json): 0 and *w set, 1 for an extension that says nothing, -1 for
- * a format ftprof does not write (.svg, .html). */
+ * a format ftprof does not write (.html). */
 int writer_by_path(const char *path, const struct writer **w);
 
 /* "folded, speedscope or raw", into buf (cut to len). */
@@ -77,6 +86,7 @@ void writer_put_folded_frame(FILE *f, const struct profile_frame *fr);
 int writer_finish(FILE *f);
 
 int folded_write(const struct profile *pr, FILE *f);
+int svg_write(const struct profile *pr, const struct writer_opts *opts, FILE *f);
 int speedscope_write(const struct profile *pr, FILE *f);
 int raw_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
