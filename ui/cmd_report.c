@@ -46,13 +46,21 @@ static int analyze(const char *path, struct raw_header *hdr, struct analysis **o
 		fclose(in);
 	if (ret < 0) {
 		ui_error("report", "%s", ret == -FTP_E_NOMEM && !err.msg[0] ? "out of memory" : err.msg);
+		raw_header_release(hdr);
 		analysis_destroy(a);
 		return EXIT_FATAL;
 	}
-	/* The rate and cores are known once the header is read: the analysis
-	 * takes them at the end, where the interval is computed. */
-	analysis_set_opts(a, &(struct analysis_opts){ .rate = hdr->rate, .cores = hdr->cores });
-	if (analysis_end_round(a) < 0 || analysis_result(a, res) < 0) {
+	/* The rate, cores and tick are known once the header is read: the
+	 * analysis takes them at the end, where the interval is computed. */
+	analysis_set_opts(a, &(struct analysis_opts){
+	                             .rate = hdr->rate, .cores = hdr->cores, .tick_s = (double)hdr->tick_ns / 1e9 });
+	ret = 0;
+	if (hdr->cpus_first)
+		ret = analysis_add_cpustat(a, 0, hdr->cpus_first, hdr->ncpus_first);
+	if (ret == 0 && hdr->cpus_last)
+		ret = analysis_add_cpustat(a, 0, hdr->cpus_last, hdr->ncpus_last);
+	raw_header_release(hdr);
+	if (ret < 0 || analysis_end_round(a) < 0 || analysis_result(a, res) < 0) {
 		ui_error("report", "out of memory");
 		analysis_destroy(a);
 		return EXIT_FATAL;

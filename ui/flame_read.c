@@ -71,6 +71,7 @@ static int read_raw(struct flame *fl, FILE *in, const char *path, const struct f
 	snprintf(src->python, sizeof(src->python), "%s", hdr.python);
 	src->free_threaded = hdr.free_threaded;
 	src->rate = hdr.rate;
+	raw_header_release(&hdr);
 	return ret;
 }
 

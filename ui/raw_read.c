@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Reads raw format 2 back: the header, then each line split on tabs into the
- * twelve columns, strings unescaped, and the innermost Python frame taken
+/* Reads raw formats 2 and 3 back: the header, then each line split on tabs
+ * into its columns (format 3 adds the CPU, tick lines after each sample and
+ * the machine's CPU times), strings unescaped, and the innermost Python frame taken
  * from the folded stack. The file is as hostile as the target it came from:
  * every column is checked, and a bad one stops the read with its line. */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "ftprof/error.h"
+#include "ftprof/util.h"
 #include "raw_read.h"
 
 enum {
@@ -126,11 +128,10 @@ static int read_header(const char *text, const char *path, struct raw_header *hd
 	if (sscanf(text, "# ftprof raw %d:%n", &format, &n) != 1 || n == 0)
 		return fail(err, path, 1, "not an ftprof raw recording (no '# ftprof raw N:' header)");
 	hdr->format = format;
-	if (format != 2)
-		return fail(
-		        err, path, 1,
-		        "raw format %d; ftprof report reads raw format 2 (record it again with this ftprof)",
-		        format);
+	if (format != 2 && format != 3)
+		return fail(err, path, 1,
+		            "raw format %d; ftprof reads raw formats 2 and 3 (record it again with this ftprof)",
+		            format);
 	const char *p = text + n;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
@@ -155,6 +156,8 @@ static int read_header(const char *text, const char *path, struct raw_header *hd
 			hdr->rate = rate > 0 ? rate : 0;
 		} else if (sscanf(part, "%ld core%n", &cores, &end_n) == 1 && end_n) {
 			hdr->cores = cores > 0 ? cores : 0;
+		} else if (sscanf(part, "tick %ld ns%n", &cores, &end_n) == 1 && end_n) {
+			hdr->tick_ns = cores > 0 ? (uint64_t)cores : 0;
 		}
 		p += len;
 		if (end && p < end)
@@ -296,24 +299,34 @@ static void innermost(char *stack, struct analysis_sample *s)
 
 /* Parses one sample line into s. With stack, the stack column is left whole
  * (still escaped) in *stack and s's innermost frame is not filled. */
-static int read_line(char *text, const char *path, unsigned long lineno, struct analysis_sample *s,
-                     char **stack, struct ftp_error *err)
+static int read_line(char *text, const char *path, int format, unsigned long lineno,
+                     struct analysis_sample *s, char **stack, struct ftp_error *err)
 {
-	char *col[NCOLS];
-	int n = 0;
+	char *col[NCOLS + 1];
+	int n = 0, want = format == 3 ? NCOLS + 1 : NCOLS;
 	for (char *p = text;; p++) {
 		col[n++] = p;
 		p = strchr(p, '\t');
 		if (!p)
 			break;
-		if (n == NCOLS)
-			return fail(err, path, lineno, "more than %d tab-separated columns", NCOLS);
+		if (n == want)
+			return fail(err, path, lineno, "more than %d tab-separated columns", want);
 		*p = '\0';
 	}
-	if (n != NCOLS)
-		return fail(err, path, lineno, "%d tab-separated columns, %d expected", n, NCOLS);
+	if (n != want)
+		return fail(err, path, lineno, "%d tab-separated columns, %d expected", n, want);
 	memset(s, 0, sizeof(*s));
 	s->line = -1;
+	s->cpu = -1;
+	if (format == 3) { /* the cpu column, after oncpu */
+		uint64_t cpu;
+		if (strcmp(col[COL_ONCPU + 1], "-") != 0) {
+			if (!parse_u64(col[COL_ONCPU + 1], 10, &cpu) || cpu > 65535)
+				return fail(err, path, lineno, "bad cpu column");
+			s->cpu = (int)cpu;
+		}
+		memmove(&col[COL_ONCPU + 1], &col[COL_ONCPU + 2], (NCOLS - COL_ONCPU - 1) * sizeof(col[0]));
+	}
 	static const char *const names[NCOLS] = { "round",      "time_ns", "tid",       "state",     "oncpu",
 		                                  "gil",        "wait",    "wait_addr", "wait_type", "holder",
 		                                  "holder_how", "thread",  "stack" };
@@ -362,6 +375,146 @@ static int read_line(char *text, const char *path, unsigned long lineno, struct 
 	return 0;
 }
 
+void raw_header_release(struct raw_header *hdr)
+{
+	free(hdr->cpus_first);
+	free(hdr->cpus_last);
+	hdr->cpus_first = hdr->cpus_last = NULL;
+	hdr->ncpus_first = hdr->ncpus_last = 0;
+}
+
+/* The sample line read last, kept until its tick lines have been read. */
+struct pending {
+	char *text; /* a copy of the line; NULL: none */
+	size_t cap;
+	unsigned long lineno;
+	struct ftp_tick *ticks;
+	size_t nticks, ticks_cap;
+	char **types; /* the ticks' object types, copied */
+};
+
+static void pending_clear(struct pending *pd)
+{
+	for (size_t i = 0; i < pd->nticks; i++)
+		free(pd->types[i]);
+	pd->nticks = 0;
+	if (pd->text)
+		pd->text[0] = '\0';
+}
+
+static void pending_release(struct pending *pd)
+{
+	pending_clear(pd);
+	free(pd->text);
+	free(pd->ticks);
+	free(pd->types);
+}
+
+static bool parse_cpu_kind(const char *s, enum ftp_cpu_kind *out)
+{
+	for (int i = 0; i < FTP_CPU_KIND_COUNT; i++)
+		if (strcmp(s, ftp_cpu_kind_name((enum ftp_cpu_kind)i)) == 0) {
+			*out = (enum ftp_cpu_kind)i;
+			return true;
+		}
+	return false;
+}
+
+/* "@ time tid cpu kind mode symbol inlined object object_type" */
+static int read_tick(char *text, const char *path, unsigned long lineno, struct pending *pd,
+                     struct ftp_error *err)
+{
+	char *col[10];
+	int n = 0;
+	for (char *p = text;; p++) {
+		col[n++] = p;
+		p = strchr(p, '\t');
+		if (!p || n == 10)
+			break;
+		*p = '\0';
+	}
+	struct ftp_tick k = { 0 };
+	uint64_t cpu;
+	if (n != 10 || !parse_u64(col[1], 10, &k.time_ns) || !parse_u64(col[3], 10, &cpu) || cpu > 65535 ||
+	    !parse_cpu_kind(col[4], &k.kind) || (strcmp(col[5], "k") != 0 && strcmp(col[5], "u") != 0) ||
+	    (strcmp(col[8], "-") != 0 &&
+	     (strncmp(col[8], "0x", 2) != 0 || !parse_u64(col[8] + 2, 16, &k.object_addr))))
+		return fail(err, path, lineno, "a malformed tick line");
+	if (!pd->text || !pd->text[0])
+		return fail(err, path, lineno, "a tick line before any sample line");
+	k.cpu = (int)cpu;
+	k.in_kernel = col[5][0] == 'k';
+	if (ftp_grow((void **)&pd->ticks, &pd->ticks_cap, pd->nticks + 1, sizeof(*pd->ticks), 16) < 0)
+		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+	size_t cap = pd->ticks_cap;
+	char **types = realloc(pd->types, cap * sizeof(*types));
+	if (!types)
+		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+	pd->types = types;
+	char *type = NULL;
+	if (strcmp(col[9], "-") != 0) {
+		raw_unescape(col[9]);
+		if (!(type = strdup(col[9])))
+			return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+	}
+	pd->types[pd->nticks] = type;
+	k.object_type = type;
+	pd->ticks[pd->nticks++] = k;
+	return 0;
+}
+
+/* "% time busy/total ..." into the header's first or last CPU times. */
+static int read_cpustat(char *text, const char *path, unsigned long lineno, struct raw_header *hdr,
+                        struct ftp_error *err)
+{
+	size_t n = 0;
+	for (const char *p = text; *p; p++)
+		n += *p == '\t';
+	if (n < 2 || n > 65536)
+		return fail(err, path, lineno, "a malformed CPU times line");
+	struct ftp_cpu_time *v = calloc(n - 1, sizeof(*v));
+	if (!v)
+		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+	char *p = strchr(text, '\t') + 1;
+	p = strchr(p, '\t'); /* past the time */
+	for (size_t i = 0; i + 1 < n && p; i++) {
+		unsigned long long busy, total;
+		int used = 0;
+		if (sscanf(p + 1, "%llu/%llu%n", &busy, &total, &used) != 2 || busy > total) {
+			free(v);
+			return fail(err, path, lineno, "a malformed CPU times line");
+		}
+		v[i] = (struct ftp_cpu_time){ busy, total };
+		p = strchr(p + 1, '\t');
+	}
+	if (!hdr->cpus_first) {
+		hdr->cpus_first = v;
+		hdr->ncpus_first = (unsigned)(n - 1);
+	} else {
+		free(hdr->cpus_last);
+		hdr->cpus_last = v;
+		hdr->ncpus_last = (unsigned)(n - 1);
+	}
+	return 0;
+}
+
+/* Hands the pending sample, with its ticks, to the callback. */
+static int flush(struct pending *pd, const char *path, struct raw_header *hdr, raw_sample_fn *fn,
+                 raw_stack_fn *stack_fn, void *arg, struct ftp_error *err)
+{
+	if (!pd->text || !pd->text[0])
+		return 0;
+	struct analysis_sample s;
+	char *stack = NULL;
+	int ret = read_line(pd->text, path, hdr->format, pd->lineno, &s, stack_fn ? &stack : NULL, err);
+	s.nticks = (unsigned)pd->nticks;
+	s.ticks = pd->ticks;
+	if (ret == 0 && (ret = stack_fn ? stack_fn(&s, stack, arg) : fn(&s, arg)) < 0)
+		ftp_error_set(err, -ret, 0, "%s:%lu: %s", path, pd->lineno, ftp_strerror(ret));
+	pending_clear(pd);
+	return ret;
+}
+
 static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn,
                     raw_stack_fn *stack_fn, void *arg, struct ftp_error *err)
 {
@@ -370,6 +523,7 @@ static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sampl
 	ssize_t len;
 	unsigned long lineno = 0;
 	int ret = 0;
+	struct pending pd = { 0 };
 	memset(hdr, 0, sizeof(*hdr));
 	while (ret == 0 && (len = getline(&text, &cap, f)) >= 0) {
 		lineno++;
@@ -385,18 +539,26 @@ static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sampl
 			ret = read_header(text, path, hdr, err);
 		} else if (lineno == 2) {
 			if (strncmp(text, "# round\t", 8) != 0)
-				ret = fail(err, path, lineno,
-				           "not raw format 2's column line ('# round\\t...')");
+				ret = fail(err, path, lineno, "not a raw recording's column line ('# round\\t...')");
 		} else if (text[0] == '#' || len == 0) {
 			continue;
+		} else if (hdr->format == 3 && text[0] == '@' && text[1] == '\t') {
+			ret = read_tick(text, path, lineno, &pd, err);
+		} else if (hdr->format == 3 && text[0] == '%' && text[1] == '\t') {
+			ret = read_cpustat(text, path, lineno, hdr, err);
 		} else {
-			struct analysis_sample s;
-			char *stack = NULL;
-			ret = read_line(text, path, lineno, &s, stack_fn ? &stack : NULL, err);
-			if (ret == 0 && (ret = stack_fn ? stack_fn(&s, stack, arg) : fn(&s, arg)) < 0)
-				ftp_error_set(err, -ret, 0, "%s:%lu: %s", path, lineno, ftp_strerror(ret));
+			ret = flush(&pd, path, hdr, fn, stack_fn, arg, err);
+			if (ret == 0 && ftp_grow((void **)&pd.text, &pd.cap, (size_t)len + 1, 1, 256) < 0)
+				ret = ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+			if (ret == 0) {
+				memcpy(pd.text, text, (size_t)len + 1);
+				pd.lineno = lineno;
+			}
 		}
 	}
+	if (ret == 0)
+		ret = flush(&pd, path, hdr, fn, stack_fn, arg, err);
+	pending_release(&pd);
 	if (ret == 0 && ferror(f))
 		ret = ftp_error_set(err, FTP_E_IO, errno, "%s: read", path);
 	else if (ret == 0 && lineno == 0)

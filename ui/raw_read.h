@@ -5,6 +5,7 @@
 #define FTPROF_RAW_READ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -19,14 +20,22 @@ struct raw_header {
 	bool free_threaded;
 	double rate; /* Hz asked */
 	long cores;
+	uint64_t tick_ns; /* format 3: the CPU time of an on-CPU tick; 0 none */
+	/* Format 3: the machine's CPU times, first and last written (malloc'd;
+	 * raw_header_release frees them). */
+	struct ftp_cpu_time *cpus_first, *cpus_last;
+	unsigned ncpus_first, ncpus_last;
 };
 
-/* Called for each sample; its strings are lent for the call. Returns 0 to go
+void raw_header_release(struct raw_header *hdr);
+
+/* Called for each sample (format 3: with its on-CPU ticks, whose kind, cpu,
+ * time, object and object_type are read; symbols are not); its strings are lent for the call. Returns 0 to go
  * on, or a negative value that raw_read returns. */
 typedef int raw_sample_fn(const struct analysis_sample *s, void *arg);
 
 /* Reads f (named path in messages) to its end. Returns 0, or -FTP_E_CORRUPT
- * with err's message "PATH:LINE: what is wrong" (a header that is not raw 2,
+ * with err's message "PATH:LINE: what is wrong" (a header that is not raw 2 or 3,
  * a malformed line), -FTP_E_IO on a read error, or the callback's negative
  * -FTP_E_* (its name in err). hdr is filled as the header is read. */
 int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,

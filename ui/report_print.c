@@ -94,6 +94,69 @@ static void text_deadlocks(FILE *f, const struct analysis_result *res)
 	}
 }
 
+/* The CPUs a thread's ticks ran on, "0,1" (those below 64). */
+static void put_cpus(FILE *f, uint64_t cpus)
+{
+	const char *sep = "";
+	for (int c = 0; c < 64; c++)
+		if (cpus & (1ull << c)) {
+			fprintf(f, "%s%d", sep, c);
+			sep = ",";
+		}
+}
+
+static void text_oncpu(FILE *f, const struct analysis_result *res)
+{
+	const struct analysis_oncpu *o = &res->oncpu;
+	if (!o->ticks) {
+		fputs("  no on-CPU samples in this recording (perf_event cpu-clock: see docs/oncpu.md)\n", f);
+		return;
+	}
+	fprintf(f, "  on-CPU samples: %.2f threads on a CPU at once (%" PRIu64 " ticks of %.3g ms):", o->effective,
+	        o->ticks, o->tick_s * 1e3);
+	const char *sep = " ";
+	for (int k = 0; k < FTP_CPU_KIND_COUNT; k++) {
+		if (!o->kind_ticks[k])
+			continue;
+		fprintf(f, "%s%s %.2f", sep, ftp_cpu_kind_name((enum ftp_cpu_kind)k), o->kinds[k]);
+		sep = ", ";
+	}
+	fputs("\n\nCores (share of the time: busy with anything / with this process)\n", f);
+	for (size_t i = 0; i < o->ncores; i++) {
+		const struct analysis_core *c = &o->cores[i];
+		fprintf(f, "  cpu%-3d ", c->cpu);
+		if (c->busy >= 0)
+			fprintf(f, "%5.1f%% busy", 100.0 * c->busy);
+		else
+			fputs("    ? busy", f);
+		fprintf(f, ", %5.1f%% this process (%" PRIu64 " ticks)\n", 100.0 * c->target, c->ticks);
+	}
+	fputs("  threads ran on:", f);
+	for (size_t i = 0; i < res->nthreads; i++) {
+		const struct analysis_thread *t = &res->threads[i];
+		if (!t->ticks)
+			continue;
+		fputs(i ? "\n    " : "\n    ", f);
+		put_thread(f, t->tid, t->name);
+		fprintf(f, ": %" PRIu64 " ticks on cpu ", t->ticks);
+		put_cpus(f, t->cpus);
+	}
+	fputs("\n\nReference-count contention (objects whose counts the threads updated)\n", f);
+	if (!o->nrefcount)
+		fputs("  none seen\n", f);
+	for (size_t i = 0; i < o->nrefcount; i++) {
+		const struct analysis_refcount *rc = &o->refcount[i];
+		fputs("  ", f);
+		ui_put_escaped(f, rc->type);
+		fprintf(f, ": %.1f%% of on-CPU samples (%" PRIu64 "), %" PRIu64 " object%s", 100.0 * rc->share,
+		        rc->samples, rc->objects, rc->objects == 1 ? "" : "s");
+		if (rc->address)
+			fprintf(f, ", most 0x%" PRIx64, rc->address);
+		fputc('\n', f);
+		text_lines(f, "at:", rc->lines, rc->nlines);
+	}
+}
+
 void report_print_text(FILE *f, const struct report *r)
 {
 	const struct analysis_result *res = r->res;
@@ -138,6 +201,8 @@ void report_print_text(FILE *f, const struct report *r)
 	if (res->cores)
 		fprintf(f, ", on %ld cores", res->cores);
 	fputc('\n', f);
+
+	text_oncpu(f, res);
 
 	fputs("\nLocks (by time waited)\n", f);
 	if (!res->nlocks)
@@ -213,6 +278,52 @@ static void json_lines(FILE *f, const struct analysis_line *l, size_t n)
 	fputc(']', f);
 }
 
+/* The end of "parallelism" (its on-CPU part), then "cores" and "refcount". */
+static void json_oncpu(FILE *f, const struct analysis_result *res)
+{
+	const struct analysis_oncpu *o = &res->oncpu;
+	fputs(", \"oncpu\": ", f);
+	if (!o->ticks) {
+		fputs("null},\n \"cores\": [],\n \"refcount\": []", f);
+		return;
+	}
+	fputs("{\"effective\": ", f);
+	json_num(f, o->effective);
+	fprintf(f, ", \"ticks\": %" PRIu64 ", \"tick_seconds\": ", o->ticks);
+	json_num(f, o->tick_s);
+	fputs(", \"kinds\": {", f);
+	for (int k = 0; k < FTP_CPU_KIND_COUNT; k++) {
+		fprintf(f, "%s\"%s\": ", k ? ", " : "", ftp_cpu_kind_name((enum ftp_cpu_kind)k));
+		json_num(f, o->kinds[k]);
+	}
+	fputs("}}},\n \"cores\": [", f);
+	for (size_t i = 0; i < o->ncores; i++) {
+		const struct analysis_core *c = &o->cores[i];
+		fprintf(f, "%s{\"cpu\": %d, \"busy\": ", i ? ", " : "", c->cpu);
+		if (c->busy >= 0)
+			json_num(f, c->busy);
+		else
+			fputs("null", f);
+		fputs(", \"target\": ", f);
+		json_num(f, c->target);
+		fprintf(f, ", \"ticks\": %" PRIu64 "}", c->ticks);
+	}
+	fputs("],\n \"refcount\": [", f);
+	for (size_t i = 0; i < o->nrefcount; i++) {
+		const struct analysis_refcount *rc = &o->refcount[i];
+		fprintf(f, "%s\n  {\"type\": ", i ? "," : "");
+		ui_put_json_str(f, rc->type);
+		fprintf(f, ", \"samples\": %" PRIu64 ", \"share\": ", rc->samples);
+		json_num(f, rc->share);
+		fprintf(f, ", \"objects\": %" PRIu64 ", \"address\": ", rc->objects);
+		json_addr(f, rc->address);
+		fputs(", \"lines\": ", f);
+		json_lines(f, rc->lines, rc->nlines);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 void report_print_json(FILE *f, const struct report *r)
 {
 	const struct analysis_result *res = r->res;
@@ -246,7 +357,14 @@ void report_print_json(FILE *f, const struct report *r)
 			fprintf(f, "%s\"%s\": ", s ? ", " : "", ftp_state_name((enum ftp_state)s));
 			json_num(f, t->samples ? (double)t->states[s] / (double)t->samples : 0);
 		}
-		fputs("}}", f);
+		fprintf(f, "}, \"ticks\": %" PRIu64 ", \"cpus\": [", t->ticks);
+		const char *sep = "";
+		for (int c = 0; c < 64; c++)
+			if (t->cpus & (1ull << c)) {
+				fprintf(f, "%s%d", sep, c);
+				sep = ", ";
+			}
+		fputs("]}", f);
 	}
 	fputs("],\n \"parallelism\": {\"effective\": ", f);
 	json_num(f, res->effective);
@@ -257,7 +375,8 @@ void report_print_json(FILE *f, const struct report *r)
 		fprintf(f, "%ld", res->cores);
 	else
 		fputs("null", f);
-	fputs("},\n \"locks\": [", f);
+	json_oncpu(f, res);
+	fputs(",\n \"locks\": [", f);
 	for (size_t i = 0; i < res->nlocks; i++) {
 		const struct analysis_lock *l = &res->locks[i];
 		fprintf(f, "%s\n  {\"kind\": ", i ? "," : "");

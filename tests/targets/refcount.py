@@ -9,6 +9,7 @@
 # until killed (or SECONDS when given: "rate N" is then the loop's total
 # iterations per second).
 #   python refcount.py shared|private [THREADS] [SECONDS]
+import os
 import sys
 import threading
 import time
@@ -47,7 +48,7 @@ def main():
         t.start()
     for e in started:
         e.wait()
-    print("ready %d refcount %s" % (threading.get_native_id() and __import__("os").getpid(), mode), flush=True)
+    print("ready %d refcount %s" % (os.getpid(), mode), flush=True)
     if seconds:
         time.sleep(seconds)
         stop.set()

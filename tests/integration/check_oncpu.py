@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: MIT
+# End-to-end checks of ftprof's on-CPU samples against live targets with
+# known ground truth. Runs the target, records it (raw), reads the report's
+# JSON, and prints every mismatch; exit 0 when all hold, 77 when the check
+# does not apply here (a GIL build for refcount contention, fewer than two
+# CPUs), 1 otherwise.
+#
+#   check_oncpu.py refcount FTPROF PYTHON   shared vs private objects (free-threaded)
+#   check_oncpu.py pinned FTPROF PYTHON     two spinners pinned to CPUs 0 and 1
+#   check_oncpu.py off FTPROF PYTHON        --no-oncpu: no ticks, no refcount
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS = os.path.join(HERE, "..", "targets")
+problems = []
+
+
+def check(cond, msg):
+    if not cond:
+        problems.append(msg)
+    return cond
+
+
+def start(python, script, *args):
+    p = subprocess.Popen([python, os.path.join(TARGETS, script)] + list(args), stdout=subprocess.PIPE,
+                         text=True)
+    line = p.stdout.readline()
+    if line.startswith("skip:"):
+        p.wait()
+        print(line.strip())
+        sys.exit(77)
+    if not line.startswith("ready"):
+        p.kill()
+        sys.exit("%s did not start: %r" % (script, line))
+    return p
+
+
+def record(ftprof, pid, seconds, tmp, name, *extra):
+    raw = os.path.join(tmp, name + ".raw")
+    r = subprocess.run([ftprof, "record", "-q", "-r", "200", "-d", str(seconds), "-o", raw] + list(extra) +
+                       [str(pid)], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        sys.exit("ftprof record failed (%d): %s" % (r.returncode, r.stderr))
+    rep = subprocess.run([ftprof, "report", "--json", raw], capture_output=True, text=True, timeout=120)
+    if rep.returncode != 0:
+        sys.exit("ftprof report failed (%d): %s" % (rep.returncode, rep.stderr))
+    return json.loads(rep.stdout), raw
+
+
+def free_threaded(python):
+    out = subprocess.run([python, "-c", "import sysconfig,sys; print(int(bool(sysconfig.get_config_var("
+                          "'Py_GIL_DISABLED')) and not sys._is_gil_enabled()))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() == "1"
+
+
+def truth_line(script, mark):
+    with open(os.path.join(TARGETS, script), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if re.search(r"# truth: %s\b" % mark, line):
+                return n
+    raise SystemExit("no '# truth: %s' in %s" % (mark, script))
+
+
+def refcount_of(rep, type_name):
+    for r in rep["refcount"]:
+        if r["type"] == type_name:
+            return r
+    return None
+
+
+def check_refcount(ftprof, python, tmp):
+    if not free_threaded(python):
+        print("skip: reference-count contention is a free-threaded build's (no GIL)")
+        sys.exit(77)
+    read = truth_line("refcount.py", "read")
+    runs = {}
+    for mode in ("shared", "private"):
+        p = start(python, "refcount.py", mode, "2")
+        try:
+            runs[mode], _ = record(ftprof, p.pid, 4, tmp, mode)
+        finally:
+            p.kill()
+            p.wait()
+    shared, private = runs["shared"], runs["private"]
+    check(shared["parallelism"]["oncpu"] is not None, "shared: no on-CPU samples")
+    if not check(shared["refcount"], "shared: an empty refcount table"):
+        return
+    top = shared["refcount"][0]
+    check(top["type"] == "Payload", "shared: the refcount table's top type is %r, not Payload" % top["type"])
+    ours = refcount_of(shared, "Payload")
+    if check(ours is not None, "shared: Payload not in the refcount table"):
+        lines = ours["lines"]
+        check(lines and lines[0]["function"] == "reader" and lines[0]["line"] == read and
+              lines[0]["file"].endswith("refcount.py"),
+              "shared: Payload's top line is %r, not reader at refcount.py:%d" % (lines[:1], read))
+        check(ours["share"] >= 0.10, "shared: Payload has %.1f%% of on-CPU samples, under 10%%" %
+              (100 * ours["share"]))
+        check(ours["objects"] == 1, "shared: %d Payload objects, 1 expected" % ours["objects"])
+        theirs = refcount_of(private, "Payload")
+        n = theirs["samples"] if theirs else 0
+        check(n * 10 <= ours["samples"],
+              "private: %d samples on Payload against %d shared: more than a tenth" % (n, ours["samples"]))
+    check(private["parallelism"]["oncpu"] and private["parallelism"]["oncpu"]["ticks"] > 100,
+          "private: too few on-CPU samples")
+
+
+def check_pinned(ftprof, python, tmp):
+    if len(os.sched_getaffinity(0)) < 2:
+        print("skip: needs two CPUs")
+        sys.exit(77)
+    p = start(python, "pinned.py")
+    try:
+        rep, _ = record(ftprof, p.pid, 4, tmp, "pinned")
+    finally:
+        p.kill()
+        p.wait()
+    oncpu = rep["parallelism"]["oncpu"]
+    if not check(oncpu is not None, "no on-CPU samples"):
+        return
+    cores = {c["cpu"]: c for c in rep["cores"]}
+    ft = free_threaded(python)
+    for cpu in (0, 1):
+        c = cores.get(cpu)
+        if not check(c is not None, "no cpu%d in cores" % cpu):
+            continue
+        check(c["busy"] is not None and c["busy"] >= c["target"] - 0.05,
+              "cpu%d busy %r below its share for the target %.2f" % (cpu, c["busy"], c["target"]))
+        if ft:
+            check(c["target"] >= 0.80, "cpu%d: %.0f%% busy with the target, under 80%%" % (cpu, 100 * c["target"]))
+    threads = {t["name"]: t for t in rep["threads"]}
+    for cpu in (0, 1):
+        t = threads.get("spin-%d" % cpu)
+        if check(t is not None, "no thread spin-%d" % cpu):
+            check(t["cpus"] == [cpu], "spin-%d ran on %r, pinned to [%d]" % (cpu, t["cpus"], cpu))
+    if ft:
+        check(oncpu["effective"] >= 1.7, "effective parallelism %.2f, under 1.7" % oncpu["effective"])
+    else:  # the GIL: they take turns
+        check(oncpu["effective"] <= 1.2, "effective parallelism %.2f with a GIL" % oncpu["effective"])
+    check(abs(sum(oncpu["kinds"].values()) - oncpu["effective"]) < 0.02,
+          "the kinds add up to %.2f, not %.2f" % (sum(oncpu["kinds"].values()), oncpu["effective"]))
+
+
+def check_off(ftprof, python, tmp):
+    p = start(python, "pinned.py")
+    try:
+        rep, raw = record(ftprof, p.pid, 1, tmp, "off", "--no-oncpu")
+    finally:
+        p.kill()
+        p.wait()
+    check(rep["parallelism"]["oncpu"] is None, "--no-oncpu: on-CPU samples reported")
+    with open(raw, encoding="utf-8") as f:
+        check(not any(line.startswith("@\t") for line in f), "--no-oncpu: tick lines written")
+
+
+def main():
+    what, ftprof, python = sys.argv[1:4]
+    with tempfile.TemporaryDirectory() as tmp:
+        {"refcount": check_refcount, "pinned": check_pinned, "off": check_off}[what](ftprof, python, tmp)
+    for msg in problems:
+        print("check_oncpu %s: %s" % (what, msg))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
