@@ -52,8 +52,9 @@ static int analyze(const char *path, struct raw_header *hdr, struct analysis **o
 	}
 	/* The rate, cores and tick are known once the header is read: the
 	 * analysis takes them at the end, where the interval is computed. */
-	analysis_set_opts(a, &(struct analysis_opts){
-	                             .rate = hdr->rate, .cores = hdr->cores, .tick_s = (double)hdr->tick_ns / 1e9 });
+	analysis_set_opts(a, &(struct analysis_opts){ .rate = hdr->rate,
+	                                              .cores = hdr->cores,
+	                                              .tick_s = (double)hdr->tick_ns / 1e9 });
 	ret = 0;
 	if (hdr->cpus_first)
 		ret = analysis_add_cpustat(a, 0, hdr->cpus_first, hdr->ncpus_first);

@@ -129,9 +129,10 @@ static int read_header(const char *text, const char *path, struct raw_header *hd
 		return fail(err, path, 1, "not an ftprof raw recording (no '# ftprof raw N:' header)");
 	hdr->format = format;
 	if (format != 2 && format != 3)
-		return fail(err, path, 1,
-		            "raw format %d; ftprof reads raw formats 2 and 3 (record it again with this ftprof)",
-		            format);
+		return fail(
+		        err, path, 1,
+		        "raw format %d; ftprof reads raw formats 2 and 3 (record it again with this ftprof)",
+		        format);
 	const char *p = text + n;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
@@ -539,7 +540,8 @@ static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sampl
 			ret = read_header(text, path, hdr, err);
 		} else if (lineno == 2) {
 			if (strncmp(text, "# round\t", 8) != 0)
-				ret = fail(err, path, lineno, "not a raw recording's column line ('# round\\t...')");
+				ret = fail(err, path, lineno,
+				           "not a raw recording's column line ('# round\\t...')");
 		} else if (text[0] == '#' || len == 0) {
 			continue;
 		} else if (hdr->format == 3 && text[0] == '@' && text[1] == '\t') {

@@ -112,8 +112,8 @@ static void text_oncpu(FILE *f, const struct analysis_result *res)
 		fputs("  no on-CPU samples in this recording (perf_event cpu-clock: see docs/oncpu.md)\n", f);
 		return;
 	}
-	fprintf(f, "  on-CPU samples: %.2f threads on a CPU at once (%" PRIu64 " ticks of %.3g ms):", o->effective,
-	        o->ticks, o->tick_s * 1e3);
+	fprintf(f, "  on-CPU samples: %.2f threads on a CPU at once (%" PRIu64 " ticks of %.3g ms):",
+	        o->effective, o->ticks, o->tick_s * 1e3);
 	const char *sep = " ";
 	for (int k = 0; k < FTP_CPU_KIND_COUNT; k++) {
 		if (!o->kind_ticks[k])
@@ -148,8 +148,8 @@ static void text_oncpu(FILE *f, const struct analysis_result *res)
 		const struct analysis_refcount *rc = &o->refcount[i];
 		fputs("  ", f);
 		ui_put_escaped(f, rc->type);
-		fprintf(f, ": %.1f%% of on-CPU samples (%" PRIu64 "), %" PRIu64 " object%s", 100.0 * rc->share,
-		        rc->samples, rc->objects, rc->objects == 1 ? "" : "s");
+		fprintf(f, ": %.1f%% of on-CPU samples (%" PRIu64 "), %" PRIu64 " object%s",
+		        100.0 * rc->share, rc->samples, rc->objects, rc->objects == 1 ? "" : "s");
 		if (rc->address)
 			fprintf(f, ", most 0x%" PRIx64, rc->address);
 		fputc('\n', f);

@@ -346,7 +346,9 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 	unsigned power = 1, lam = 0, n;
 	uint64_t mark = 0;
 	for (n = 0; tstate && n < MAX_THREADS; n++) {
-		struct ftp_sample s = { .pid = p->pid, .round = p->round, .holds_gil = -1, .on_cpu = -1, .cpu = -1 };
+		struct ftp_sample s = {
+			.pid = p->pid, .round = p->round, .holds_gil = -1, .on_cpu = -1, .cpu = -1
+		};
 		s.time_ns = ftp_now_ns();
 		if (tstate == mark || (tstate & 7) || probe_mem_read(&p->mem, tstate, ts, ts_len, NULL) < 0 ||
 		    probe_load_u64(ts, L->tstate.interp) != interp) {

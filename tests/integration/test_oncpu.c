@@ -12,8 +12,12 @@
 static void run_check(const char *what, const char *interp)
 {
 	const char *python = test_interp_use(interp);
-	const char *argv[] = { "/usr/bin/python3", test_source_path("tests/integration/check_oncpu.py"), what,
-		               FTPROF_BINARY, python, NULL };
+	const char *argv[] = { "/usr/bin/python3",
+		               test_source_path("tests/integration/check_oncpu.py"),
+		               what,
+		               FTPROF_BINARY,
+		               python,
+		               NULL };
 	struct test_run r;
 	cr_assert_eq(test_run(&r, argv, 300), 0);
 	if (r.status == 77) {

@@ -107,20 +107,20 @@ struct analysis_core {
 
 /* Objects of one type whose reference counts the threads updated. */
 struct analysis_refcount {
-	const char *type;    /* tp_name; "?" when the object could not be named */
-	uint64_t samples;    /* ticks in a refcount routine on objects of this type */
-	double share;        /* of all ticks */
-	uint64_t address;    /* the object of this type seen most */
-	uint64_t objects;    /* distinct objects seen */
+	const char *type;            /* tp_name; "?" when the object could not be named */
+	uint64_t samples;            /* ticks in a refcount routine on objects of this type */
+	double share;                /* of all ticks */
+	uint64_t address;            /* the object of this type seen most */
+	uint64_t objects;            /* distinct objects seen */
 	struct analysis_line *lines; /* by samples, most first */
 	size_t nlines;
 };
 
 /* What the on-CPU ticks say. */
 struct analysis_oncpu {
-	uint64_t ticks;  /* 0: none were recorded */
-	double tick_s;   /* CPU time per tick */
-	double effective; /* mean threads on a CPU at once: ticks * tick_s / duration */
+	uint64_t ticks;                   /* 0: none were recorded */
+	double tick_s;                    /* CPU time per tick */
+	double effective;                 /* mean threads on a CPU at once: ticks * tick_s / duration */
 	double kinds[FTP_CPU_KIND_COUNT]; /* effective, split by what the ticks ran */
 	uint64_t kind_ticks[FTP_CPU_KIND_COUNT];
 	struct analysis_core *cores; /* every CPU from 0 */

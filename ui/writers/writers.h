@@ -92,7 +92,8 @@ int raw_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
 int raw_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
                double weight);
 void raw_end(struct writer_stream *st);
-int raw_cpustat(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus, unsigned n);
+int raw_cpustat(struct writer_stream *st, FILE *f, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                unsigned n);
 int gecko_begin(struct writer_stream **st, const struct profile *pr, FILE *f);
 int gecko_sample(struct writer_stream *st, struct profile *pr, FILE *f, const struct ftp_sample *s,
                  double weight);
