@@ -307,6 +307,10 @@ int oncpu_counts_result(const struct oncpu_counts *c, double tick_s, double dura
 	out->tick_s = tick_s;
 	out->refcount_ticks = c->refcount_ticks;
 	memcpy(out->kind_ticks, c->kind_ticks, sizeof(out->kind_ticks));
+	/* The samples span duration_s; the ticks of the first round came from
+	 * the tick period before it. */
+	if (tick_s > 0)
+		duration_s += tick_s;
 	if (duration_s > 0) {
 		out->effective = (double)c->ticks * tick_s / duration_s;
 		for (int k = 0; k < FTP_CPU_KIND_COUNT; k++)

@@ -18,7 +18,8 @@ int oncpu_counts_cpustat(struct oncpu_counts *c, uint64_t time_ns, const struct 
 /* A thread's ticks, CPUs and latest CPU (zeros and -1 when it had none). */
 void oncpu_counts_thread(const struct oncpu_counts *c, pid_t tid, uint64_t *ticks, uint64_t *cpus,
                          int *last_cpu);
-/* Fills out over duration_s seconds, ticks of tick_s each, cores CPUs at
+/* Fills out for samples that spanned duration_s seconds (one tick period is
+ * added: the first round's ticks came before it), ticks of tick_s each, cores CPUs at
  * least. Returns 0 or -FTP_E_NOMEM (out then released). */
 int oncpu_counts_result(const struct oncpu_counts *c, double tick_s, double duration_s, long cores,
                         struct analysis_oncpu *out);
