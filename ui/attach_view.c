@@ -96,7 +96,7 @@ int attach_model_create(struct attach_model **out, const struct attach_model_opt
 		return -FTP_E_NOMEM;
 	if (opts)
 		m->opts = *opts;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
 	if (analysis_create(&m->analysis, &ao) < 0) {
 		free(m);
 		return -FTP_E_NOMEM;
@@ -132,13 +132,19 @@ void attach_model_destroy(struct attach_model *m)
 int attach_model_reset(struct attach_model *m)
 {
 	struct analysis *a;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
 	if (analysis_create(&a, &ao) < 0)
 		return -FTP_E_NOMEM;
 	analysis_destroy(m->analysis);
 	m->analysis = a;
 	clear(m);
 	return 0;
+}
+
+int attach_model_cpustat(struct attach_model *m, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                         unsigned n)
+{
+	return analysis_add_cpustat(m->analysis, time_ns, cpus, n);
 }
 
 /* What record calls active: on a CPU or wanting one (a spinning lock waiter
@@ -384,15 +390,33 @@ static bool shown(const struct attach_model *m, const struct thread *t)
 	return t->round == m->last_round || t->seen_ns + SHOWN_NS > m->now_ns;
 }
 
-static int build_threads(struct attach_model *m, bool ascii, struct attach_view *v)
+static int cmp_tick_threads(const void *x, const void *y)
 {
+	const struct analysis_thread *a = x, *b = y;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static int build_threads(struct attach_model *m, const struct analysis_result *res, bool ascii,
+                         struct attach_view *v)
+{
+	/* the threads' ticks, by tid */
+	struct analysis_thread *ticks = NULL;
+	if (v->oncpu && res->nthreads) {
+		if (!(ticks = malloc(res->nthreads * sizeof(*ticks))))
+			return -FTP_E_NOMEM;
+		memcpy(ticks, res->threads, res->nthreads * sizeof(*ticks));
+		qsort(ticks, res->nthreads, sizeof(*ticks), cmp_tick_threads);
+	}
+	const double span = res->duration_s + res->oncpu.tick_s;
 	size_t n = 0;
 	for (size_t i = 0; i < m->nthreads; i++)
 		n += shown(m, &m->threads[i]);
 	free(v->threads);
 	v->nthreads = 0;
-	if (!(v->threads = calloc(n ? n : 1, sizeof(*v->threads))))
+	if (!(v->threads = calloc(n ? n : 1, sizeof(*v->threads)))) {
+		free(ticks);
 		return -FTP_E_NOMEM;
+	}
 	uint64_t now_sec = m->any ? (m->now_ns - m->start_ns) / NS : 0;
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct thread *t = &m->threads[i];
@@ -429,11 +453,20 @@ static int build_threads(struct attach_model *m, bool ascii, struct attach_view 
 			for (int s = 0; s < FTP_STATE_COUNT; s++)
 				r->shares[s] = (double)states[s] / (double)samples;
 		}
+		r->last_cpu = -1;
+		if (ticks) {
+			struct analysis_thread key = { .tid = t->tid };
+			const struct analysis_thread *k =
+			        bsearch(&key, ticks, res->nthreads, sizeof(*ticks), cmp_tick_threads);
+			r->cpu = k && span > 0 ? (double)k->ticks * res->oncpu.tick_s / span : 0;
+			r->last_cpu = k ? k->last_cpu : -1;
+		}
 		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL,
 		           strtab_str(&m->strs, t->file), t->line, ascii, r->where, sizeof(r->where));
 		ui_escape_buf(r->file, sizeof(r->file), t->file ? strtab_str(&m->strs, t->file) : "", ascii);
 		wait_text(m, t, ascii, r->wait, sizeof(r->wait), r->wait_short, sizeof(r->wait_short));
 	}
+	free(ticks);
 	return 0;
 }
 
@@ -550,6 +583,76 @@ static int build_deadlock(struct attach_model *m, bool ascii, struct attach_view
 	return 0;
 }
 
+/* The header's CPU figures and the refcount panel, from the ticks. */
+static int build_oncpu(const struct analysis_result *res, const struct attach_status *st, bool ascii,
+                       struct attach_view *v)
+{
+	const struct analysis_oncpu *o = &res->oncpu;
+	free(v->core_rows);
+	free(v->refcount);
+	v->core_rows = NULL;
+	v->refcount = NULL;
+	v->ncores = v->nrefcount = 0;
+	v->oncpu = st->oncpu;
+	v->ticks = o->ticks;
+	v->ticks_lost = st->ticks_lost;
+	v->target_cpu = o->effective;
+	v->machine_cpu = -1;
+	memcpy(v->kinds, o->kinds, sizeof(v->kinds));
+	v->oncpu_note[0] = v->refcount_note[0] = '\0';
+	char src[96];
+	ui_escape_buf(src, sizeof(src), st->oncpu_source ? st->oncpu_source : "", ascii);
+	if (!st->oncpu)
+		snprintf(v->oncpu_note, sizeof(v->oncpu_note), "on-CPU samples %s; figures from samples",
+		         !st->oncpu_source || !strcmp(st->oncpu_source, "off") ? "off (--no-oncpu)" : src);
+	if (!st->free_threaded)
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "a GIL build: reference counts are not contended (only free-threaded builds share "
+		         "them)");
+	else if (!st->oncpu)
+		snprintf(v->refcount_note, sizeof(v->refcount_note), "needs on-CPU samples: %s",
+		         v->oncpu_note);
+	else if (st->oncpu_dwarf && !strncmp(st->oncpu_dwarf, "none", 4))
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "the interpreter has no DWARF (%s): objects cannot be named", st->oncpu_dwarf);
+	else if (!o->nrefcount)
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "no reference count contention seen (%llu on-CPU samples)",
+		         (unsigned long long)o->ticks);
+	if (o->ncores && !(v->core_rows = calloc(o->ncores, sizeof(*v->core_rows))))
+		return -FTP_E_NOMEM;
+	double busy = 0;
+	bool known = o->ncores > 0;
+	for (size_t i = 0; i < o->ncores; i++) {
+		v->core_rows[i] = (struct attach_core_row){ .cpu = o->cores[i].cpu,
+			                                    .busy = o->cores[i].busy,
+			                                    .target = o->cores[i].target };
+		if (o->cores[i].busy < 0)
+			known = false;
+		busy += o->cores[i].busy;
+	}
+	v->ncores = o->ncores;
+	if (known)
+		v->machine_cpu = busy;
+	if (o->nrefcount && !(v->refcount = calloc(o->nrefcount, sizeof(*v->refcount))))
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < o->nrefcount; i++) {
+		const struct analysis_refcount *rc = &o->refcount[i];
+		struct attach_refcount_row *r = &v->refcount[v->nrefcount++];
+		ui_escape_buf(r->type, sizeof(r->type), rc->type, ascii);
+		r->objects = rc->objects;
+		r->samples = rc->samples;
+		r->share = rc->share;
+		r->address = rc->address;
+		if (rc->nlines && rc->lines[0].function && rc->lines[0].function[0]) {
+			where_text(rc->lines[0].function, rc->lines[0].file, rc->lines[0].line, ascii,
+			           r->where, sizeof(r->where));
+			ui_escape_buf(r->file, sizeof(r->file), rc->lines[0].file, ascii);
+		}
+	}
+	return 0;
+}
+
 int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
                       bool by_line, struct attach_view *v)
 {
@@ -574,7 +677,7 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	snprintf(v->ended, sizeof(v->ended), "%s", st->ended ? st->ended : "");
 
 	int ret = 0;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
+	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
 	analysis_set_opts(m->analysis, &ao);
 	struct analysis_result res;
 	if (analysis_result(m->analysis, &res) < 0) {
@@ -586,8 +689,9 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	v->cores = m->opts.cores;
 	v->gil_build = res.gil_build;
 	v->gil_busy = res.gil_busy;
-	if (build_threads(m, ascii, v) < 0 || build_functions(m, ascii, sort, by_line, v) < 0 ||
-	    build_locks(m, &res, ascii, v) < 0 || build_deadlock(m, ascii, v) < 0)
+	if (build_oncpu(&res, st, ascii, v) < 0 || build_threads(m, &res, ascii, v) < 0 ||
+	    build_functions(m, ascii, sort, by_line, v) < 0 || build_locks(m, &res, ascii, v) < 0 ||
+	    build_deadlock(m, ascii, v) < 0)
 		ret = -FTP_E_NOMEM;
 	analysis_result_release(&res);
 	return ret;
@@ -598,10 +702,14 @@ void attach_view_release(struct attach_view *v)
 	free(v->threads);
 	free(v->functions);
 	free(v->locks);
+	free(v->core_rows);
+	free(v->refcount);
 	v->threads = NULL;
 	v->functions = NULL;
 	v->locks = NULL;
-	v->nthreads = v->nfunctions = v->nlocks = 0;
+	v->core_rows = NULL;
+	v->refcount = NULL;
+	v->nthreads = v->nfunctions = v->nlocks = v->ncores = v->nrefcount = 0;
 }
 
 /* ---- keys ---- */
@@ -627,6 +735,7 @@ enum attach_action attach_key(struct attach_ui *ui, int key)
 	case '1':
 	case '2':
 	case '3':
+	case '4':
 		ui->panel = (enum attach_panel)(key - '1');
 		return ATTACH_DRAW;
 	case 's':
@@ -770,7 +879,119 @@ static void bar(struct out *o, double value, double max, int w, bool ascii)
 
 static const char *const sort_names[ATTACH_SORT_COUNT] = { "own", "total", "name" };
 
-static void header(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr)
+/* A level glyph for share (0 to 1): nine steps. */
+static const char *level(double share, bool ascii)
+{
+	static const char *const utf8[] = { " ",      "\u2581", "\u2582", "\u2583", "\u2584",
+		                            "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char *const plain[] = { " ", ".", ":", "-", "=", "+", "*", "#", "@" };
+	int i = share <= 0 ? 0 : (int)(share * 8 + 0.999);
+	if (i > 8)
+		i = 8;
+	if (i == 0 && share > 0)
+		i = 1;
+	return ascii ? plain[i] : utf8[i];
+}
+
+/* A core's bar of w cells: the target's share (full blocks), the rest of
+ * the machine's busy share (shaded), idle (dots). */
+static void core_bar(struct out *o, const struct attach_core_row *c, int w, bool ascii)
+{
+	double busy = c->busy < c->target ? c->target : c->busy;
+	int target = (int)(c->target * w + 0.5), all = (int)(busy * w + 0.5);
+	if (target > w)
+		target = w;
+	if (all > w)
+		all = w;
+	put(o, "[");
+	for (int i = 0; i < w; i++)
+		put(o, i < target ? (ascii ? "#" : "\u2588")
+		       : i < all  ? (ascii ? ":" : "\u2592")
+		                  : (ascii ? "." : "\u00b7"));
+	put(o, "]");
+}
+
+static int digits(long n)
+{
+	int d = 1;
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* The cores from line y: a bar each on one or two lines when they fit,
+ * else a busy line and a target line with a level glyph per core (or per
+ * group of cores). Returns the next line. */
+static int cores_lines(const struct attach_view *v, struct attach_screen *scr, int y)
+{
+	const int width = scr->width;
+	const size_t n = v->ncores;
+	if (!n)
+		return y;
+	const int lw = digits((long)n - 1);
+	const int fixed = lw + 2 + 5; /* "N[" "]" " 100%" */
+	size_t per_line = (size_t)((width + 1) / (fixed + 10 + 1));
+	if (per_line && n <= 2 * per_line) {
+		size_t lines = n <= per_line ? 1 : 2;
+		size_t cells = (n + lines - 1) / lines;
+		int w = (int)((size_t)(width + 1) / cells) - fixed - 1;
+		if (w > 30)
+			w = 30;
+		for (size_t l = 0; l < lines; l++) {
+			struct out o = line(scr, y++, ATTACH_ATTR_HEADER);
+			for (size_t i = l * cells; i < n && i < (l + 1) * cells; i++) {
+				const struct attach_core_row *c = &v->core_rows[i];
+				putf(&o, "%s%*d", i > l * cells ? " " : "", lw, c->cpu);
+				core_bar(&o, c, w, v->ascii);
+				putf(&o, "%4.0f%%", c->target * 100);
+			}
+		}
+		return y;
+	}
+	/* compact: a glyph per core, or per group of them */
+	const int label = 12;
+	size_t room = width > label + 1 ? (size_t)(width - label) : 1;
+	size_t group = (n + room - 1) / room;
+	for (int row = 0; row < 2; row++) {
+		struct out o = line(scr, y++, ATTACH_ATTR_HEADER);
+		char head[32];
+		if (row == 0)
+			snprintf(head, sizeof(head), "busy 0-%zu", n - 1);
+		else if (group > 1)
+			snprintf(head, sizeof(head), "target (%zu/c)", group);
+		else
+			snprintf(head, sizeof(head), "target");
+		field(&o, head, label, false);
+		for (size_t i = 0; i < n; i += group) {
+			double sum = 0;
+			size_t k = 0;
+			for (; k < group && i + k < n; k++) {
+				const struct attach_core_row *c = &v->core_rows[i + k];
+				sum += row == 0 ? (c->busy < c->target ? c->target : c->busy) : c->target;
+			}
+			put(&o, level(sum / (double)k, v->ascii));
+		}
+	}
+	return y;
+}
+
+struct kind_share {
+	int kind;
+	double value;
+};
+
+static int cmp_kinds(const void *x, const void *y)
+{
+	const struct kind_share *a = x, *b = y;
+	if (a->value != b->value)
+		return a->value > b->value ? -1 : 1;
+	return a->kind - b->kind;
+}
+
+/* Returns the first line after the header. */
+static int header(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr)
 {
 	struct out o = line(scr, 0, ATTACH_ATTR_HEADER);
 	putf(&o, "ftprof attach  %s", v->title);
@@ -781,24 +1002,51 @@ static void header(const struct attach_view *v, const struct attach_ui *ui, stru
 		putf(&o, "  failed %llu", (unsigned long long)v->failed);
 	if (ui->paused)
 		put(&o, "  [PAUSED]");
+	if (!v->oncpu) {
+		o = line(scr, 2, ATTACH_ATTR_HEADER);
+		putf(&o, "parallelism %.2f", v->effective);
+		if (v->cores)
+			putf(&o, " of %ld cores ", v->cores);
+		else
+			put(&o, " ");
+		bar(&o, v->effective, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10,
+		    v->ascii);
+		putf(&o, "  python %.2f", v->python_par);
+		if (v->gil_build)
+			putf(&o, "  GIL busy %.0f%%", v->gil_busy * 100);
+		o = line(scr, 3, ATTACH_ATTR_HEADER);
+		put(&o, v->oncpu_note);
+		return 4;
+	}
 	o = line(scr, 2, ATTACH_ATTR_HEADER);
-	putf(&o, "parallelism %.2f", v->effective);
+	putf(&o, "CPU target %.0f%%", v->target_cpu * 100);
+	if (v->machine_cpu >= 0)
+		putf(&o, "  machine %.0f%%", v->machine_cpu * 100);
 	if (v->cores)
-		putf(&o, " of %ld cores ", v->cores);
-	else
-		put(&o, " ");
-	bar(&o, v->effective, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10, v->ascii);
-	putf(&o, "  python %.2f", v->python_par);
+		putf(&o, "  of %ld cores (%ld%%)", v->cores, v->cores * 100);
 	if (v->gil_build)
 		putf(&o, "  GIL busy %.0f%%", v->gil_busy * 100);
+	if (v->ticks_lost)
+		putf(&o, "  ticks lost %llu", (unsigned long long)v->ticks_lost);
+	o = line(scr, 3, ATTACH_ATTR_HEADER);
+	putf(&o, "parallelism %.2f ", v->target_cpu);
+	bar(&o, v->target_cpu, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10, v->ascii);
+	struct kind_share k[FTP_CPU_KIND_COUNT];
+	for (int i = 0; i < FTP_CPU_KIND_COUNT; i++)
+		k[i] = (struct kind_share){ i, v->kinds[i] };
+	qsort(k, FTP_CPU_KIND_COUNT, sizeof(k[0]), cmp_kinds);
+	for (int i = 0; i < FTP_CPU_KIND_COUNT && k[i].value >= 0.005; i++)
+		putf(&o, " %s %.2f", ftp_cpu_kind_name((enum ftp_cpu_kind)k[i].kind), k[i].value);
+	return cores_lines(v, scr, 4);
 }
 
 static void tabs(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr, int y)
 {
-	static const char *const names[ATTACH_PANELS] = { "1 Threads", "2 Functions", "3 Locks" };
+	static const char *const names[ATTACH_PANELS] = { "1 Threads", "2 Functions", "3 Locks",
+		                                          "4 Refcount" };
 	struct out o = line(scr, y, ATTACH_ATTR_TABS);
 	for (int i = 0; i < ATTACH_PANELS; i++)
-		putf(&o, i == (int)ui->panel ? "[%s] " : " %s  ", names[i]);
+		putf(&o, i == (int)ui->panel ? "[%s]" : " %s ", names[i]);
 	if (ui->panel == ATTACH_FUNCTIONS)
 		putf(&o, " %s, by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
 		     (unsigned long long)v->function_samples);
@@ -834,6 +1082,7 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 	put(&o, " ");
 	field(&o, "STATE", 8, false);
 	field(&o, "CPU%", 4, true);
+	field(&o, "CPU", 4, true);
 	put(&o, " ");
 	field(&o, "LAST 10s", ATTACH_HISTORY, false);
 	put(&o, " WHERE / WAITING ON");
@@ -852,6 +1101,11 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 		put(&o, " ");
 		field(&o, ftp_state_name(r->state), 8, false);
 		snprintf(num, sizeof(num), "%.0f", r->cpu * 100);
+		field(&o, num, 4, true);
+		if (r->last_cpu >= 0)
+			snprintf(num, sizeof(num), "%d", r->last_cpu);
+		else
+			snprintf(num, sizeof(num), "-");
 		field(&o, num, 4, true);
 		put(&o, " ");
 		field(&o, r->history, ATTACH_HISTORY, false);
@@ -961,13 +1215,52 @@ static void locks_panel(const struct attach_view *v, struct attach_ui *ui, struc
 	}
 }
 
+static void refcount_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr,
+                           int y0, int y1, char *status, size_t status_len)
+{
+	const int typew = scr->width >= 120 ? 32 : scr->width >= 100 ? 24 : 20;
+	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
+	field(&o, "TYPE", typew, false);
+	field(&o, "OBJECTS", 8, true);
+	field(&o, "SHARE%", 7, true);
+	field(&o, "TICKS", 7, true);
+	put(&o, "  TOP LINE");
+	int y = y0 + 1;
+	if (v->refcount_note[0]) {
+		o = line(scr, y++, ATTACH_ATTR_NORMAL);
+		putf(&o, "  (%s)", v->refcount_note);
+	}
+	int rows = y1 - y;
+	scroll(ui, v->nrefcount, rows);
+	for (int i = 0; i < rows && ui->top[ATTACH_REFCOUNT] + i < (int)v->nrefcount; i++) {
+		int idx = ui->top[ATTACH_REFCOUNT] + i;
+		const struct attach_refcount_row *r = &v->refcount[idx];
+		bool sel = idx == ui->sel[ATTACH_REFCOUNT];
+		o = line(scr, y + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
+		char num[48];
+		field(&o, r->type, typew, false);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->objects);
+		field(&o, num, 8, true);
+		snprintf(num, sizeof(num), "%.1f", r->share * 100);
+		field(&o, num, 7, true);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->samples);
+		field(&o, num, 7, true);
+		put(&o, "  ");
+		put(&o, r->where[0] ? r->where : "?");
+		if (sel)
+			snprintf(status, status_len, "%s: %llu objects, most seen 0x%llx; top line %s%s%s",
+			         r->type, (unsigned long long)r->objects, (unsigned long long)r->address,
+			         r->where[0] ? r->where : "?", r->file[0] ? " in " : "", r->file);
+	}
+}
+
 static void help(struct attach_screen *scr, int y0, int y1)
 {
 	static const char *const text[] = {
 		"Keys",
 		"  q            quit (the target runs on as before)",
 		"  p, space     pause the display (sampling goes on)",
-		"  Tab, 1 2 3   threads, functions, locks",
+		"  Tab, 1 - 4   threads, functions, locks, refcount",
 		"  s            sort functions: own, total, name",
 		"  l            functions or lines",
 		"  r            reset every count",
@@ -989,13 +1282,12 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 	scr->height = height < 1 ? 1 : height > ATTACH_MAX_HEIGHT ? ATTACH_MAX_HEIGHT : height;
 	for (int y = 0; y < scr->height; y++)
 		line(scr, y, ATTACH_ATTR_NORMAL);
-	if (scr->height < 8) {
+	if (scr->height < 12) {
 		struct out o = line(scr, 0, ATTACH_ATTR_ALERT);
 		put(&o, "ftprof attach: the terminal is too small");
 		return;
 	}
-	header(v, ui, scr);
-	int y = 3;
+	int y = header(v, ui, scr);
 	if (v->deadlock[0]) {
 		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
 		put(&o, v->deadlock);
@@ -1013,8 +1305,10 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 		threads_panel(v, ui, scr, y, last, status, sizeof(status));
 	else if (ui->panel == ATTACH_FUNCTIONS)
 		functions_panel(v, ui, scr, y, last, status, sizeof(status));
-	else
+	else if (ui->panel == ATTACH_LOCKS)
 		locks_panel(v, ui, scr, y, last, status, sizeof(status));
+	else
+		refcount_panel(v, ui, scr, y, last, status, sizeof(status));
 	struct out o = line(scr, last, ATTACH_ATTR_STATUS);
 	if (status[0])
 		put(&o, status);

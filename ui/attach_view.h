@@ -40,9 +40,10 @@ struct attach_sample {
 };
 
 struct attach_model_opts {
-	double rate; /* asked */
-	long cores;  /* of the machine; 0 unknown */
-	bool idle;   /* functions count idle samples too (default: active ones only) */
+	double rate;   /* asked */
+	long cores;    /* of the machine; 0 unknown */
+	bool idle;     /* functions count idle samples too (default: active ones only) */
+	double tick_s; /* the CPU time one on-CPU tick stands for; 0: no ticks */
 };
 
 struct attach_model; /* opaque */
@@ -56,6 +57,10 @@ void attach_model_destroy(struct attach_model *m); /* NULL ok */
 int attach_model_add(struct attach_model *m, const struct attach_sample *s);
 /* Ends the open round: its threads are the ones the view shows as now. */
 int attach_model_end_round(struct attach_model *m);
+/* The machine's CPU times (ftp_cpu_times) at time_ns: give them about once
+ * a second for the cores' busy shares. Returns 0 or -FTP_E_NOMEM. */
+int attach_model_cpustat(struct attach_model *m, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                         unsigned n);
 /* Forgets every count (r): the next figures start from the next round. */
 int attach_model_reset(struct attach_model *m);
 
@@ -71,6 +76,14 @@ struct attach_status {
 	uint64_t rounds, missed, failed;
 	const char *ended; /* why sampling stopped ("the target exited"), or NULL */
 	bool ascii;        /* the terminal is not UTF-8 */
+	/* On-CPU samples: where they come from (ftp_target_info's
+	 * oncpu_source: "perf_event cpu-clock", "off", or why not), whether the
+	 * ticks are on (a period), the interpreter's DWARF for refcount objects
+	 * (oncpu_dwarf), and the ticks the kernel lost. */
+	const char *oncpu_source;
+	bool oncpu;
+	const char *oncpu_dwarf;
+	uint64_t ticks_lost;
 };
 
 /* ---- the view ---- */
@@ -80,7 +93,9 @@ struct attach_thread_row {
 	char name[64];
 	enum ftp_state state; /* in the latest round */
 	int on_cpu;
-	double cpu;                       /* share of the window's samples on a CPU */
+	double cpu;                       /* CPU used: from its on-CPU ticks when the view has
+	                                     ticks, else the share of its samples on a CPU */
+	int last_cpu;                     /* the CPU of its latest tick; -1 none */
 	double shares[FTP_STATE_COUNT];   /* of the window's samples */
 	char history[ATTACH_HISTORY + 1]; /* a letter per second, oldest first (' ': none) */
 	char where[256];                  /* "function file:line" (file's base name), or "" */
@@ -107,6 +122,23 @@ struct attach_lock_row {
 	char holder[256];  /* "NAME (TID)" of the latest round's holder, or the line holders held it at */
 };
 
+/* A CPU of the machine: busy (whatever ran; -1 unknown) and the target's
+ * share of it, over the view's time. */
+struct attach_core_row {
+	int cpu;
+	double busy, target;
+};
+
+/* Objects of one type whose reference counts threads fought over. */
+struct attach_refcount_row {
+	char type[64];
+	uint64_t objects, samples;
+	double share;     /* of all on-CPU samples */
+	uint64_t address; /* the object seen most */
+	char where[256];  /* the line most of its samples were at: "function file:line" */
+	char file[256];   /* that line's full path */
+};
+
 enum attach_sort { ATTACH_SORT_OWN, ATTACH_SORT_TOTAL, ATTACH_SORT_NAME, ATTACH_SORT_COUNT };
 
 struct attach_view {
@@ -119,6 +151,20 @@ struct attach_view {
 	long cores;
 	bool gil_build;
 	double gil_busy;
+	/* On-CPU ticks: oncpu when the view has any, then the target's CPU
+	 * (cores' worth: 1.5 = 150%), split by what ran, the cores, the
+	 * contended objects; oncpu_note says why there are none ("" when there
+	 * are), refcount_note what the refcount panel cannot show. */
+	bool oncpu;
+	char oncpu_note[256];
+	double target_cpu, machine_cpu; /* machine_cpu: -1 unknown */
+	double kinds[FTP_CPU_KIND_COUNT];
+	uint64_t ticks, ticks_lost;
+	struct attach_core_row *core_rows; /* every CPU from 0 */
+	size_t ncores;
+	struct attach_refcount_row *refcount; /* by samples, most first */
+	size_t nrefcount;
+	char refcount_note[320];
 	char deadlock[512]; /* the latest round's wait-for cycle in words, or "" */
 	char ended[256];    /* why sampling stopped, or "" */
 	bool ascii;
@@ -142,7 +188,7 @@ void attach_view_release(struct attach_view *v);
 
 /* ---- keys and the screen ---- */
 
-enum attach_panel { ATTACH_THREADS, ATTACH_FUNCTIONS, ATTACH_LOCKS, ATTACH_PANELS };
+enum attach_panel { ATTACH_THREADS, ATTACH_FUNCTIONS, ATTACH_LOCKS, ATTACH_REFCOUNT, ATTACH_PANELS };
 
 /* What the keys have chosen. Zeroed: the threads panel, nothing else. */
 struct attach_ui {

@@ -19,8 +19,10 @@
 #include "tui.h"
 #include "ui.h"
 
-#define DRAW_NS 500000000ull  /* at most 2 Hz */
-#define IDLE_POLL_NS 50000000 /* keys after sampling ended */
+#define DRAW_NS 500000000ull     /* at most 2 Hz */
+#define IDLE_POLL_NS 50000000    /* keys after sampling ended */
+#define CPUSTAT_NS 1000000000ull /* how often the machine's CPU times are read */
+#define MAX_CPUS 4096
 
 static const char usage[] =
         "usage: ftprof attach [OPTIONS] [-p] PID\n"
@@ -34,6 +36,8 @@ static const char usage[] =
         "  -i, --idle            the functions panel counts idle threads' samples too\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are counted\n"
+        "      --no-oncpu        no on-CPU samples (perf_event cpu-clock): no core bars, no\n"
+        "                        refcount panel; CPU figures from the samples alone\n"
         "      --snapshot SECS   no screen: sample SECS seconds, print the three panels\n"
         "                        as text (120 columns) and exit\n"
         "  -p, --pid PID         the process to watch (or give PID as the argument)\n"
@@ -61,6 +65,7 @@ struct attach {
 	const char *ended;
 	uint64_t start_ns, rounds0, missed0, failed0; /* at the attach or the reset */
 	uint64_t next_draw;
+	uint64_t cpustat_ns; /* when the machine's CPU times were last read; 0 never */
 };
 
 static int own_option(void *ctx, int c, const char *arg)
@@ -112,7 +117,10 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 		       .holder_how = s->wait.holder_how,
 		       .function = n ? at->frames[0].function : NULL,
 		       .file = n ? at->frames[0].file : NULL,
-		       .line = n ? at->frames[0].line : -1 },
+		       .line = n ? at->frames[0].line : -1,
+		       .cpu = s->cpu,
+		       .nticks = s->nticks,
+		       .ticks = s->ticks },
 		.frames = at->frames,
 		.nframes = n,
 		.torn = s->flags & FTP_SAMPLE_TORN,
@@ -122,11 +130,26 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	return 0;
 }
 
+/* The machine's CPU times, about once a second (force: now). */
+static void cpustat(struct attach *at, bool force)
+{
+	uint64_t now = ftp_now_ns();
+	if (!at->info->oncpu_period_ns || (!force && at->cpustat_ns && now - at->cpustat_ns < CPUSTAT_NS))
+		return;
+	at->cpustat_ns = now;
+	static struct ftp_cpu_time cpus[MAX_CPUS];
+	int n = ftp_cpu_times(cpus, MAX_CPUS, NULL);
+	if (n > 0 && attach_model_cpustat(at->model, now, cpus, (unsigned)n) < 0)
+		at->error = -FTP_E_NOMEM;
+}
+
 static void build(struct attach *at)
 {
 	const struct ftp_target_info *info = at->info;
 	const struct sampler *s = at->sampler;
 	uint64_t now = ftp_now_ns();
+	struct ftp_probe_stats stats;
+	ftp_probe_stats(at->probe, &stats);
 	struct attach_status st = {
 		.pid = info->pid,
 		.command = info->cmdline[0] ? info->cmdline : info->executable,
@@ -140,6 +163,10 @@ static void build(struct attach *at)
 		.failed = s->failed_rounds - at->failed0,
 		.ended = at->ended,
 		.ascii = at->ascii,
+		.oncpu_source = info->oncpu_source,
+		.oncpu = info->oncpu_period_ns > 0,
+		.oncpu_dwarf = info->oncpu_dwarf,
+		.ticks_lost = stats.ticks_lost,
 	};
 	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, &at->view) < 0)
 		at->error = -FTP_E_NOMEM;
@@ -171,6 +198,7 @@ static bool keys(struct attach *at)
 			at->rounds0 = at->sampler->rounds;
 			at->missed0 = at->sampler->missed;
 			at->failed0 = at->sampler->failed_rounds;
+			cpustat(at, true);
 			rebuild = true;
 			break;
 		case ATTACH_REBUILD:
@@ -197,6 +225,7 @@ static int take_round(void *arg, double weight)
 	(void)weight;
 	int ret = ftp_probe_sample(at->probe, on_sample, at, &at->err);
 	attach_model_end_round(at->model);
+	cpustat(at, false);
 	if (at->error)
 		return SAMPLER_STOP;
 	if (ret == -FTP_E_EXITED)
@@ -237,15 +266,22 @@ static void print_snapshot(struct attach *at)
 	build(at);
 	for (int p = 0; p < ATTACH_PANELS; p++) {
 		at->ui.panel = (enum attach_panel)p;
-		int rows =
-		        (int)(p == ATTACH_THREADS     ? at->view.nthreads
+		size_t rows = p == ATTACH_THREADS     ? at->view.nthreads
 		              : p == ATTACH_FUNCTIONS ? (at->view.nfunctions < 30 ? at->view.nfunctions : 30)
-		                                      : at->view.nlocks);
-		int height = 8 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) + rows;
-		attach_render(&at->view, &at->ui, 120, height, at->screen);
-		/* the header once; then each panel from its tabs on */
-		int from = p ? 3 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) : 0;
-		for (int y = from; y < at->screen->height - 1; y++)
+		              : p == ATTACH_LOCKS     ? at->view.nlocks
+		                                      : at->view.nrefcount + 1;
+		int height = 16 + (int)rows;
+		attach_render(&at->view, &at->ui, 120,
+		              height < ATTACH_MAX_HEIGHT ? height : ATTACH_MAX_HEIGHT, at->screen);
+		/* the header once; then each panel from its tabs on, without the
+		 * blank lines below it */
+		int from = 0, to = at->screen->height - 1;
+		if (p)
+			while (from < to && at->screen->lines[from].attr != ATTACH_ATTR_TABS)
+				from++;
+		while (to > from && !at->screen->lines[to - 1].text[0])
+			to--;
+		for (int y = from; y < to; y++)
 			printf("%s\n", at->screen->lines[y].text);
 	}
 }
@@ -258,7 +294,7 @@ int cmd_attach(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct settings st = { .o = { .cmd = "attach",
-		                      .which = OPT_PID | OPT_RATE | OPT_BLOCKING | OPT_IDLE,
+		                      .which = OPT_PID | OPT_RATE | OPT_BLOCKING | OPT_IDLE | OPT_ONCPU,
 		                      .rate = SAMPLER_DEFAULT_RATE } };
 	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
 	if (code)
@@ -278,6 +314,7 @@ int cmd_attach(int argc, char **argv)
 		.thread_names = true,
 		.task_state = true,
 		.task_events = true,
+		.oncpu_hz = st.o.no_oncpu ? 0 : (unsigned)st.o.rate,
 	};
 	struct launch child = { 0 };
 	int ret = sampler_open_target(&st.o, &opts, &child, &at.probe, &at.err);
@@ -292,7 +329,8 @@ int cmd_attach(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct attach_model_opts mo = { .rate = st.o.rate,
 		                        .cores = cores > 0 ? cores : 0,
-		                        .idle = st.o.idle };
+		                        .idle = st.o.idle,
+		                        .tick_s = (double)at.info->oncpu_period_ns / 1e9 };
 	struct sampler s = { .rate = st.o.rate, .duration = st.snapshot, .round = take_round, .arg = &at };
 	at.sampler = &s;
 	if (attach_model_create(&at.model, &mo) < 0 || !(at.screen = calloc(1, sizeof(*at.screen)))) {
@@ -306,6 +344,7 @@ int cmd_attach(int argc, char **argv)
 		goto done;
 	}
 	at.start_ns = ftp_now_ns();
+	cpustat(&at, true);
 	sampler_run(&s);
 	if (s.end == SAMPLER_END_EXITED)
 		at.ended = "the target exited";

@@ -351,6 +351,10 @@ Test(attach_view, keys)
 	cr_expect_eq(attach_key(&ui, '3'), ATTACH_DRAW);
 	cr_expect_eq(ui.panel, ATTACH_LOCKS);
 	cr_expect_eq(attach_key(&ui, '\t'), ATTACH_DRAW);
+	cr_expect_eq(ui.panel, ATTACH_REFCOUNT);
+	cr_expect_eq(attach_key(&ui, '4'), ATTACH_DRAW);
+	cr_expect_eq(ui.panel, ATTACH_REFCOUNT);
+	cr_expect_eq(attach_key(&ui, '\t'), ATTACH_DRAW);
 	cr_expect_eq(ui.panel, ATTACH_THREADS);
 	cr_expect_eq(attach_key(&ui, 's'), ATTACH_REBUILD);
 	cr_expect_eq(ui.sort, ATTACH_SORT_TOTAL);
@@ -380,4 +384,223 @@ Test(attach_view, keys)
 	attach_render(&v, &ui, 80, 24, scr);
 	cr_expect_eq(ui.sel[ATTACH_THREADS], 0);
 	free(scr);
+}
+
+/* ---- on-CPU ticks: cores, the target's CPU, refcount ---- */
+
+static const struct attach_frame f_read = { 0x400, "reader", "/src/rc.py", 29, 23 };
+
+/* One round at t of threads 21 and 22 running reader(), each with a tick:
+ * thread 21 on CPU 0, thread 22 on CPU cpu22, kind kind, on the object
+ * type at addr (refcount ticks). */
+static void tick_round(struct attach_model *m, uint64_t t, int cpu22, enum ftp_cpu_kind kind,
+                       const char *type, uint64_t addr)
+{
+	round_no++;
+	for (int i = 0; i < 2; i++) {
+		struct ftp_tick tk = { .time_ns = t,
+			               .cpu = i ? cpu22 : 0,
+			               .kind = kind,
+			               .object_addr = addr + (uint64_t)i * 16 * (addr != 0),
+			               .object_type = type };
+		struct attach_sample s = {
+			.a = { .round = round_no,
+			       .time_ns = t,
+			       .tid = 21 + i,
+			       .thread = i ? "reader-2" : "reader-1",
+			       .state = FTP_STATE_RUNNING,
+			       .on_cpu = 1,
+			       .gil = -1,
+			       .function = f_read.function,
+			       .file = f_read.file,
+			       .line = f_read.line,
+			       .cpu = tk.cpu,
+			       .nticks = 1,
+			       .ticks = &tk },
+			.frames = &f_read,
+			.nframes = 1,
+		};
+		cr_assert_eq(attach_model_add(m, &s), 0);
+	}
+	cr_assert_eq(attach_model_end_round(m), 0);
+}
+
+static struct attach_model *tick_model(long cores)
+{
+	struct attach_model *m;
+	struct attach_model_opts o = { .rate = 10, .cores = cores, .tick_s = 0.1 };
+	cr_assert_eq(attach_model_create(&m, &o), 0);
+	return m;
+}
+
+static const struct attach_status oncpu_status = { .pid = 4242,
+	                                           .command = "python3 rc.py",
+	                                           .version = "3.13.15",
+	                                           .free_threaded = true,
+	                                           .elapsed_s = 10,
+	                                           .rate_asked = 10,
+	                                           .rounds = 100,
+	                                           .oncpu_source = "perf_event cpu-clock",
+	                                           .oncpu = true,
+	                                           .oncpu_dwarf = "DWARF" };
+
+/* The line of scr holding s, or -1. */
+static int find_line(const struct attach_screen *scr, const char *s)
+{
+	for (int y = 0; y < scr->height; y++)
+		if (strstr(scr->lines[y].text, s))
+			return y;
+	return -1;
+}
+
+Test(attach_view, cores_and_cpu)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	struct attach_model *m = tick_model(2);
+	/* the machine: both CPUs fully busy over the 10 s */
+	struct ftp_cpu_time t0[2] = { { 0, 0 }, { 0, 0 } }, t1[2] = { { 1000, 1000 }, { 1000, 1000 } };
+	cr_assert_eq(attach_model_cpustat(m, 0, t0, 2), 0);
+	for (int i = 0; i < 100; i++)
+		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
+	cr_assert_eq(attach_model_cpustat(m, 10 * S, t1, 2), 0);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(v.oncpu);
+	cr_expect_str_eq(v.oncpu_note, "");
+	/* 100 ticks of 0.1 s each per thread over 9.9 s (+ one tick) */
+	cr_expect_float_eq(v.target_cpu, 200 * 0.1 / 10.0, 1e-6);
+	cr_expect_float_eq(v.kinds[FTP_CPU_PYTHON], v.target_cpu, 1e-9);
+	cr_assert_eq(v.ncores, 2);
+	cr_expect_float_eq(v.core_rows[0].busy, 1.0, 1e-9);
+	cr_expect_float_eq(v.core_rows[1].target, 1.0, 1e-6);
+	const struct attach_thread_row *a = row(&v, 21), *b = row(&v, 22);
+	cr_assert(a && b);
+	cr_expect_float_eq(a->cpu, 1.0, 1e-6, "CPU%% from the ticks");
+	cr_expect_eq(a->last_cpu, 0);
+	cr_expect_eq(b->last_cpu, 1);
+
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	struct attach_ui ui = { 0 };
+	attach_render(&v, &ui, 80, 24, scr);
+	int y = find_line(scr, "CPU target 200%");
+	cr_expect(y == 2, "CPU line:\n%s\n%s", scr->lines[2].text, scr->lines[3].text);
+	cr_expect(strstr(scr->lines[3].text, "parallelism 2.00") && strstr(scr->lines[3].text, "python 2.00"),
+	          "%s", scr->lines[3].text);
+	/* one bar per core, both full of the target's glyph */
+	const char *cores = scr->lines[4].text;
+	cr_expect(strstr(cores, "0[\u2588\u2588\u2588") && strstr(cores, " 1[\u2588\u2588\u2588") &&
+	                  strstr(cores, "100%"),
+	          "cores line: %s", cores);
+	cr_expect(!strstr(cores, "\u00b7"), "a busy core shows idle cells: %s", cores);
+	/* the threads' CPU column */
+	y = find_line(scr, "reader-2");
+	cr_assert(y >= 0);
+	cr_expect(strstr(scr->lines[y].text, " 100   1 "), "%s", scr->lines[y].text);
+
+	/* ASCII where the locale is not UTF-8 */
+	struct attach_status st = oncpu_status;
+	st.ascii = true;
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(strstr(scr->lines[4].text, "0[###") && strstr(scr->lines[4].text, "1[###"), "%s",
+	          scr->lines[4].text);
+	for (int k = 0; k < scr->height; k++)
+		for (const char *p = scr->lines[k].text; *p; p++)
+			cr_expect((unsigned char)*p < 0x80, "not ASCII: %s", scr->lines[k].text);
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, many_cores_fit)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	const long counts[] = { 8, 9, 64, 256 };
+	for (size_t c = 0; c < 4; c++) {
+		struct attach_model *m = tick_model(counts[c]);
+		for (int i = 0; i < 20; i++)
+			tick_round(m, (uint64_t)i * S / 10, (int)counts[c] - 1, FTP_CPU_NATIVE, NULL, 0);
+		struct attach_view v = { 0 };
+		cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+		cr_expect_eq(v.ncores, (size_t)counts[c]);
+		struct attach_screen *scr = malloc(sizeof(*scr));
+		struct attach_ui ui = { 0 };
+		attach_render(&v, &ui, 80, 24, scr);
+		/* the header takes at most 6 lines: the threads still show */
+		int tabs = find_line(scr, "[1 Threads]");
+		cr_expect(tabs >= 0 && tabs <= 6, "%ld cores: tabs at line %d", counts[c], tabs);
+		cr_expect(find_line(scr, "reader-2") >= 0, "%ld cores: no thread row", counts[c]);
+		for (int y = 0; y < scr->height; y++)
+			cr_expect(columns(scr->lines[y].text) <= 80, "%ld cores line %d: %s", counts[c], y,
+			          scr->lines[y].text);
+		if (counts[c] > 8) {
+			int y = find_line(scr, "busy 0-");
+			cr_expect(y >= 0 && strstr(scr->lines[y + 1].text, "target"),
+			          "%ld cores: compact lines", counts[c]);
+		}
+		free(scr);
+		attach_view_release(&v);
+		attach_model_destroy(m);
+	}
+}
+
+Test(attach_view, refcount_panel)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	struct attach_model *m = tick_model(2);
+	for (int i = 0; i < 30; i++)
+		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_REFCOUNT, "Pay\x1b[2Jload", 0x7000);
+	for (int i = 30; i < 40; i++)
+		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(v.nrefcount, 1);
+	const struct attach_refcount_row *r = &v.refcount[0];
+	cr_expect(!strchr(r->type, '\x1b'), "the type reached the view raw");
+	cr_expect(strstr(r->type, "Pay") && strstr(r->type, "load"), "%s", r->type);
+	cr_expect_eq(r->objects, 2);
+	cr_expect_eq(r->samples, 60);
+	cr_expect_float_eq(r->share, 60.0 / 80.0, 1e-9);
+	cr_expect_str_eq(r->where, "reader rc.py:29");
+	cr_expect_str_eq(v.refcount_note, "");
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	struct attach_ui ui = { .panel = ATTACH_REFCOUNT };
+	attach_render(&v, &ui, 80, 24, scr);
+	int y = find_line(scr, "reader rc.py:29");
+	cr_assert(y >= 0, "no refcount row");
+	cr_expect(strstr(scr->lines[y].text, "Pay") && strstr(scr->lines[y].text, " 2 ") &&
+	                  strstr(scr->lines[y].text, "75.0"),
+	          "%s", scr->lines[y].text);
+	cr_expect(find_line(scr, "[4 Refcount]") >= 0);
+
+	/* the messages: a GIL build, no DWARF, no contention, no ticks */
+	struct attach_status st = oncpu_status;
+	st.free_threaded = false;
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(strstr(v.refcount_note, "GIL build"), "%s", v.refcount_note);
+	st = oncpu_status;
+	st.oncpu_dwarf = "none (stripped)";
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(strstr(v.refcount_note, "no DWARF"), "%s", v.refcount_note);
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(find_line(scr, "no DWARF") >= 0);
+	st = oncpu_status;
+	st.oncpu = false;
+	st.oncpu_source = "perf_event_open: Permission denied";
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(strstr(v.oncpu_note, "Permission denied"), "%s", v.oncpu_note);
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(find_line(scr, "on-CPU samples perf_event_open: Permission denied") == 3);
+	cr_expect(find_line(scr, "parallelism") == 2, "the sample-based figures stay");
+	attach_view_release(&v);
+	attach_model_destroy(m);
+
+	m = tick_model(2);
+	for (int i = 0; i < 10; i++)
+		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect(strstr(v.refcount_note, "no reference count contention"), "%s", v.refcount_note);
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
 }
