@@ -24,6 +24,9 @@ struct bucket {
 	uint32_t states[FTP_STATE_COUNT];
 };
 
+/* A thread as the latest round saw it, and its recent states. Its strings
+ * are in the model's table, which is rebuilt each second with the threads
+ * seen in the window. */
 struct thread {
 	pid_t tid;
 	uint32_t name; /* strtab id */
@@ -41,31 +44,55 @@ struct thread {
 	uint64_t hash;
 };
 
-/* A function (line -1 in the key) or a line of one. */
+/* A function (key_line 0) or a line of one, in one thread, in one second. */
 struct func {
 	uint64_t code;
+	pid_t tid;
 	int key_line; /* the line (lines), or 0 */
 	bool by_line;
-	uint32_t function, file;
+	uint32_t function, file; /* the slot's strtab ids */
 	int line;
 	uint64_t own, total, stamp;
 	uint64_t hash;
 };
 
+/* A thread's samples that the functions counted, in one second. */
+struct tcount {
+	pid_t tid;
+	uint64_t samples;
+	uint64_t hash;
+};
+
+/* One second of the window: its own analysis, functions and strings, all
+ * dropped when the slot is taken for a later second. */
+struct slot {
+	uint64_t sec; /* seconds since the model's start, + 1; 0: empty */
+	struct analysis *analysis;
+	struct strtab strs;
+	struct func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct ftp_hindex func_ix;
+	struct tcount *counts;
+	size_t ncounts, counts_cap;
+	struct ftp_hindex count_ix;
+	uint64_t fn_samples;
+};
+
 struct attach_model {
 	struct attach_model_opts opts;
-	struct analysis *analysis;
+	struct slot slots[ATTACH_WINDOW];
+	struct slot *cur; /* the open second's, or NULL */
 	struct strtab strs;
 	struct thread *threads;
 	size_t nthreads, threads_cap;
 	struct ftp_hindex thread_ix;
-	struct func *funcs;
-	size_t nfuncs, funcs_cap;
-	struct ftp_hindex func_ix;
-	uint64_t fn_samples, serial, torn, samples;
+	uint64_t serial, torn, samples;
 	uint64_t start_ns, now_ns;
 	uint64_t open_round, last_round; /* the open one; the latest ended */
 	bool open, any;
+	struct ftp_cpu_time *cpus; /* the latest CPU times given, for the next slot */
+	unsigned ncpus;
+	uint64_t cpus_ns;
 };
 
 static uint64_t thread_hash_of(const void *ctx, size_t idx)
@@ -75,7 +102,12 @@ static uint64_t thread_hash_of(const void *ctx, size_t idx)
 
 static uint64_t func_hash_of(const void *ctx, size_t idx)
 {
-	return ((const struct attach_model *)ctx)->funcs[idx].hash;
+	return ((const struct slot *)ctx)->funcs[idx].hash;
+}
+
+static uint64_t count_hash_of(const void *ctx, size_t idx)
+{
+	return ((const struct slot *)ctx)->counts[idx].hash;
 }
 
 static bool same_thread(const void *ctx, uint32_t idx, const void *key)
@@ -85,8 +117,47 @@ static bool same_thread(const void *ctx, uint32_t idx, const void *key)
 
 static bool same_func(const void *ctx, uint32_t idx, const void *key)
 {
-	const struct func *f = &((const struct attach_model *)ctx)->funcs[idx], *k = key;
-	return f->code == k->code && f->key_line == k->key_line && f->by_line == k->by_line;
+	const struct func *f = &((const struct slot *)ctx)->funcs[idx], *k = key;
+	return f->code == k->code && f->tid == k->tid && f->key_line == k->key_line &&
+	       f->by_line == k->by_line;
+}
+
+static bool same_count(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct slot *)ctx)->counts[idx].tid == *(const pid_t *)key;
+}
+
+static struct analysis_opts analysis_opts_of(const struct attach_model *m)
+{
+	return (struct analysis_opts){ .rate = m->opts.rate,
+		                       .cores = m->opts.cores,
+		                       .tick_s = m->opts.tick_s };
+}
+
+static void slot_release(struct slot *sl)
+{
+	analysis_destroy(sl->analysis);
+	strtab_release(&sl->strs);
+	free(sl->funcs);
+	ftp_hindex_release(&sl->func_ix);
+	free(sl->counts);
+	ftp_hindex_release(&sl->count_ix);
+	memset(sl, 0, sizeof(*sl));
+}
+
+static void clear(struct attach_model *m)
+{
+	for (int i = 0; i < ATTACH_WINDOW; i++)
+		slot_release(&m->slots[i]);
+	m->cur = NULL;
+	strtab_release(&m->strs);
+	free(m->threads);
+	ftp_hindex_release(&m->thread_ix);
+	m->threads = NULL;
+	m->nthreads = m->threads_cap = 0;
+	m->serial = m->torn = m->samples = 0;
+	m->start_ns = m->now_ns = 0;
+	m->open = m->any = false;
 }
 
 int attach_model_create(struct attach_model **out, const struct attach_model_opts *opts)
@@ -96,47 +167,23 @@ int attach_model_create(struct attach_model **out, const struct attach_model_opt
 		return -FTP_E_NOMEM;
 	if (opts)
 		m->opts = *opts;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
-	if (analysis_create(&m->analysis, &ao) < 0) {
-		free(m);
-		return -FTP_E_NOMEM;
-	}
 	*out = m;
 	return 0;
-}
-
-static void clear(struct attach_model *m)
-{
-	strtab_release(&m->strs);
-	free(m->threads);
-	free(m->funcs);
-	ftp_hindex_release(&m->thread_ix);
-	ftp_hindex_release(&m->func_ix);
-	m->threads = NULL;
-	m->funcs = NULL;
-	m->nthreads = m->threads_cap = m->nfuncs = m->funcs_cap = 0;
-	m->fn_samples = m->serial = m->torn = m->samples = 0;
-	m->start_ns = m->now_ns = 0;
-	m->open = m->any = false;
 }
 
 void attach_model_destroy(struct attach_model *m)
 {
 	if (!m)
 		return;
-	analysis_destroy(m->analysis);
 	clear(m);
+	free(m->cpus);
 	free(m);
 }
 
 int attach_model_reset(struct attach_model *m)
 {
-	struct analysis *a;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
-	if (analysis_create(&a, &ao) < 0)
-		return -FTP_E_NOMEM;
-	analysis_destroy(m->analysis);
-	m->analysis = a;
+	if (m->open)
+		attach_model_end_round(m);
 	clear(m);
 	return 0;
 }
@@ -144,7 +191,69 @@ int attach_model_reset(struct attach_model *m)
 int attach_model_cpustat(struct attach_model *m, uint64_t time_ns, const struct ftp_cpu_time *cpus,
                          unsigned n)
 {
-	return analysis_add_cpustat(m->analysis, time_ns, cpus, n);
+	if (n > m->ncpus || !m->cpus) {
+		struct ftp_cpu_time *v = realloc(m->cpus, (n ? n : 1) * sizeof(*v));
+		if (!v)
+			return -FTP_E_NOMEM;
+		m->cpus = v;
+	}
+	memcpy(m->cpus, cpus, n * sizeof(*cpus));
+	m->ncpus = n;
+	m->cpus_ns = time_ns;
+	return m->cur ? analysis_add_cpustat(m->cur->analysis, time_ns, cpus, n) : 0;
+}
+
+/* Keeps the threads seen in the window, their strings in a new table. */
+static int prune_threads(struct attach_model *m)
+{
+	struct strtab strs = { 0 };
+	size_t n = 0;
+	const uint64_t window = (uint64_t)ATTACH_WINDOW * NS;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		struct thread t = m->threads[i];
+		if (t.seen_ns + window <= m->now_ns)
+			continue;
+		if (strtab_intern(&strs, strtab_str(&m->strs, t.name), &t.name) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.type), &t.type) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.function), &t.function) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.file), &t.file) < 0) {
+			strtab_release(&strs);
+			return -FTP_E_NOMEM;
+		}
+		m->threads[n++] = t; /* n <= i: not read again */
+	}
+	strtab_release(&m->strs);
+	m->strs = strs;
+	m->nthreads = n;
+	ftp_hindex_clear(&m->thread_ix);
+	for (size_t i = 0; i < n; i++) {
+		if (ftp_hindex_reserve(&m->thread_ix, i, 64, thread_hash_of, m) < 0)
+			return -FTP_E_NOMEM;
+		*ftp_hindex_find(&m->thread_ix, m->threads[i].hash, same_thread, m, &m->threads[i].tid) =
+		        (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* Opens second sec's slot (emptied if it held an older second). */
+static int open_slot(struct attach_model *m, uint64_t sec)
+{
+	struct slot *sl = &m->slots[sec % ATTACH_WINDOW];
+	m->cur = NULL;
+	if (sl->sec != sec + 1) {
+		slot_release(sl);
+		struct analysis_opts ao = analysis_opts_of(m);
+		if (analysis_create(&sl->analysis, &ao) < 0)
+			return -FTP_E_NOMEM;
+		sl->sec = sec + 1;
+		/* its CPU times start where the previous second's ended */
+		if (m->cpus && analysis_add_cpustat(sl->analysis, m->cpus_ns, m->cpus, m->ncpus) < 0)
+			return -FTP_E_NOMEM;
+		if (prune_threads(m) < 0)
+			return -FTP_E_NOMEM;
+	}
+	m->cur = sl;
+	return 0;
 }
 
 /* What record calls active: on a CPU or wanting one (a spinning lock waiter
@@ -181,25 +290,46 @@ static struct thread *get_thread(struct attach_model *m, pid_t tid)
 	return &m->threads[*slot - 1];
 }
 
-static struct func *get_func(struct attach_model *m, const struct attach_frame *f, bool by_line)
+static struct func *get_func(struct slot *sl, pid_t tid, const struct attach_frame *f, bool by_line)
 {
-	struct func k = { .code = f->code, .key_line = by_line ? f->line : 0, .by_line = by_line };
+	struct func k = {
+		.code = f->code, .tid = tid, .key_line = by_line ? f->line : 0, .by_line = by_line
+	};
 	if (!k.code) /* keyed by its strings */
 		k.code = ftp_hash_str(ftp_hash_str(0, f->function), f->file) | 1;
-	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_addr(k.code), (uint64_t)(int64_t)k.key_line), by_line);
-	if (ftp_hindex_reserve(&m->func_ix, m->nfuncs, 256, func_hash_of, m) < 0)
+	k.hash = ftp_hash_mix(
+	        ftp_hash_mix(ftp_hash_mix(ftp_hash_addr(k.code), (uint64_t)(int64_t)k.key_line), by_line),
+	        (uint64_t)tid);
+	if (ftp_hindex_reserve(&sl->func_ix, sl->nfuncs, 256, func_hash_of, sl) < 0)
 		return NULL;
-	uint32_t *slot = ftp_hindex_find(&m->func_ix, k.hash, same_func, m, &k);
+	uint32_t *slot = ftp_hindex_find(&sl->func_ix, k.hash, same_func, sl, &k);
 	if (!*slot) {
-		if (strtab_intern(&m->strs, f->function ? f->function : "", &k.function) < 0 ||
-		    strtab_intern(&m->strs, f->file ? f->file : "", &k.file) < 0 ||
-		    ftp_grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1, sizeof(*m->funcs), 256) < 0)
+		if (strtab_intern(&sl->strs, f->function ? f->function : "", &k.function) < 0 ||
+		    strtab_intern(&sl->strs, f->file ? f->file : "", &k.file) < 0 ||
+		    ftp_grow((void **)&sl->funcs, &sl->funcs_cap, sl->nfuncs + 1, sizeof(*sl->funcs), 256) <
+		            0)
 			return NULL;
 		k.line = by_line ? f->line : (f->firstline > 0 ? f->firstline : -1);
-		m->funcs[m->nfuncs] = k;
-		*slot = (uint32_t)++m->nfuncs;
+		sl->funcs[sl->nfuncs] = k;
+		*slot = (uint32_t)++sl->nfuncs;
 	}
-	return &m->funcs[*slot - 1];
+	return &sl->funcs[*slot - 1];
+}
+
+static struct tcount *get_count(struct slot *sl, pid_t tid)
+{
+	uint64_t h = ftp_hash_mix(0, (uint64_t)tid);
+	if (ftp_hindex_reserve(&sl->count_ix, sl->ncounts, 64, count_hash_of, sl) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&sl->count_ix, h, same_count, sl, &tid);
+	if (!*slot) {
+		if (ftp_grow((void **)&sl->counts, &sl->counts_cap, sl->ncounts + 1, sizeof(*sl->counts),
+		             64) < 0)
+			return NULL;
+		sl->counts[sl->ncounts] = (struct tcount){ .tid = tid, .hash = h };
+		*slot = (uint32_t)++sl->ncounts;
+	}
+	return &sl->counts[*slot - 1];
 }
 
 static void count_history(struct thread *t, uint64_t sec, const struct analysis_sample *s)
@@ -217,11 +347,16 @@ static void count_history(struct thread *t, uint64_t sec, const struct analysis_
 
 static int count_functions(struct attach_model *m, const struct attach_sample *s)
 {
+	struct slot *sl = m->cur;
+	struct tcount *c = get_count(sl, s->a.tid);
+	if (!c)
+		return -FTP_E_NOMEM;
 	m->serial++;
-	m->fn_samples++;
+	sl->fn_samples++;
+	c->samples++;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->nframes; i++) {
-			struct func *f = get_func(m, &s->frames[i], pass == 1);
+			struct func *f = get_func(sl, s->a.tid, &s->frames[i], pass == 1);
 			if (!f)
 				return -FTP_E_NOMEM;
 			if (i == 0)
@@ -235,25 +370,38 @@ static int count_functions(struct attach_model *m, const struct attach_sample *s
 	return 0;
 }
 
+static uint64_t second_of(const struct attach_model *m, uint64_t time_ns)
+{
+	return time_ns > m->start_ns ? (time_ns - m->start_ns) / NS : 0;
+}
+
 int attach_model_add(struct attach_model *m, const struct attach_sample *s)
 {
 	const struct analysis_sample *a = &s->a;
 	if (m->open && a->round != m->open_round)
 		attach_model_end_round(m);
-	m->open = true;
-	m->open_round = a->round;
 	if (!m->any) {
 		m->any = true;
 		m->start_ns = a->time_ns;
 	}
 	if (a->time_ns > m->now_ns)
 		m->now_ns = a->time_ns;
+	if (!m->open) {
+		/* a round belongs to the second of its first sample */
+		uint64_t sec = second_of(m, a->time_ns);
+		if ((!m->cur || m->cur->sec != sec + 1) && open_slot(m, sec) < 0)
+			return -FTP_E_NOMEM;
+	}
+	if (!m->cur)
+		return -FTP_E_NOMEM;
+	m->open = true;
+	m->open_round = a->round;
 	m->samples++;
 	if (s->torn) {
 		m->torn++;
 		return 0;
 	}
-	if (analysis_add(m->analysis, a) < 0)
+	if (analysis_add(m->cur->analysis, a) < 0)
 		return -FTP_E_NOMEM;
 	struct thread *t = get_thread(m, a->tid);
 	if (!t)
@@ -277,7 +425,7 @@ int attach_model_add(struct attach_model *m, const struct attach_sample *s)
 	t->function = function;
 	t->file = file;
 	t->line = s->nframes ? s->frames[0].line : -1;
-	count_history(t, (a->time_ns - m->start_ns) / NS, a);
+	count_history(t, second_of(m, a->time_ns), a);
 	if (s->nframes && (m->opts.idle || is_active(a)))
 		return count_functions(m, s);
 	return 0;
@@ -289,7 +437,25 @@ int attach_model_end_round(struct attach_model *m)
 		return 0;
 	m->open = false;
 	m->last_round = m->open_round;
-	return analysis_end_round(m->analysis);
+	return m->cur ? analysis_end_round(m->cur->analysis) : 0;
+}
+
+/* The slots of the window, oldest first: stores up to ATTACH_WINDOW. */
+static size_t window_slots(const struct attach_model *m, const struct slot **out)
+{
+	size_t n = 0;
+	if (!m->any)
+		return 0;
+	uint64_t now = second_of(m, m->now_ns);
+	for (uint64_t k = 0; k < ATTACH_WINDOW; k++) {
+		if (now + k + 1 < ATTACH_WINDOW)
+			continue;
+		uint64_t sec = now + k + 1 - ATTACH_WINDOW;
+		const struct slot *sl = &m->slots[sec % ATTACH_WINDOW];
+		if (sl->sec == sec + 1 && sl->analysis)
+			out[n++] = sl;
+	}
+	return n;
 }
 
 /* ---- the view ---- */
@@ -470,34 +636,94 @@ static int build_threads(struct attach_model *m, const struct analysis_result *r
 	return 0;
 }
 
-static int build_functions(struct attach_model *m, bool ascii, enum attach_sort sort, bool by_line,
-                           struct attach_view *v)
+/* A function row's key while the window's seconds are merged. */
+struct fkey {
+	uint64_t code;
+	int key_line;
+	uint64_t hash;
+};
+
+static uint64_t fkey_hash_of(const void *ctx, size_t idx)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < m->nfuncs; i++)
-		n += m->funcs[i].by_line == by_line;
+	return ((const struct fkey *)ctx)[idx].hash;
+}
+
+static bool same_fkey(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct fkey *f = &((const struct fkey *)ctx)[idx], *k = key;
+	return f->code == k->code && f->key_line == k->key_line;
+}
+
+/* The functions (or lines) of the window's seconds, of every thread or of
+ * thread only (nonzero). */
+static int build_functions(const struct slot *const *slots, size_t nslots, bool ascii, enum attach_sort sort,
+                           bool by_line, pid_t thread, struct attach_view *v)
+{
 	free(v->functions);
+	v->functions = NULL;
 	v->nfunctions = 0;
-	if (!(v->functions = calloc(n ? n : 1, sizeof(*v->functions))))
-		return -FTP_E_NOMEM;
-	double total = m->fn_samples ? (double)m->fn_samples : 1.0;
-	for (size_t i = 0; i < m->nfuncs; i++) {
-		const struct func *f = &m->funcs[i];
-		if (f->by_line != by_line)
-			continue;
-		struct attach_function_row *r = &v->functions[v->nfunctions++];
-		ui_escape_buf(r->function, sizeof(r->function), strtab_str(&m->strs, f->function), ascii);
-		ui_escape_buf(r->file, sizeof(r->file), strtab_str(&m->strs, f->file), ascii);
-		r->line = f->line;
-		r->own = f->own;
-		r->total = f->total;
-		r->own_share = (double)f->own / total;
-		r->total_share = (double)f->total / total;
+	v->function_samples = 0;
+	struct fkey *keys = NULL;
+	size_t cap = 0, keys_cap = 0;
+	struct ftp_hindex ix = { 0 };
+	int ret = 0;
+	uint64_t samples = 0;
+	for (size_t k = 0; k < nslots && ret == 0; k++) {
+		const struct slot *sl = slots[k];
+		if (!thread) {
+			samples += sl->fn_samples;
+		} else {
+			long c = ftp_hindex_get(&sl->count_ix, ftp_hash_mix(0, (uint64_t)thread), same_count,
+			                        sl, &thread);
+			if (c < 0)
+				continue;
+			samples += sl->counts[c].samples;
+		}
+		for (size_t i = 0; i < sl->nfuncs; i++) {
+			const struct func *f = &sl->funcs[i];
+			if (f->by_line != by_line || (thread && f->tid != thread))
+				continue;
+			struct fkey key = { .code = f->code, .key_line = f->key_line };
+			key.hash = ftp_hash_mix(ftp_hash_addr(key.code), (uint64_t)(int64_t)key.key_line);
+			if (ftp_hindex_reserve(&ix, v->nfunctions, 256, fkey_hash_of, keys) < 0) {
+				ret = -FTP_E_NOMEM;
+				break;
+			}
+			uint32_t *slot = ftp_hindex_find(&ix, key.hash, same_fkey, keys, &key);
+			if (!*slot) {
+				if (ftp_grow((void **)&keys, &keys_cap, v->nfunctions + 1, sizeof(*keys),
+				             256) < 0 ||
+				    ftp_grow((void **)&v->functions, &cap, v->nfunctions + 1,
+				             sizeof(*v->functions), 256) < 0) {
+					ret = -FTP_E_NOMEM;
+					break;
+				}
+				keys[v->nfunctions] = key;
+				struct attach_function_row *r = &v->functions[v->nfunctions];
+				memset(r, 0, sizeof(*r));
+				ui_escape_buf(r->function, sizeof(r->function),
+				              strtab_str(&sl->strs, f->function), ascii);
+				ui_escape_buf(r->file, sizeof(r->file), strtab_str(&sl->strs, f->file),
+				              ascii);
+				r->line = f->line;
+				*slot = (uint32_t)++v->nfunctions;
+			}
+			struct attach_function_row *r = &v->functions[*slot - 1];
+			r->own += f->own;
+			r->total += f->total;
+		}
+	}
+	free(keys);
+	ftp_hindex_release(&ix);
+	double total = samples ? (double)samples : 1.0;
+	for (size_t i = 0; i < v->nfunctions; i++) {
+		v->functions[i].own_share = (double)v->functions[i].own / total;
+		v->functions[i].total_share = (double)v->functions[i].total / total;
 	}
 	if (v->nfunctions)
 		qsort_r(v->functions, v->nfunctions, sizeof(*v->functions), cmp_functions, &sort);
-	v->function_samples = m->fn_samples;
-	return 0;
+	v->function_samples = samples;
+	return ret;
 }
 
 static int build_locks(struct attach_model *m, const struct analysis_result *res, bool ascii,
@@ -677,23 +903,30 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	snprintf(v->ended, sizeof(v->ended), "%s", st->ended ? st->ended : "");
 
 	int ret = 0;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores, .tick_s = m->opts.tick_s };
-	analysis_set_opts(m->analysis, &ao);
+	/* the window: its seconds merged */
+	const struct slot *slots[ATTACH_WINDOW];
+	size_t nslots = window_slots(m, slots);
+	struct analysis_opts ao = analysis_opts_of(m);
+	struct analysis *merged = NULL;
 	struct analysis_result res;
-	if (analysis_result(m->analysis, &res) < 0) {
-		memset(&res, 0, sizeof(res));
+	memset(&res, 0, sizeof(res));
+	if (analysis_create(&merged, &ao) < 0)
 		ret = -FTP_E_NOMEM;
-	}
+	for (size_t i = 0; i < nslots && ret == 0; i++)
+		ret = analysis_merge(merged, slots[i]->analysis);
+	if (ret == 0 && analysis_result(merged, &res) < 0)
+		ret = -FTP_E_NOMEM;
 	v->effective = res.effective;
 	v->python_par = res.python;
 	v->cores = m->opts.cores;
 	v->gil_build = res.gil_build;
 	v->gil_busy = res.gil_busy;
 	if (build_oncpu(&res, st, ascii, v) < 0 || build_threads(m, &res, ascii, v) < 0 ||
-	    build_functions(m, ascii, sort, by_line, v) < 0 || build_locks(m, &res, ascii, v) < 0 ||
-	    build_deadlock(m, ascii, v) < 0)
+	    build_functions(slots, nslots, ascii, sort, by_line, 0, v) < 0 ||
+	    build_locks(m, &res, ascii, v) < 0 || build_deadlock(m, ascii, v) < 0)
 		ret = -FTP_E_NOMEM;
-	analysis_result_release(&res);
+	analysis_result_release(&res); /* its strings are merged's */
+	analysis_destroy(merged);
 	return ret;
 }
 

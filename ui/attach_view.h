@@ -7,8 +7,14 @@
  * size, and what each key does. Nothing here knows curses: ui/tui.c draws
  * the lines, and the unit tests read them.
  *
+ * The figures cover a window: the last ATTACH_WINDOW seconds, or since the
+ * reset. The model keeps one analysis and one function table per second in
+ * a ring, and the threads seen in the window; building a view merges the
+ * window's seconds. Memory stays bounded however long it runs.
+ *
  * Cost: adding a sample is O(its frames); building a view is
- * O(threads + functions + locks), whatever the number of samples so far. */
+ * O(threads + functions + locks) of the window's seconds, whatever the
+ * number of samples so far. */
 #ifndef FTPROF_ATTACH_VIEW_H
 #define FTPROF_ATTACH_VIEW_H
 
@@ -20,6 +26,7 @@
 #include "analysis/analysis.h"
 
 #define ATTACH_HISTORY 10 /* seconds of state history per thread */
+#define ATTACH_WINDOW 10  /* seconds the figures cover (or since the reset) */
 
 /* A Python frame of a sample, strings lent for the call. code: the code
  * object's address, which keys the function (0: keyed by its strings). */

@@ -5,6 +5,7 @@
  * names, and screens that fit 80x24. */
 #include <criterion/criterion.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -601,6 +602,102 @@ Test(attach_view, refcount_panel)
 	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
 	cr_expect(strstr(v.refcount_note, "no reference count contention"), "%s", v.refcount_note);
 	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+/* ---- the window: the last ATTACH_WINDOW seconds, or since the reset ---- */
+
+static const struct attach_function_row *function_row(const struct attach_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->nfunctions; i++)
+		if (!strcmp(v->functions[i].function, name))
+			return &v->functions[i];
+	return NULL;
+}
+
+Test(attach_view, window_drops_old_seconds)
+{
+	struct attach_model *m = model();
+	static const struct attach_frame old_fn = { 0x500, "old_fn", "/src/app.py", 5, 4 };
+	static const struct attach_frame new_fn = { 0x600, "new_fn", "/src/app.py", 9, 8 };
+	struct thr old = { 31, "old-1", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &old_fn, 1 };
+	struct thr waiter = { 33, "waiter", FTP_STATE_LOCK, 0, FTP_WAIT_LOCK, 0x7f00, 31, &old_fn, 1 };
+	struct thr young = { 32, "new-1", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &new_fn, 1 };
+	for (int i = 0; i < 150; i++) {
+		struct thr ths[] = { old, waiter };
+		round_of(m, (uint64_t)i * S / 10, ths, 2);
+	}
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.function_samples, 100, "the window is 10 s of 10 Hz");
+	cr_expect_eq(v.nlocks, 1);
+	for (int i = 150; i < 300; i++)
+		round_of(m, (uint64_t)i * S / 10, &young, 1);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.function_samples, 100);
+	cr_expect(function_row(&v, "new_fn"), "the window's function is missing");
+	cr_expect(!function_row(&v, "old_fn"), "a function of 15 s ago is still counted");
+	cr_expect_eq(v.nlocks, 0, "a lock of 15 s ago is still counted");
+	cr_expect(!row(&v, 31) && !row(&v, 33), "threads gone 15 s ago are still shown");
+	cr_expect_float_eq(v.effective, 1.0, 1e-9);
+
+	/* half the window old: the shares are of the window's samples */
+	for (int i = 300; i < 350; i++) {
+		struct thr ths[] = { old };
+		round_of(m, (uint64_t)i * S / 10, ths, 1);
+	}
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	const struct attach_function_row *o = function_row(&v, "old_fn"), *n = function_row(&v, "new_fn");
+	cr_assert(o && n);
+	cr_expect_eq(o->own + n->own, v.function_samples);
+	cr_expect(n->own >= 40 && n->own <= 60, "new_fn %llu of %llu", (unsigned long long)n->own,
+	          (unsigned long long)v.function_samples);
+
+	/* a pause in the samples: seconds 35-39 old, then 50-54 new; the
+	 * ring's slots of 35-39 are not the window's (45-54) */
+	for (int i = 350; i < 400; i++) {
+		struct thr ths[] = { old };
+		round_of(m, (uint64_t)i * S / 10, ths, 1);
+	}
+	for (int i = 500; i < 550; i++)
+		round_of(m, (uint64_t)i * S / 10, &young, 1);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.function_samples, 50);
+	cr_expect(!function_row(&v, "old_fn"), "seconds before a pause are still counted");
+
+	/* r: since the reset */
+	cr_assert_eq(attach_model_reset(m), 0);
+	for (int i = 550; i < 560; i++)
+		round_of(m, (uint64_t)i * S / 10, &young, 1);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_eq(v.function_samples, 10);
+	cr_expect(!function_row(&v, "old_fn"));
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+/* A thread and a code object new every second for 20 minutes: the view
+ * holds the window's only. */
+Test(attach_view, churn_stays_bounded)
+{
+	struct attach_model *m = model();
+	char fname[32];
+	for (int sec = 0; sec < 1200; sec++) {
+		snprintf(fname, sizeof(fname), "fn_%d", sec);
+		struct attach_frame f = { 0x10000 + (uint64_t)sec * 64, fname, "<string>", 1, 1 };
+		char tname[32];
+		snprintf(tname, sizeof(tname), "churn-%d", sec);
+		struct thr t = { 1000 + sec, tname, FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &f, 1 };
+		for (int i = 0; i < 10; i++)
+			round_of(m, (uint64_t)sec * S + (uint64_t)i * S / 10, &t, 1);
+	}
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_expect_leq(v.nfunctions, ATTACH_WINDOW + 1);
+	cr_expect_leq(v.nthreads, 3);
+	cr_expect(function_row(&v, "fn_1199"));
+	cr_expect(!function_row(&v, "fn_1000"));
 	attach_view_release(&v);
 	attach_model_destroy(m);
 }
