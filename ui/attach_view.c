@@ -883,9 +883,16 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
                       bool by_line, struct attach_view *v)
 {
 	const bool ascii = st->ascii;
-	char cmd[400];
+	char cmd[360];
 	ui_escape_buf(cmd, sizeof(cmd), st->command ? st->command : "", ascii);
-	snprintf(v->title, sizeof(v->title), "pid %d  %s", (int)st->pid, cmd);
+	if (st->output_log) {
+		char log[80];
+		ui_escape_buf(log, sizeof(log), st->output_log, ascii);
+		snprintf(v->title, sizeof(v->title), "pid %d (launched, output to %s)  %s", (int)st->pid, log,
+		         cmd);
+	} else {
+		snprintf(v->title, sizeof(v->title), "pid %d  %s", (int)st->pid, cmd);
+	}
 	snprintf(v->python, sizeof(v->python), "Python %s %s", st->version ? st->version : "?",
 	         !st->free_threaded ? "(GIL)"
 	         : st->gil_enabled  ? "free-threaded, GIL on"

@@ -91,6 +91,8 @@ struct attach_status {
 	bool oncpu;
 	const char *oncpu_dwarf;
 	uint64_t ticks_lost;
+	/* A program attach launched: where its output goes; NULL: not launched. */
+	const char *output_log;
 };
 
 /* ---- the view ---- */

@@ -4,7 +4,10 @@
  * reads the keys and, at most twice a second, builds the view, lays it out
  * and hands the lines to ui/tui.c. The terminal is restored on every way
  * out: q, a stop signal (caught by the sampler: only a flag), the target's
- * exit (then the last figures stay until q). */
+ * exit (then the last figures stay until q). A command it launched writes
+ * to a file, not to the screen, and gets SIGTERM on q. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +29,13 @@
 
 static const char usage[] =
         "usage: ftprof attach [OPTIONS] [-p] PID\n"
+        "       ftprof attach [OPTIONS] -- COMMAND [ARGS...]\n"
         "\n"
         "Shows, live, what every Python thread of PID is doing: its state, where it is,\n"
         "what it waits on and who holds it; the functions where time goes; the contended\n"
         "locks; the effective parallelism and, on GIL builds, how busy the GIL is.\n"
         "q quits and leaves the target running; ? lists the keys (docs/attach.md).\n"
+        "A COMMAND is launched and watched; q ends it (SIGTERM).\n"
         "\n"
         "  -r, --rate HZ         samples per second (default 100; '1k' = 1000)\n"
         "  -i, --idle            the functions panel counts idle threads' samples too\n"
@@ -41,11 +46,14 @@ static const char usage[] =
         "      --snapshot SECS   no screen: sample SECS seconds, print the three panels\n"
         "                        as text (120 columns) and exit\n"
         "  -p, --pid PID         the process to watch (or give PID as the argument)\n"
+        "      --output-log FILE where a launched COMMAND's stdout and stderr go\n"
+        "                        (default /dev/null: never the screen)\n"
         "  -h, --help            show this help\n";
 
 struct settings {
 	struct cmd_options o;
-	double snapshot; /* seconds; 0: the live view */
+	double snapshot;        /* seconds; 0: the live view */
+	const char *output_log; /* a launched command's output; NULL: /dev/null */
 };
 
 struct attach {
@@ -63,6 +71,9 @@ struct attach {
 	bool ascii, built, quit;
 	int error; /* out of memory: stop */
 	const char *ended;
+	char ended_buf[160];
+	struct launch *child;                         /* the launched command, or NULL */
+	const char *output_log;                       /* where its output goes */
 	uint64_t start_ns, rounds0, missed0, failed0; /* at the attach or the reset */
 	uint64_t next_draw;
 	uint64_t cpustat_ns; /* when the machine's CPU times were last read; 0 never */
@@ -77,6 +88,9 @@ static int own_option(void *ctx, int c, const char *arg)
 			ui_error("attach", "invalid --snapshot '%s'", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case 'L':
+		st->output_log = arg;
 		return 0;
 	case 'h':
 		fputs(usage, stdout);
@@ -167,6 +181,7 @@ static void build(struct attach *at)
 		.oncpu = info->oncpu_period_ns > 0,
 		.oncpu_dwarf = info->oncpu_dwarf,
 		.ticks_lost = stats.ticks_lost,
+		.output_log = at->child ? at->output_log : NULL,
 	};
 	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, &at->view) < 0)
 		at->error = -FTP_E_NOMEM;
@@ -290,11 +305,13 @@ int cmd_attach(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "snapshot", required_argument, NULL, 'S' },
+		{ "output-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct settings st = { .o = { .cmd = "attach",
-		                      .which = OPT_PID | OPT_RATE | OPT_BLOCKING | OPT_IDLE | OPT_ONCPU,
+		                      .which = OPT_PID | OPT_COMMAND | OPT_RATE | OPT_BLOCKING | OPT_IDLE |
+		                               OPT_ONCPU,
 		                      .rate = SAMPLER_DEFAULT_RATE } };
 	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
 	if (code)
@@ -304,9 +321,25 @@ int cmd_attach(int argc, char **argv)
 		         "the live view needs a terminal (--snapshot SECS prints the panels as text)");
 		return EXIT_USAGE;
 	}
+	if (st.output_log && !st.o.command) {
+		ui_error("attach", "--output-log is for a launched command (ftprof attach -- COMMAND)");
+		return EXIT_USAGE;
+	}
 	struct attach at = { .ascii = tui_locale_ascii() };
 	if (st.snapshot)
 		at.ascii = false; /* escaped either way; UTF-8 text for a file */
+	struct launch child = { 0 };
+	if (st.o.command) {
+		/* its output must not garble the screen */
+		at.output_log = st.output_log ? st.output_log : "/dev/null";
+		child.redirect = true;
+		child.output_fd = open(at.output_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (child.output_fd < 0) {
+			ui_error("attach", "cannot open --output-log %s: %s", at.output_log, strerror(errno));
+			return EXIT_FATAL;
+		}
+		at.child = &child;
+	}
 
 	sampler_catch_signals(); /* before curses, which then leaves them to us */
 	struct ftp_probe_opts opts = {
@@ -316,9 +349,12 @@ int cmd_attach(int argc, char **argv)
 		.task_events = true,
 		.oncpu_hz = st.o.no_oncpu ? 0 : (unsigned)st.o.rate,
 	};
-	struct launch child = { 0 };
 	int ret = sampler_open_target(&st.o, &opts, &child, &at.probe, &at.err);
+	if (at.child)
+		close(child.output_fd); /* the child has its own */
 	if (ret < 0) {
+		if (at.child)
+			launch_finish(&child, sampler_signal() ? sampler_signal() : SIGTERM);
 		if (ret == -FTP_E_INTERRUPTED)
 			ui_error("attach", "interrupted before the first sample");
 		else
@@ -331,7 +367,9 @@ int cmd_attach(int argc, char **argv)
 		                        .cores = cores > 0 ? cores : 0,
 		                        .idle = st.o.idle,
 		                        .tick_s = (double)at.info->oncpu_period_ns / 1e9 };
-	struct sampler s = { .rate = st.o.rate, .duration = st.snapshot, .round = take_round, .arg = &at };
+	struct sampler s = {
+		.rate = st.o.rate, .duration = st.snapshot, .child = at.child, .round = take_round, .arg = &at
+	};
 	at.sampler = &s;
 	if (attach_model_create(&at.model, &mo) < 0 || !(at.screen = calloc(1, sizeof(*at.screen)))) {
 		ui_error("attach", "out of memory");
@@ -346,12 +384,26 @@ int cmd_attach(int argc, char **argv)
 	at.start_ns = ftp_now_ns();
 	cpustat(&at, true);
 	sampler_run(&s);
-	if (s.end == SAMPLER_END_EXITED)
+	if (at.child && (s.end == SAMPLER_END_COMMAND || s.end == SAMPLER_END_EXITED) &&
+	    launch_exited(at.child)) {
+		char how[128];
+		launch_describe(at.child, how, sizeof(how));
+		snprintf(at.ended_buf, sizeof(at.ended_buf), "the program %s", how);
+		at.ended = at.ended_buf;
+	} else if (s.end == SAMPLER_END_EXITED || s.end == SAMPLER_END_COMMAND) {
 		at.ended = "the target exited";
+	}
 	if (at.tui && !at.quit && !sampler_signal() && !at.error)
 		linger(&at);
 	tui_destroy(at.tui); /* the terminal as it was, before anything is printed */
 	at.tui = NULL;
+	const int sig = sampler_signal();
+	bool ended_it = false;
+	if (at.child && !at.child->reaped) {
+		/* q or a stop signal: the launched program ends with the view */
+		launch_finish(at.child, sig ? sig : SIGTERM);
+		ended_it = true;
+	}
 	if (at.error) {
 		ui_error("attach", "out of memory after %llu samples", (unsigned long long)s.rounds);
 		code = EXIT_FATAL;
@@ -361,17 +413,25 @@ int cmd_attach(int argc, char **argv)
 		print_snapshot(&at);
 		code = ui_finish_output("attach", EXIT_OK);
 	}
-	const int sig = sampler_signal();
+	char how[160] = "";
+	if (ended_it) {
+		char d[128];
+		launch_describe(at.child, d, sizeof(d));
+		snprintf(how, sizeof(how), "the program %s", d);
+	}
 	fprintf(stderr, "ftprof attach: %llu samples of pid %d in %.1f s; %s\n", (unsigned long long)s.rounds,
 	        (int)at.info->pid, (double)(s.end_ns - s.start_ns) / 1e9,
-	        at.ended ? at.ended
-	        : sig    ? (sig == SIGINT ? "interrupted; the target runs on"
-	                                  : "stopped by a signal; the target runs on")
-	                 : "the target runs on");
+	        how[0]     ? how
+	        : at.ended ? at.ended
+	        : sig      ? (sig == SIGINT ? "interrupted; the target runs on"
+	                                    : "stopped by a signal; the target runs on")
+	                   : "the target runs on");
 	if (!code && s.rounds == 0)
 		code = sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
 done:
 	tui_destroy(at.tui);
+	if (at.child && !at.child->reaped)
+		launch_finish(at.child, SIGTERM);
 	attach_view_release(&at.view);
 	attach_model_destroy(at.model);
 	free(at.screen);
