@@ -880,7 +880,7 @@ static int build_oncpu(const struct analysis_result *res, const struct attach_st
 }
 
 int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
-                      bool by_line, struct attach_view *v)
+                      bool by_line, pid_t thread, struct attach_view *v)
 {
 	const bool ascii = st->ascii;
 	char cmd[360];
@@ -907,6 +907,10 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	v->ascii = ascii;
 	v->sort = sort;
 	v->by_line = by_line;
+	v->thread = thread;
+	v->thread_label[0] = '\0';
+	if (thread)
+		thread_label(m, thread, ascii, v->thread_label, sizeof(v->thread_label));
 	snprintf(v->ended, sizeof(v->ended), "%s", st->ended ? st->ended : "");
 
 	int ret = 0;
@@ -929,7 +933,7 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	v->gil_build = res.gil_build;
 	v->gil_busy = res.gil_busy;
 	if (build_oncpu(&res, st, ascii, v) < 0 || build_threads(m, &res, ascii, v) < 0 ||
-	    build_functions(slots, nslots, ascii, sort, by_line, 0, v) < 0 ||
+	    build_functions(slots, nslots, ascii, sort, by_line, thread, v) < 0 ||
 	    build_locks(m, &res, ascii, v) < 0 || build_deadlock(m, ascii, v) < 0)
 		ret = -FTP_E_NOMEM;
 	analysis_result_release(&res); /* its strings are merged's */
@@ -979,8 +983,25 @@ enum attach_action attach_key(struct attach_ui *ui, int key)
 		ui->panel = (enum attach_panel)(key - '1');
 		return ATTACH_DRAW;
 	case 's':
+	case '>':
 		ui->sort = (ui->sort + 1) % ATTACH_SORT_COUNT;
 		ui->panel = ATTACH_FUNCTIONS;
+		return ATTACH_REBUILD;
+	case '<':
+		ui->sort = (ui->sort + ATTACH_SORT_COUNT - 1) % ATTACH_SORT_COUNT;
+		ui->panel = ATTACH_FUNCTIONS;
+		return ATTACH_REBUILD;
+	case 't':
+	case 'T':
+		if (ui->thread) {
+			ui->thread = 0;
+		} else {
+			if (!ui->selected)
+				return ATTACH_NONE;
+			ui->thread = ui->selected;
+			ui->panel = ATTACH_FUNCTIONS;
+		}
+		ui->sel[ATTACH_FUNCTIONS] = ui->top[ATTACH_FUNCTIONS] = 0;
 		return ATTACH_REBUILD;
 	case 'l':
 	case 'L':
@@ -1287,8 +1308,10 @@ static void tabs(const struct attach_view *v, const struct attach_ui *ui, struct
 	struct out o = line(scr, y, ATTACH_ATTR_TABS);
 	for (int i = 0; i < ATTACH_PANELS; i++)
 		putf(&o, i == (int)ui->panel ? "[%s]" : " %s ", names[i]);
+	if (v->thread)
+		putf(&o, " thread %s", v->thread_label);
 	if (ui->panel == ATTACH_FUNCTIONS)
-		putf(&o, " %s, by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
+		putf(&o, " %s by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
 		     (unsigned long long)v->function_samples);
 }
 
@@ -1407,7 +1430,11 @@ static void functions_panel(const struct attach_view *v, struct attach_ui *ui, s
 	}
 	if (!v->nfunctions) {
 		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);
-		put(&o, "  (no active sample yet)");
+		if (v->thread)
+			putf(&o, "  (no active sample of thread %s in the window; t shows every thread)",
+			     v->thread_label);
+		else
+			put(&o, "  (no active sample yet)");
 	}
 }
 
@@ -1501,10 +1528,11 @@ static void help(struct attach_screen *scr, int y0, int y1)
 		"  q            quit (the target runs on as before)",
 		"  p, space     pause the display (sampling goes on)",
 		"  Tab, 1 - 4   threads, functions, locks, refcount",
-		"  s            sort functions: own, total, name",
+		"  s, < >       sort functions: own, total, name (next, previous)",
 		"  l            functions or lines",
+		"  t            functions of the selected thread only; t again: all",
 		"  r            reset every count",
-		"  j k, arrows  move; PgUp PgDn Home End",
+		"  j k, arrows  move; PgUp PgDn, g G (Home End) first and last",
 		"  ?            this help (any key closes it)",
 		"History letters: R running  N native  L lock  W wait  G gil",
 		"  I io  S sleep  T stop-the-world  C gc  r runnable  ? unknown",
@@ -1539,6 +1567,15 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 	tabs(v, ui, scr, y++);
 	char status[1024] = "";
 	const int last = scr->height - 1;
+	if (v->nthreads) {
+		int sel = ui->sel[ATTACH_THREADS];
+		ui->selected = v->threads[sel < 0                   ? 0
+		                          : sel >= (int)v->nthreads ? (int)v->nthreads - 1
+		                                                    : sel]
+		                       .tid;
+	} else {
+		ui->selected = 0;
+	}
 	if (ui->help)
 		help(scr, y, last);
 	else if (ui->panel == ATTACH_THREADS)
@@ -1553,5 +1590,5 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 	if (status[0])
 		put(&o, status);
 	else
-		put(&o, "q quit  p pause  Tab panels  s sort  l lines  r reset  ? help");
+		put(&o, "q quit  p pause  Tab panels  s < > sort  l lines  t thread  r reset  ? help");
 }

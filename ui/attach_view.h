@@ -185,14 +185,17 @@ struct attach_view {
 	uint64_t function_samples; /* the samples the shares are of */
 	bool by_line;
 	enum attach_sort sort;
+	pid_t thread;                  /* the functions are this thread's only; 0: every thread's */
+	char thread_label[96];         /* "NAME (TID)" of that thread */
 	struct attach_lock_row *locks; /* by total wait, most first */
 	size_t nlocks;
 };
 
-/* Builds *v (zeroed or built before: it is reused). Returns 0 or
+/* Builds *v (zeroed or built before: it is reused), the functions sorted
+ * by sort, by line or not, of thread only (nonzero) or of all. Returns 0 or
  * -FTP_E_NOMEM (v is then valid, possibly with fewer rows). */
 int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
-                      bool by_line, struct attach_view *v);
+                      bool by_line, pid_t thread, struct attach_view *v);
 void attach_view_release(struct attach_view *v);
 
 /* ---- keys and the screen ---- */
@@ -205,6 +208,8 @@ struct attach_ui {
 	int sel[ATTACH_PANELS], top[ATTACH_PANELS]; /* selected row, first row shown */
 	enum attach_sort sort;
 	bool by_line, help, paused;
+	pid_t thread;   /* t: the functions of this thread only; 0: all */
+	pid_t selected; /* the thread selected in the threads panel (set by attach_render) */
 };
 
 /* Keys beside ASCII, as the curses file maps them. */

@@ -183,7 +183,7 @@ static void build(struct attach *at)
 		.ticks_lost = stats.ticks_lost,
 		.output_log = at->child ? at->output_log : NULL,
 	};
-	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, &at->view) < 0)
+	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, at->ui.thread, &at->view) < 0)
 		at->error = -FTP_E_NOMEM;
 	at->built = true;
 }

@@ -108,7 +108,7 @@ Test(attach_view, threads_functions_locks)
 	struct attach_model *m = model();
 	fight(m);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.nthreads, 2);
 	const struct attach_thread_row *a = row(&v, 11), *b = row(&v, 12);
 	cr_assert(a && b);
@@ -169,18 +169,18 @@ Test(attach_view, sort_and_lines)
 	round_of(m, 5 * S, &t, 1);
 
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_assert_eq(v.nfunctions, 2);
 	cr_expect_str_eq(v.functions[0].function, "work"); /* own 4 of 6 */
 	cr_expect_float_eq(v.functions[0].own_share, 4.0 / 6, 1e-9);
 	cr_expect_float_eq(v.functions[1].total_share, 1.0, 1e-9);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_TOTAL, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_TOTAL, false, 0, &v), 0);
 	cr_expect_str_eq(v.functions[0].function, "main");
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_NAME, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_NAME, false, 0, &v), 0);
 	cr_expect_str_eq(v.functions[0].function, "main");
 	cr_expect_str_eq(v.functions[1].function, "work");
 
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, true, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, true, 0, &v), 0);
 	cr_assert_eq(v.nfunctions, 3); /* work:12, work:14, main:50 */
 	cr_expect_str_eq(v.functions[0].function, "work");
 	cr_expect_eq(v.functions[0].line, 12);
@@ -198,7 +198,7 @@ Test(attach_view, recursion_counts_once)
 	struct thr t = { 1, "t", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, s, 4 };
 	round_of(m, 0, &t, 1);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.functions[0].total, 1);
 	cr_expect_float_eq(v.functions[0].total_share, 1.0, 1e-9);
 	attach_view_release(&v);
@@ -217,7 +217,7 @@ Test(attach_view, window)
 	for (int i = 200; i < 250; i++)
 		round_of(m, (uint64_t)i * S / 10, &t, 1); /* then 5 s asleep */
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_assert_eq(v.nthreads, 1);
 	cr_expect_str_eq(v.threads[0].history, "RRRRRSSSSS");
 	cr_expect_float_eq(v.threads[0].shares[FTP_STATE_SLEEP], 0.5, 1e-9);
@@ -236,7 +236,7 @@ Test(attach_view, deadlock_and_reset)
 	};
 	round_of(m, 0, ths, 2);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(strncmp(v.deadlock, "DEADLOCK:", 9) == 0, "%s", v.deadlock);
 	cr_expect(strstr(v.deadlock, "a (21) waits Lock 0xa0"), "%s", v.deadlock);
 	cr_expect(strstr(v.deadlock, "b (22) waits Lock 0xb0"), "%s", v.deadlock);
@@ -246,11 +246,11 @@ Test(attach_view, deadlock_and_reset)
 	ths[1].state = FTP_STATE_RUNNING;
 	ths[1].kind = FTP_WAIT_NONE;
 	round_of(m, S / 10, ths, 2);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_str_eq(v.deadlock, "");
 
 	cr_assert_eq(attach_model_reset(m), 0);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.nthreads, 0);
 	cr_expect_eq(v.nlocks, 0);
 	cr_expect_eq(v.nfunctions, 0);
@@ -271,7 +271,7 @@ Test(attach_view, hostile_names)
 	struct attach_status st = status;
 	st.command = "python3 \x1b[H\x9b";
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_str_eq(v.threads[0].name, "\\x1b[31mred\\xff\\u{202e}");
 	cr_expect_str_eq(v.functions[0].function, "f\\x1b]0;pwned\\x07");
 	struct attach_ui ui = { 0 };
@@ -288,7 +288,7 @@ Test(attach_view, hostile_names)
 	st.ascii = true;
 	t.name = "caf\xc3\xa9";
 	round_of(m, S, &t, 1);
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_str_eq(v.threads[0].name, "caf\\u{e9}");
 	attach_render(&v, &ui, 80, 24, scr);
 	for (int y = 0; y < scr->height; y++)
@@ -314,7 +314,7 @@ Test(attach_view, screens_fit)
 	struct attach_model *m = model();
 	fight(m);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	struct attach_screen *scr = malloc(sizeof(*scr));
 	struct attach_ui ui = { 0 };
 	const int sizes[][2] = { { 80, 24 }, { 100, 30 }, { 200, 50 }, { 20, 5 } };
@@ -465,7 +465,7 @@ Test(attach_view, cores_and_cpu)
 		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
 	cr_assert_eq(attach_model_cpustat(m, 10 * S, t1, 2), 0);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(v.oncpu);
 	cr_expect_str_eq(v.oncpu_note, "");
 	/* 100 ticks of 0.1 s each per thread over 9.9 s (+ one tick) */
@@ -501,7 +501,7 @@ Test(attach_view, cores_and_cpu)
 	/* ASCII where the locale is not UTF-8 */
 	struct attach_status st = oncpu_status;
 	st.ascii = true;
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	attach_render(&v, &ui, 80, 24, scr);
 	cr_expect(strstr(scr->lines[4].text, "0[###") && strstr(scr->lines[4].text, "1[###"), "%s",
 	          scr->lines[4].text);
@@ -522,7 +522,7 @@ Test(attach_view, many_cores_fit)
 		for (int i = 0; i < 20; i++)
 			tick_round(m, (uint64_t)i * S / 10, (int)counts[c] - 1, FTP_CPU_NATIVE, NULL, 0);
 		struct attach_view v = { 0 };
-		cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+		cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, 0, &v), 0);
 		cr_expect_eq(v.ncores, (size_t)counts[c]);
 		struct attach_screen *scr = malloc(sizeof(*scr));
 		struct attach_ui ui = { 0 };
@@ -554,7 +554,7 @@ Test(attach_view, refcount_panel)
 	for (int i = 30; i < 40; i++)
 		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_assert_eq(v.nrefcount, 1);
 	const struct attach_refcount_row *r = &v.refcount[0];
 	cr_expect(!strchr(r->type, '\x1b'), "the type reached the view raw");
@@ -577,18 +577,18 @@ Test(attach_view, refcount_panel)
 	/* the messages: a GIL build, no DWARF, no contention, no ticks */
 	struct attach_status st = oncpu_status;
 	st.free_threaded = false;
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(strstr(v.refcount_note, "GIL build"), "%s", v.refcount_note);
 	st = oncpu_status;
 	st.oncpu_dwarf = "none (stripped)";
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(strstr(v.refcount_note, "no DWARF"), "%s", v.refcount_note);
 	attach_render(&v, &ui, 80, 24, scr);
 	cr_expect(find_line(scr, "no DWARF") >= 0);
 	st = oncpu_status;
 	st.oncpu = false;
 	st.oncpu_source = "perf_event_open: Permission denied";
-	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &st, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(strstr(v.oncpu_note, "Permission denied"), "%s", v.oncpu_note);
 	attach_render(&v, &ui, 80, 24, scr);
 	cr_expect(find_line(scr, "on-CPU samples perf_event_open: Permission denied") == 3);
@@ -599,7 +599,7 @@ Test(attach_view, refcount_panel)
 	m = tick_model(2);
 	for (int i = 0; i < 10; i++)
 		tick_round(m, (uint64_t)i * S / 10, 1, FTP_CPU_PYTHON, NULL, 0);
-	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &oncpu_status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect(strstr(v.refcount_note, "no reference count contention"), "%s", v.refcount_note);
 	free(scr);
 	attach_view_release(&v);
@@ -629,12 +629,12 @@ Test(attach_view, window_drops_old_seconds)
 		round_of(m, (uint64_t)i * S / 10, ths, 2);
 	}
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.function_samples, 100, "the window is 10 s of 10 Hz");
 	cr_expect_eq(v.nlocks, 1);
 	for (int i = 150; i < 300; i++)
 		round_of(m, (uint64_t)i * S / 10, &young, 1);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.function_samples, 100);
 	cr_expect(function_row(&v, "new_fn"), "the window's function is missing");
 	cr_expect(!function_row(&v, "old_fn"), "a function of 15 s ago is still counted");
@@ -647,7 +647,7 @@ Test(attach_view, window_drops_old_seconds)
 		struct thr ths[] = { old };
 		round_of(m, (uint64_t)i * S / 10, ths, 1);
 	}
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	const struct attach_function_row *o = function_row(&v, "old_fn"), *n = function_row(&v, "new_fn");
 	cr_assert(o && n);
 	cr_expect_eq(o->own + n->own, v.function_samples);
@@ -662,7 +662,7 @@ Test(attach_view, window_drops_old_seconds)
 	}
 	for (int i = 500; i < 550; i++)
 		round_of(m, (uint64_t)i * S / 10, &young, 1);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.function_samples, 50);
 	cr_expect(!function_row(&v, "old_fn"), "seconds before a pause are still counted");
 
@@ -670,7 +670,7 @@ Test(attach_view, window_drops_old_seconds)
 	cr_assert_eq(attach_model_reset(m), 0);
 	for (int i = 550; i < 560; i++)
 		round_of(m, (uint64_t)i * S / 10, &young, 1);
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_eq(v.function_samples, 10);
 	cr_expect(!function_row(&v, "old_fn"));
 	attach_view_release(&v);
@@ -693,11 +693,107 @@ Test(attach_view, churn_stays_bounded)
 			round_of(m, (uint64_t)sec * S + (uint64_t)i * S / 10, &t, 1);
 	}
 	struct attach_view v = { 0 };
-	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, &v), 0);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_OWN, false, 0, &v), 0);
 	cr_expect_leq(v.nfunctions, ATTACH_WINDOW + 1);
 	cr_expect_leq(v.nthreads, 3);
 	cr_expect(function_row(&v, "fn_1199"));
 	cr_expect(!function_row(&v, "fn_1000"));
 	attach_view_release(&v);
 	attach_model_destroy(m);
+}
+
+/* ---- keys: < > sort, t thread filter, ? help ---- */
+
+Test(attach_view, sort_keys)
+{
+	struct attach_ui ui = { 0 };
+	cr_expect_eq(attach_key(&ui, '>'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_TOTAL);
+	cr_expect_eq(ui.panel, ATTACH_FUNCTIONS);
+	cr_expect_eq(attach_key(&ui, '>'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_NAME);
+	cr_expect_eq(attach_key(&ui, '>'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_OWN);
+	cr_expect_eq(attach_key(&ui, '<'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_NAME);
+	cr_expect_eq(attach_key(&ui, '<'), ATTACH_REBUILD);
+	cr_expect_eq(ui.sort, ATTACH_SORT_TOTAL);
+
+	/* the sorted column is marked, the rows in its order */
+	struct attach_model *m = model();
+	fight(m);
+	struct attach_view v = { 0 };
+	cr_assert_eq(attach_view_build(m, &status, ui.sort, false, 0, &v), 0);
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	attach_render(&v, &ui, 80, 24, scr);
+	int y = find_line(scr, "*TOTAL%");
+	cr_assert(y >= 0, "no sorted column mark");
+	for (size_t i = 1; i < v.nfunctions; i++)
+		cr_expect_geq(v.functions[i - 1].total, v.functions[i].total);
+	cr_expect(strstr(scr->lines[y + 1].text, v.functions[0].function), "%s", scr->lines[y + 1].text);
+	cr_assert_eq(attach_view_build(m, &status, ATTACH_SORT_NAME, false, 0, &v), 0);
+	for (size_t i = 1; i < v.nfunctions; i++)
+		cr_expect_leq(strcmp(v.functions[i - 1].function, v.functions[i].function), 0);
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, thread_filter)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	struct attach_model *m = model();
+	static const struct attach_frame fa = { 0x700, "alpha", "/src/app.py", 3, 2 };
+	static const struct attach_frame fb = { 0x800, "beta", "/src/app.py", 7, 6 };
+	struct thr a = { 41, "one", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &fa, 1 };
+	struct thr b = { 42, "two", FTP_STATE_RUNNING, 1, FTP_WAIT_NONE, 0, 0, &fb, 1 };
+	for (int i = 0; i < 40; i++) {
+		struct thr ths[] = { a, b };
+		round_of(m, (uint64_t)i * S / 10, ths, i % 4 ? 1 : 2); /* two: a quarter of the rounds */
+	}
+	struct attach_view v = { 0 };
+	struct attach_ui ui = { 0 };
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	cr_assert_eq(attach_view_build(m, &status, ui.sort, ui.by_line, ui.thread, &v), 0);
+	cr_expect_eq(v.function_samples, 50);
+	/* select "two" in the threads panel, then t */
+	attach_render(&v, &ui, 80, 24, scr);
+	ui.sel[ATTACH_THREADS] = v.threads[0].tid == 42 ? 0 : 1;
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect_eq(ui.selected, 42);
+	cr_expect_eq(attach_key(&ui, 't'), ATTACH_REBUILD);
+	cr_expect_eq(ui.thread, 42);
+	cr_expect_eq(ui.panel, ATTACH_FUNCTIONS);
+	cr_assert_eq(attach_view_build(m, &status, ui.sort, ui.by_line, ui.thread, &v), 0);
+	cr_expect_eq(v.function_samples, 10, "the thread's samples only");
+	cr_assert_eq(v.nfunctions, 1);
+	cr_expect_str_eq(v.functions[0].function, "beta");
+	cr_expect_float_eq(v.functions[0].own_share, 1.0, 1e-9);
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(find_line(scr, "thread two (42)") >= 0, "the filter is not shown");
+	cr_expect(find_line(scr, "alpha") < 0);
+	/* t again: every thread */
+	cr_expect_eq(attach_key(&ui, 't'), ATTACH_REBUILD);
+	cr_expect_eq(ui.thread, 0);
+	cr_assert_eq(attach_view_build(m, &status, ui.sort, ui.by_line, ui.thread, &v), 0);
+	cr_expect_eq(v.nfunctions, 2);
+	attach_render(&v, &ui, 80, 24, scr);
+	cr_expect(find_line(scr, "thread two (42)") < 0);
+	free(scr);
+	attach_view_release(&v);
+	attach_model_destroy(m);
+}
+
+Test(attach_view, help_lists_every_key)
+{
+	struct attach_view v = { 0 };
+	struct attach_ui ui = { 0 };
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	cr_expect_eq(attach_key(&ui, '?'), ATTACH_DRAW);
+	attach_render(&v, &ui, 80, 24, scr);
+	const char *keys[] = { "  q ", "  p, space", "Tab, 1 - 4",  "  s, < >",  "  l ",
+		               "  t ", "  r ",       "j k, arrows", "PgUp PgDn", "  ? " };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cr_expect(find_line(scr, keys[i]) >= 0, "help at 80x24 lacks '%s'", keys[i]);
+	free(scr);
 }
