@@ -43,7 +43,7 @@ static const char usage[] =
         "      --nonblocking     never stop the target (default); torn stacks are counted\n"
         "      --no-oncpu        no on-CPU samples (perf_event cpu-clock): no core bars, no\n"
         "                        refcount panel; CPU figures from the samples alone\n"
-        "      --snapshot SECS   no screen: sample SECS seconds, print the three panels\n"
+        "      --snapshot SECS   no screen: sample SECS seconds, print the four panels\n"
         "                        as text (120 columns) and exit\n"
         "  -p, --pid PID         the process to watch (or give PID as the argument)\n"
         "      --output-log FILE where a launched COMMAND's stdout and stderr go\n"
@@ -316,13 +316,13 @@ int cmd_attach(int argc, char **argv)
 	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
 	if (code)
 		return code == OPTIONS_DONE ? EXIT_OK : code;
+	if (st.output_log && !st.o.command) {
+		ui_error("attach", "--output-log is for a launched command (ftprof attach -- COMMAND)");
+		return EXIT_USAGE;
+	}
 	if (!st.snapshot && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ui_error("attach",
 		         "the live view needs a terminal (--snapshot SECS prints the panels as text)");
-		return EXIT_USAGE;
-	}
-	if (st.output_log && !st.o.command) {
-		ui_error("attach", "--output-log is for a launched command (ftprof attach -- COMMAND)");
 		return EXIT_USAGE;
 	}
 	struct attach at = { .ascii = tui_locale_ascii() };
