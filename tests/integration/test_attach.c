@@ -8,6 +8,7 @@
  * before and after, the alternate screen left) with the target running. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,9 @@ static int target_cells(const char *line, int cpu)
 Test(attach, pinned_cores, .timeout = 120)
 {
 	const char *interp = test_interp_use("3.13t");
+	cpu_set_t cpus;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0 || !CPU_ISSET(0, &cpus) || !CPU_ISSET(1, &cpus))
+		cr_skip_test("pinned.py needs CPUs 0 and 1");
 	struct test_target t;
 	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/pinned.py"), NULL), 0,
 	             "pinned.py did not start (it needs CPUs 0 and 1)");
