@@ -101,10 +101,23 @@ const struct ftp_target_info *ftp_probe_info(const struct ftp_probe *p)
 	return &p->info;
 }
 
+void ftp_probe_trim(struct ftp_probe *p, uint64_t rounds)
+{
+	uint64_t now = probe_mem_epoch(&p->mem);
+	if (now <= rounds)
+		return;
+	/* what still points into the code cache goes first */
+	probe_stacks_destroy(p->stacks);
+	p->stacks = NULL;
+	probe_waits_release(p);
+	probe_code_trim(p->codes, now - rounds);
+}
+
 void ftp_probe_stats(const struct ftp_probe *p, struct ftp_probe_stats *out)
 {
 	*out = p->stats;
 	out->reads = p->mem.reads;
+	out->codes = probe_code_count(p->codes);
 }
 
 const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid)

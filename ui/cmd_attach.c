@@ -25,6 +25,7 @@
 #define DRAW_NS 500000000ull     /* at most 2 Hz */
 #define IDLE_POLL_NS 50000000    /* keys after sampling ended */
 #define CPUSTAT_NS 1000000000ull /* how often the machine's CPU times are read */
+#define TRIM_NS 10000000000ull   /* how often code objects unseen for as long are freed */
 #define MAX_CPUS 4096
 
 static const char usage[] =
@@ -77,6 +78,7 @@ struct attach {
 	uint64_t start_ns, rounds0, missed0, failed0; /* at the attach or the reset */
 	uint64_t next_draw;
 	uint64_t cpustat_ns; /* when the machine's CPU times were last read; 0 never */
+	uint64_t trim_ns;    /* when the probe's code cache was last trimmed */
 };
 
 static int own_option(void *ctx, int c, const char *arg)
@@ -155,6 +157,21 @@ static void cpustat(struct attach *at, bool force)
 	int n = ftp_cpu_times(cpus, MAX_CPUS, NULL);
 	if (n > 0 && attach_model_cpustat(at->model, now, cpus, (unsigned)n) < 0)
 		at->error = -FTP_E_NOMEM;
+}
+
+/* The view keeps no ftp_code of the probe (it copies what it shows): the
+ * code objects the window's rounds did not see are freed, once a window, so
+ * that an attach to a program making code without end stays bounded. */
+static void trim(struct attach *at)
+{
+	uint64_t now = ftp_now_ns();
+	if (!at->trim_ns)
+		at->trim_ns = now;
+	if (now - at->trim_ns < TRIM_NS)
+		return;
+	at->trim_ns = now;
+	double rounds = at->sampler->rate * (double)TRIM_NS / 1e9;
+	ftp_probe_trim(at->probe, rounds > 100 ? (uint64_t)rounds : 100);
 }
 
 static void build(struct attach *at)
@@ -241,6 +258,7 @@ static int take_round(void *arg, double weight)
 	int ret = ftp_probe_sample(at->probe, on_sample, at, &at->err);
 	attach_model_end_round(at->model);
 	cpustat(at, false);
+	trim(at);
 	if (at->error)
 		return SAMPLER_STOP;
 	if (ret == -FTP_E_EXITED)

@@ -123,8 +123,19 @@ struct ftp_probe_stats {
 	uint64_t ticks;         /* on-CPU samples delivered */
 	uint64_t ticks_lost;    /* on-CPU samples the kernel could not write
 				   (a thread's ring was full) */
+	uint64_t codes;         /* code objects held now (replaced ones included):
+				   ftp_probe_trim bounds it */
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
+
+/* Frees what the probe keeps of code objects it has not seen in its last
+ * `rounds` rounds, and of code objects replaced before them, so that a
+ * probe sampling a program that makes code without end (a long attach)
+ * stays bounded. The ftp_code pointers of the samples of earlier rounds
+ * become invalid: a caller that keeps them (record's profile) must not call
+ * it. The stacks kept for threads that did not move are dropped too: the
+ * next round reads every thread. */
+void ftp_probe_trim(struct ftp_probe *probe, uint64_t rounds);
 
 /* The machine's CPUs as /proc/stat counts them (struct ftp_cpu_time in
  * sample.h). Stores at

@@ -15,6 +15,7 @@ struct code_entry {
 	struct ftp_code pub;
 	uint64_t name_ptr, filename_ptr, linetable_ptr; /* identity, for revalidation */
 	uint64_t round;  /* last round the entry was checked against the target */
+	uint64_t born;   /* the round it was decoded in (replacing retired) */
 	unsigned recent; /* its place in the cache's recent ring, plus one; 0: none */
 	uint64_t nbytes;
 	struct {
@@ -133,6 +134,45 @@ void probe_code_cache_destroy(struct code_cache *c)
 	free(c);
 }
 
+static uint64_t slot_hash(const void *ctx, size_t idx);
+
+uint64_t probe_code_count(const struct code_cache *c)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; c && i < c->n; i++)
+		for (const struct code_entry *e = c->v[i].e; e; e = e->retired)
+			n++;
+	return n;
+}
+
+void probe_code_trim(struct code_cache *c, uint64_t before)
+{
+	if (!c)
+		return;
+	size_t kept = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct code_entry *e = c->v[i].e;
+		if (e->round < before) {
+			free_entry(e);
+			continue;
+		}
+		if (e->retired && e->born < before) {
+			free_entry(e->retired);
+			e->retired = NULL;
+		}
+		e->recent = 0;
+		c->v[kept++] = c->v[i];
+	}
+	c->n = kept;
+	memset(c->recent, 0, sizeof(c->recent));
+	c->recent_next = 0;
+	/* The index is rebuilt over what is left (it cannot drop a slot). */
+	ftp_hindex_release(&c->index);
+	memset(&c->index, 0, sizeof(c->index));
+	if (ftp_hindex_reserve(&c->index, c->n, INDEX_FIRST, slot_hash, c) < 0)
+		return; /* then probe_code_get reserves again, or fails */
+}
+
 static bool slot_same(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct code_cache *c = ctx;
@@ -190,7 +230,7 @@ static struct code_entry *decode(const struct probe_reader *r, uint64_t addr, co
 	e->pub.name = e->strings;
 	e->pub.qualname = e->strings + ln;
 	e->pub.filename = e->strings + ln + lq;
-	e->round = probe_mem_epoch(r->mem);
+	e->round = e->born = probe_mem_epoch(r->mem);
 	return e;
 fail:
 	free_entry(e);

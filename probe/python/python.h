@@ -42,6 +42,11 @@ const struct ftp_code *probe_code_pub(const struct code_entry *e);
 /* Line of the instruction at byte offset `offset`, -1 if unknown. */
 int probe_code_line(struct code_entry *e, const struct ftp_layout *L, int64_t offset);
 void probe_code_cache_destroy(struct code_cache *cache); /* NULL ok */
+/* Frees the entries not seen since round `before`, and those replaced
+ * before it (ftp_probe_trim). */
+void probe_code_trim(struct code_cache *cache, uint64_t before);
+/* Code objects held, replaced ones included. */
+uint64_t probe_code_count(const struct code_cache *cache); /* NULL: 0 */
 /* Adds the headers of the code objects checked in the last rounds to the
  * next round's prefetch. */
 void probe_code_prefetch(struct ftp_probe *p);

@@ -5,7 +5,9 @@
  * callback stopped. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ftprof/probe.h"
 #include "interp.h"
@@ -135,5 +137,74 @@ ParameterizedTest(struct version_param *v, rounds, bracket_every_thread_once, .t
 	             (unsigned long)w.round.number, (unsigned long)last);
 	cr_assert_eq(w.nseen, 2);
 
+	ftp_probe_destroy(p);
+}
+
+/* churn.py makes new threads running new code objects without end: with
+ * ftp_probe_trim every 50 rounds, the probe holds fewer code objects than it
+ * has seen, and every sample after a trim still has its strings (a code
+ * object freed while a kept stack lends it: a use after free the sanitizer
+ * build reports). */
+ParameterizedTestParameters(rounds, trim_bounds_codes)
+{
+	static struct version_param churn[] = { { "3.12" }, { "3.13t" } };
+	return TEST_INTERP_PARAMS(struct version_param, churn, name);
+}
+
+struct trim_watch {
+	uint64_t addrs[4096]; /* distinct code objects seen, up to the bound */
+	size_t naddrs;
+	size_t chars; /* of every Python frame's strings: reads them all */
+};
+
+static int on_sample_trim(const struct ftp_sample *s, void *arg)
+{
+	struct trim_watch *w = arg;
+	for (unsigned i = 0; i < s->nframes; i++) {
+		const struct ftp_code *c = s->frames[i].code;
+		if (!c)
+			continue;
+		w->chars += strlen(c->name) + strlen(c->qualname) + strlen(c->filename);
+		bool seen = false;
+		for (size_t j = 0; j < w->naddrs && !seen; j++)
+			seen = w->addrs[j] == c->addr;
+		if (!seen && w->naddrs < sizeof(w->addrs) / sizeof(w->addrs[0]))
+			w->addrs[w->naddrs++] = c->addr;
+	}
+	return 0;
+}
+
+ParameterizedTest(struct version_param *v, rounds, trim_bounds_codes, .timeout = 120, .fini = stop_target)
+{
+	const char *interp = test_interp_use(v->name);
+	struct test_target *t = &target;
+	const char *env[] = { "CHURN_WORKERS=3", "CHURN_LIFE=0.1", NULL };
+	cr_assert_eq(test_target_start(t, interp, test_source_path("bench/targets/churn.py"), env), 0);
+	struct ftp_probe_opts opts = { .thread_names = true, .task_state = true, .task_events = true };
+	struct ftp_probe *p;
+	struct ftp_error err = { 0 };
+	cr_assert_eq(ftp_probe_create(&p, t->pid, &opts, &err), 0, "Python %s: %s", v->name, err.msg);
+	struct trim_watch *w = calloc(1, sizeof(*w));
+	cr_assert_not_null(w);
+	uint64_t held = 0, trims = 0;
+	for (int i = 1; i <= 400; i++) {
+		int ret = ftp_probe_sample(p, on_sample_trim, w, &err);
+		cr_assert(ret == 0 || ret == -FTP_E_TORN, "Python %s: round %d: %s", v->name, i, err.msg);
+		usleep(5000);
+		if (i % 50 == 0) {
+			ftp_probe_trim(p, 50);
+			struct ftp_probe_stats st;
+			ftp_probe_stats(p, &st);
+			held = st.codes;
+			trims++;
+		}
+	}
+	cr_assert_gt(w->chars, 0, "Python %s: no Python frame read", v->name);
+	cr_assert_gt(w->naddrs, 40, "Python %s: only %zu code objects seen: churn.py does not churn", v->name,
+	             w->naddrs);
+	cr_expect_lt(held * 2, w->naddrs,
+	             "Python %s: %lu code objects held after %lu trims, %zu seen: the trim keeps too many",
+	             v->name, (unsigned long)held, (unsigned long)trims, w->naddrs);
+	free(w);
 	ftp_probe_destroy(p);
 }
