@@ -40,13 +40,10 @@ static uint64_t group_shim(const struct ftp_sample *s, unsigned i, unsigned len)
 	return last->flags & FTP_FRAME_ENTRY ? last->ip : 0;
 }
 
-void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
+/* Puts s's Python frames into the native stack just unwound. */
+static void splice(struct probe_native *n, struct ftp_sample *s)
 {
-	struct probe_native *n = p->native;
-	if (!n)
-		return;
 	struct native_stack *st = &n->stack;
-	native_unwind(n->unwinder, &(struct native_unwind_req){ .tid = s->tid }, st);
 	if (!st->n) {
 		s->flags |= FTP_SAMPLE_NO_NATIVE;
 		return;
@@ -112,6 +109,34 @@ void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
 	s->nframes = k;
 }
 
+void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
+{
+	struct probe_native *n = p->native;
+	if (!n)
+		return;
+	native_unwind(n->unwinder, &(struct native_unwind_req){ .tid = s->tid }, &n->stack);
+	splice(n, s);
+}
+
+void probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s, const struct probe_user_stack *us)
+{
+	struct probe_native *n = p->native;
+	if (!n)
+		return;
+	struct native_unwind_req req = {
+		.tid = s->tid, .regs = us->regs, .stack = us->stack, .stack_len = us->len
+	};
+	native_unwind(n->unwinder, &req, &n->stack);
+	splice(n, s);
+}
+
+/* The sample unwinder's reads outside the copied stack. */
+static bool read_target(void *arg, uint64_t addr, uint64_t *word)
+{
+	struct ftp_probe *p = arg;
+	return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+}
+
 int probe_native_create(struct ftp_probe *p, struct ftp_error *err)
 {
 	struct probe_native *n = calloc(1, sizeof(*n));
@@ -127,7 +152,10 @@ int probe_native_create(struct ftp_probe *p, struct ftp_error *err)
 	int ret = native_modules_create(&n->mods, p->pid, err);
 	if (ret < 0)
 		return ret;
-	ret = native_unwind_ptrace_create(&n->unwinder, n->mods, p->pid, err);
+	if (p->opts.blocking)
+		ret = native_unwind_ptrace_create(&n->unwinder, n->mods, p->pid, err);
+	else
+		ret = native_unwind_sample_create(&n->unwinder, n->mods, p->pid, read_target, p, err);
 	if (ret < 0)
 		return ret;
 	ret = native_modules_prime(n->mods, err);
