@@ -7,7 +7,8 @@
 #
 #   check_native.py sampled FTPROF PYTHON    --native: native frames in the
 #       hasher's on-CPU samples, under work(), Python frames in order; the
-#       waiting main thread without native frames; no thread ever stopped
+#       main thread and the napper, off CPU, without native frames (never
+#       the napper's last hash); no thread ever stopped
 #   check_native.py blocking FTPROF PYTHON   --native --blocking: the same
 #       frames, and the watcher does see the stops (it can tell)
 import os
@@ -91,8 +92,9 @@ def check_frames(raw, what):
     first_bad = None
     for s in samples(raw):
         frames = s["frames"]
-        if s["thread"] == "MainThread":
-            # Off CPU: a native stack only with --blocking, never an old one
+        if s["thread"] in ("MainThread", "napper"):
+            # Off CPU: a native stack only with --blocking, and never the
+            # one of the napper's last hash
             if s["state"] in ("wait", "sleep") and s["oncpu"] == "0" and what == "sampled":
                 waiting += 1
                 stale += not all(is_python(f) for f in frames)
@@ -111,7 +113,8 @@ def check_frames(raw, what):
             good += 1
         elif first_bad is None:
             first_bad = ";".join(frames)
-    check(stale == 0, "%s: %d of %d samples of the waiting main thread have native frames" %
+    check(waiting >= 20, "%s: only %d samples of the main thread and the napper off CPU" % (what, waiting))
+    check(stale == 0, "%s: %d of %d samples of threads off CPU (main, napper asleep) have native frames" %
           (what, stale, waiting))
     if not check(running >= 20, "%s: only %d samples of the hasher on a CPU or runnable" % (what, running)):
         return

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
 # A thread ("hasher") that spends nearly all its time in C: hashlib.sha256
 # over 32 MiB, which releases the GIL and runs OpenSSL's SHA256_Update in
-# libcrypto, called from the Python function work(). The main thread waits
-# (off CPU). Prints "ready PID hasher TID" once the hasher runs.
+# libcrypto, called from the Python function work(). Another ("napper")
+# hashes 4 MiB, then sleeps 30 ms in nap(), over and over: asleep, it is off
+# CPU right after C code ran. The main thread waits (off CPU). Prints "ready
+# PID hasher TID" once the hasher runs.
 import hashlib
 import os
 import sys
 import threading
+import time
 
 buf = b"\x5a" * (32 << 20)
 started = threading.Event()
@@ -20,8 +23,20 @@ def work():
         hashlib.sha256(buf).digest()  # truth: hash
 
 
+def nap():
+    time.sleep(0.03)  # truth: nap
+
+
+def napper():
+    small = buf[:4 << 20]
+    while True:
+        hashlib.sha256(small).digest()
+        nap()
+
+
 def main():
     threading.Thread(target=work, name="hasher", daemon=True).start()
+    threading.Thread(target=napper, name="napper", daemon=True).start()
     started.wait()
     print("ready %d hasher %d" % (os.getpid(), tid[0]), flush=True)
     threading.Event().wait()  # truth: main
