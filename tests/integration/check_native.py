@@ -11,6 +11,9 @@
 #       the napper's last hash); no thread ever stopped
 #   check_native.py blocking FTPROF PYTHON   --native --blocking: the same
 #       frames, and the watcher does see the stops (it can tell)
+#   check_native.py refused FTPROF PYTHON SHIM   --native where perf_event_open
+#       fails (SHIM, preloaded, refuses it): a fatal error that says to use
+#       --blocking; with --blocking it records
 import os
 import re
 import subprocess
@@ -125,6 +128,19 @@ def check_frames(raw, what):
     print("%s: %d of %d hasher samples with libcrypto under work()" % (what, good, running))
 
 
+def check_refused(ftprof, pid, shim, tmp):
+    env = dict(os.environ, LD_PRELOAD=shim)
+    raw = os.path.join(tmp, "refused.raw")
+    r = subprocess.run([ftprof, "record", "-q", "-d", "1", "-f", "raw", "-o", raw, "--native", str(pid)],
+                       capture_output=True, text=True, timeout=60, env=env)
+    check(r.returncode == 2, "refused: record --native exited %d, not 2: %s" % (r.returncode, r.stderr))
+    check("perf_event" in r.stderr and "use --blocking" in r.stderr,
+          "refused: the message does not say to use --blocking: %r" % r.stderr)
+    r = subprocess.run([ftprof, "record", "-q", "-d", "1", "-f", "raw", "-o", raw, "--native", "--blocking",
+                        str(pid)], capture_output=True, text=True, timeout=60, env=env)
+    check(r.returncode == 0, "refused: record --native --blocking exited %d: %s" % (r.returncode, r.stderr))
+
+
 def main():
     what, ftprof, python = sys.argv[1:4]
     p = subprocess.Popen([python, os.path.join(TARGETS, "native_spin.py")], stdout=subprocess.PIPE, text=True)
@@ -133,6 +149,9 @@ def main():
         if not line.startswith("ready"):
             sys.exit("native_spin.py did not start: %r" % line)
         with tempfile.TemporaryDirectory() as tmp:
+            if what == "refused":
+                check_refused(ftprof, p.pid, sys.argv[4], tmp)
+                return report(what)
             raw = os.path.join(tmp, what + ".raw")
             extra = ["--native"] + (["--blocking"] if what == "blocking" else [])
             stopped, looks = record_watched(ftprof, p.pid, raw, extra)
@@ -147,6 +166,10 @@ def main():
     finally:
         p.kill()
         p.wait()
+    return report(what)
+
+
+def report(what):
     for msg in problems:
         print("check_native %s: %s" % (what, msg))
     return 1 if problems else 0

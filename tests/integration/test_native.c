@@ -4,7 +4,9 @@
  * the right Python frame, and the target never stopped; with --blocking, the
  * same frames, and the watcher that says "never stopped" does see stops. On a
  * free-threaded build (3.13t), a GIL build (3.12) and a stripped one (3.14:
- * no .symtab in the interpreter, its frames are addresses). */
+ * no .symtab in the interpreter, its frames are addresses). And where
+ * perf_event_open is refused (a preloaded shim), an error that says to use
+ * --blocking. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
@@ -19,6 +21,7 @@ static void run_check(const char *what, const char *interp)
 		               what,
 		               FTPROF_BINARY,
 		               python,
+		               NO_PERF_EVENT_SHIM,
 		               NULL };
 	struct test_run r;
 	cr_assert_eq(test_run(&r, argv, 300), 0);
@@ -44,4 +47,10 @@ Test(native, sampled_stripped)
 Test(native, blocking_ft)
 {
 	run_check("blocking", "3.13t");
+}
+
+/* perf_event refused: a clear error that names --blocking, which still works. */
+Test(native, perf_event_refused)
+{
+	run_check("refused", "3.12");
 }
