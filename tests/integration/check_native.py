@@ -90,7 +90,7 @@ def is_python(frame):
 
 def check_frames(raw, what):
     hash_line = truth_line("native_spin.py", "hash")
-    want_py = ["Thread._bootstrap", "Thread._bootstrap_inner", "Thread.run", "work"]
+    want_py = ["_bootstrap", "_bootstrap_inner", "run", "work"]  # "Thread." on 3.11+
     running = good = waiting = stale = 0
     first_bad = None
     for s in samples(raw):
@@ -106,7 +106,7 @@ def check_frames(raw, what):
             continue
         running += 1
         py = [i for i, f in enumerate(frames) if is_python(f)]
-        names = [frames[i].split(" (", 1)[0] for i in py]
+        names = [frames[i].split(" (", 1)[0].split(".")[-1] for i in py]
         inner = frames[py[-1] + 1:] if py else []
         ok = (py and names == want_py and not is_python(frames[0]) and
               PY_FRAME.search(frames[py[-1]]).group(1).endswith("native_spin.py") and

@@ -3,10 +3,10 @@
  * --blocking, native frames from the on-CPU samples' copied stacks, under
  * the right Python frame, and the target never stopped; with --blocking, the
  * same frames, and the watcher that says "never stopped" does see stops. On a
- * free-threaded build (3.13t), a GIL build (3.12) and a stripped one (3.14:
- * no .symtab in the interpreter, its frames are addresses). And where
- * perf_event_open is refused (a preloaded shim), an error that says to use
- * --blocking. */
+ * free-threaded build (3.13t), GIL builds (3.12; 3.9, whose eval calls are
+ * found by their symbol) and a stripped one (3.14: no .symtab in the
+ * interpreter, its frames are addresses). And where perf_event_open is
+ * refused (a preloaded shim), an error that says to use --blocking. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
@@ -42,6 +42,12 @@ Test(native, sampled_gil)
 Test(native, sampled_stripped)
 {
 	run_check("sampled", "3.14");
+}
+
+/* 3.8-3.11: the eval calls are found by the evaluator's symbol */
+Test(native, sampled_old)
+{
+	run_check("sampled", "3.9");
 }
 
 Test(native, blocking_ft)
