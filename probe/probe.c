@@ -209,10 +209,13 @@ static int sample_with_ticks(const struct ftp_sample *s, void *arg)
 	probe_oncpu_take(w->p, &t);
 	if (w->p->native && !w->p->opts.blocking) {
 		struct probe_user_stack us;
-		if (probe_oncpu_user_stack(w->p, t.tid, !may_be_current(&t), &us))
-			probe_native_splice_sampled(w->p, &t, &us);
-		else
+		if (probe_oncpu_user_stack(w->p, t.tid, !may_be_current(&t), &us) &&
+		    probe_native_splice_sampled(w->p, &t, &us)) {
+			w->p->stats.native_sampled++;
+		} else {
 			t.flags |= FTP_SAMPLE_NO_NATIVE;
+			w->p->stats.native_missing++;
+		}
 	}
 	return w->fn(&t, w->arg);
 }

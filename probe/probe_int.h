@@ -62,9 +62,11 @@ void probe_native_destroy(struct probe_native *n); /* NULL ok */
  * failure s keeps its Python frames and gets FTP_SAMPLE_NO_NATIVE. */
 void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s);
 /* Non-blocking: the same from us, the thread's registers and stack as its
- * latest tick copied them (the thread keeps running). us is read during the
- * call only. */
-void probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s,
+ * last tick copied them (the thread keeps running). On 3.12+, Python frames
+ * of an eval call entered since the tick leave s without native frames
+ * (FTP_SAMPLE_NO_NATIVE), as a failed unwinding does. Returns whether s got
+ * native frames. us is read during the call only. */
+bool probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s,
                                  const struct probe_user_stack *us);
 
 struct ftp_probe {

@@ -371,6 +371,11 @@ static void summary(const struct settings *st, const struct record *r, const str
 			fprintf(stderr, "; refcount objects: %s", info->oncpu_dwarf);
 		fputc('\n', stderr);
 	}
+	if (stats->native_sampled + stats->native_missing)
+		fprintf(stderr,
+		        "ftprof record: native stacks from on-CPU samples in %llu samples; %llu without "
+		        "(threads blocked: off-CPU native stacks need --blocking)\n",
+		        (unsigned long long)stats->native_sampled, (unsigned long long)stats->native_missing);
 	if (!(st->w->flags & WRITER_STREAM))
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
 		        profile_stacks(r->profile), path, st->w->name);

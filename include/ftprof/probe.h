@@ -128,6 +128,12 @@ struct ftp_probe_stats {
 	uint64_t ticks;         /* on-CPU samples delivered */
 	uint64_t ticks_lost;    /* on-CPU samples the kernel could not write
 				   (a thread's ring was full) */
+	/* native without blocking: samples given native frames from their
+	 * thread's last tick, and samples left with their Python frames only
+	 * (the thread was blocked, had no tick yet, had entered an eval call
+	 * since, or could not be unwound) */
+	uint64_t native_sampled;
+	uint64_t native_missing;
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
 

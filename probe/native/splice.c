@@ -118,16 +118,38 @@ void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
 	splice(n, s);
 }
 
-void probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s, const struct probe_user_stack *us)
+/* 3.12+: whether s's Python frames can go with a native stack whose
+ * innermost frame's stack pointer is sp. Each eval call's entry frame lies
+ * on the C stack, above the stack pointer of everything it runs: one below sp
+ * belongs to an eval call entered after the tick, whose native frames the
+ * tick cannot have. */
+static bool python_fits(const struct probe_native *n, const struct ftp_sample *s, uint64_t sp)
+{
+	for (unsigned i = 0; i < s->nframes;) {
+		unsigned len = group_len(n, s, i);
+		uint64_t shim = group_shim(s, i, len);
+		if (shim && shim < sp)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+bool probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s, const struct probe_user_stack *us)
 {
 	struct probe_native *n = p->native;
 	if (!n)
-		return;
+		return false;
+	if (!python_fits(n, s, us->regs[NATIVE_REG_SP])) {
+		s->flags |= FTP_SAMPLE_NO_NATIVE;
+		return false;
+	}
 	struct native_unwind_req req = {
 		.tid = s->tid, .regs = us->regs, .stack = us->stack, .stack_len = us->len
 	};
 	native_unwind(n->unwinder, &req, &n->stack);
 	splice(n, s);
+	return !(s->flags & FTP_SAMPLE_NO_NATIVE);
 }
 
 /* The sample unwinder's reads outside the copied stack. */
