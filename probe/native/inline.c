@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ftprof/util.h"
 #include "native/native.h"
 
 /* The routines that update a count, in every version's headers: the object
@@ -119,11 +120,193 @@ static void object_param(Dwarf_Die *routine, Dwarf_Addr pc, struct native_inline
 		out->obj_known = eval_location(exprs[0], lens[0], out);
 }
 
-int native_inline_at(struct native_modules *m, uint64_t addr, struct native_inline *out)
+/* ---- the index ------------------------------------------------------
+ * dwarf_getscopes walks a compilation unit's DIE tree from its root for
+ * every address: milliseconds in the CU of the interpreter's eval loop, tens
+ * of thousands of DIEs, and an on-CPU engine asks for thousands of its
+ * addresses. The index walks each function once, on the first address in
+ * it, and keeps the ranges of every function inlined into it; an address is
+ * then a scan of one function's ranges. */
+
+/* One range of a DIE: a function (depth 0) or an inline instance in it. */
+struct inl_range {
+	Dwarf_Addr lo, hi; /* [lo, hi), link-time */
+	Dwarf_Off die;
+	int depth;
+	const char *name; /* libdw's */
+	bool refcount;
+};
+
+/* A function with every inline instance in it, walked on first use. */
+struct inl_func {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die;
+	struct inl_range *r; /* NULL until walked */
+	size_t n;
+	bool walked;
+};
+
+/* A compilation unit's functions, sorted by lo. */
+struct inl_cu {
+	Dwarf *dbg;
+	Dwarf_Off off;
+	struct inl_func *f;
+	size_t n;
+};
+
+struct native_inlines {
+	struct native_modules *mods;
+	struct inl_cu *cus;
+	size_t ncus, cus_cap;
+};
+
+struct native_inlines *native_inlines_create(struct native_modules *mods)
+{
+	struct native_inlines *x = calloc(1, sizeof(*x));
+	if (x)
+		x->mods = mods;
+	return x;
+}
+
+void native_inlines_destroy(struct native_inlines *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->ncus; i++) {
+		for (size_t j = 0; j < x->cus[i].n; j++)
+			free(x->cus[i].f[j].r);
+		free(x->cus[i].f);
+	}
+	free(x->cus);
+	free(x);
+}
+
+/* Appends each of die's address ranges to *v. Returns false when out of
+ * memory. */
+static bool add_ranges(Dwarf_Die *die, int depth, struct inl_range **v, size_t *n, size_t *cap)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t it = 0;
+	const char *name = NULL;
+	bool named = false;
+	while ((it = dwarf_ranges(die, it, &base, &lo, &hi)) > 0) {
+		if (hi <= lo)
+			continue;
+		if (!named) {
+			name = die_name(die);
+			named = true;
+		}
+		if (ftp_grow((void **)v, cap, *n + 1, sizeof(**v), 64) < 0)
+			return false;
+		(*v)[(*n)++] = (struct inl_range){ lo,    hi,   dwarf_dieoffset(die),
+			                           depth, name, name && is_refcount_routine(name) };
+	}
+	return true;
+}
+
+/* Every inline instance under die, its depth counted in inline instances. */
+static bool walk_inlines(Dwarf_Die *die, int depth, struct inl_func *f, size_t *cap)
+{
+	Dwarf_Die child;
+	if (dwarf_child(die, &child) != 0)
+		return true;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_inlined_subroutine) {
+			if (!add_ranges(&child, depth + 1, &f->r, &f->n, cap) ||
+			    !walk_inlines(&child, depth + 1, f, cap))
+				return false;
+		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+		           tag == DW_TAG_catch_block) {
+			if (!walk_inlines(&child, depth, f, cap))
+				return false;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return true;
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct inl_func *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The functions of the CU cu, one entry per range. NULL when out of memory. */
+static struct inl_cu *cu_get(struct native_inlines *x, Dwarf_Die *cu)
+{
+	Dwarf *dbg = dwarf_cu_getdwarf(cu->cu);
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	for (size_t i = 0; i < x->ncus; i++)
+		if (x->cus[i].dbg == dbg && x->cus[i].off == off)
+			return &x->cus[i];
+	if (ftp_grow((void **)&x->cus, &x->cus_cap, x->ncus + 1, sizeof(*x->cus), 16) < 0)
+		return NULL;
+	struct inl_cu *c = &x->cus[x->ncus];
+	*c = (struct inl_cu){ .dbg = dbg, .off = off };
+	struct inl_range *r = NULL;
+	size_t n = 0, cap = 0;
+	Dwarf_Die child;
+	bool ok = true;
+	if (dwarf_child(cu, &child) == 0) {
+		do {
+			if (dwarf_tag(&child) == DW_TAG_subprogram)
+				ok = add_ranges(&child, 0, &r, &n, &cap);
+		} while (ok && dwarf_siblingof(&child, &child) == 0);
+	}
+	if (!ok || (n && !(c->f = calloc(n, sizeof(*c->f))))) {
+		free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->f[i] = (struct inl_func){ .lo = r[i].lo, .hi = r[i].hi, .die = r[i].die };
+	c->n = n;
+	free(r);
+	qsort(c->f, c->n, sizeof(*c->f), cmp_func);
+	x->ncus++;
+	return c;
+}
+
+/* The function whose range holds pc, walked. NULL when none or out of
+ * memory. */
+static struct inl_func *func_at(struct inl_cu *c, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) { /* the first function starting above pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->f[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	struct inl_func *f = NULL;
+	for (size_t i = lo; i-- > 0;) /* ranges do not nest: the nearest below */
+		if (pc < c->f[i].hi) {
+			f = &c->f[i];
+			break;
+		}
+	if (!f)
+		return NULL;
+	if (!f->walked) {
+		Dwarf_Die die;
+		size_t cap = 0;
+		if (!dwarf_offdie(c->dbg, f->die, &die))
+			return NULL;
+		if (!add_ranges(&die, 0, &f->r, &f->n, &cap) || !walk_inlines(&die, 0, f, &cap)) {
+			free(f->r);
+			f->r = NULL;
+			f->n = 0;
+			return NULL;
+		}
+		f->walked = true;
+	}
+	return f;
+}
+
+int native_inline_at(struct native_inlines *x, uint64_t addr, struct native_inline *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->obj_reg = -1;
-	Dwfl *dwfl = native_modules_dwfl(m);
+	Dwfl *dwfl = native_modules_dwfl(x->mods);
 	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
 	if (!mod)
 		return -FTP_E_NOTFOUND;
@@ -136,31 +319,29 @@ int native_inline_at(struct native_modules *m, uint64_t addr, struct native_inli
 	}
 	out->has_dwarf = true;
 	Dwarf_Addr pc = addr - bias;
-	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int n = dwarf_getscopes(cu, pc, &scopes);
-	/* The concrete chain: the innermost scope, the functions inlined into
-	 * each other around it, up to the function that holds them all
-	 * (dwarf_getscopes follows an inline to its abstract definition). */
-	if (n > 0)
-		n = dwarf_getscopes_die(&scopes[0], &chain);
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&chain[i]);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+	struct inl_cu *c = cu_get(x, cu);
+	struct inl_func *f = c ? func_at(c, pc) : NULL;
+	if (!f)
+		return 0;
+	/* The concrete chain: the ranges holding pc, innermost (deepest) first,
+	 * up to the function that holds them all. */
+	const struct inl_range *innermost = NULL, *routine = NULL;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct inl_range *r = &f->r[i];
+		if (pc < r->lo || pc >= r->hi)
 			continue;
-		const char *name = die_name(&chain[i]);
-		if (!name)
-			continue;
-		if (tag == DW_TAG_inlined_subroutine && !out->inlined)
-			out->inlined = name;
-		if (!out->refcount && is_refcount_routine(name)) {
-			out->refcount = name;
-			object_param(&chain[i], pc, out);
-			break;
-		}
-		if (tag == DW_TAG_subprogram)
-			break;
+		if (r->depth > 0 && r->name && (!innermost || r->depth > innermost->depth))
+			innermost = r;
+		if (r->refcount && (!routine || r->depth > routine->depth))
+			routine = r;
 	}
-	free(chain);
-	free(scopes);
+	if (innermost)
+		out->inlined = innermost->name;
+	if (routine) {
+		Dwarf_Die die;
+		out->refcount = routine->name;
+		if (dwarf_offdie(c->dbg, routine->die, &die))
+			object_param(&die, pc, out);
+	}
 	return 0;
 }

@@ -93,9 +93,15 @@ struct native_inline {
 	bool refcount_atomic; /* (set by the caller) the update is atomic: a shared count */
 };
 
+/* What DWARF says of the instructions of mods, each function's inline
+ * instances indexed on first use. NULL when out of memory. */
+struct native_inlines; /* opaque */
+struct native_inlines *native_inlines_create(struct native_modules *mods);
+void native_inlines_destroy(struct native_inlines *x); /* NULL ok; before its modules */
+
 /* Fills out for addr. Returns 0, or -FTP_E_NOTFOUND when no module maps
  * addr (out then says nothing). */
-int native_inline_at(struct native_modules *m, uint64_t addr, struct native_inline *out);
+int native_inline_at(struct native_inlines *x, uint64_t addr, struct native_inline *out);
 
 /* ---- unwind.c ------------------------------------------------------- */
 

@@ -87,6 +87,7 @@ struct probe_oncpu {
 	uint64_t period_ns;
 	struct native_modules *mods; /* NULL until the first tick, or when unreadable */
 	struct native_symbolizer *sz;
+	struct native_inlines *inl;
 	bool mods_failed;
 	uint64_t mods_at; /* CLOCK_MONOTONIC of their last reading */
 	struct ip_entry *ips;
@@ -124,6 +125,7 @@ void probe_oncpu_release(struct ftp_probe *p)
 	for (size_t i = 0; i < o->types_cap; i++)
 		free(o->types[i].name);
 	free(o->types);
+	native_inlines_destroy(o->inl);
 	native_symbolizer_destroy(o->sz);
 	native_modules_destroy(o->mods);
 	free(o);
@@ -423,16 +425,21 @@ static bool modules_ready(struct ftp_probe *p, struct probe_oncpu *o, uint64_t i
 		return o->mods != NULL;
 	}
 	struct native_symbolizer *sz = native_symbolizer_create(mods);
-	if (!sz) {
+	struct native_inlines *inl = native_inlines_create(mods);
+	if (!sz || !inl) {
+		native_inlines_destroy(inl);
+		native_symbolizer_destroy(sz);
 		native_modules_destroy(mods);
 		return o->mods != NULL;
 	}
 	/* names lent by the old modules go with them */
 	forget_ips(o);
+	native_inlines_destroy(o->inl);
 	native_symbolizer_destroy(o->sz);
 	native_modules_destroy(o->mods);
 	o->mods = mods;
 	o->sz = sz;
+	o->inl = inl;
 	o->mods_failed = false;
 	return true;
 }
@@ -452,7 +459,7 @@ static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry 
 	/* The tick's instruction is the next one to run: the one that held it
 	 * up is often the one before (skid), whose last byte is ip - 1. */
 	struct native_inline inl;
-	if (native_inline_at(o->mods, e->ip, &inl) < 0)
+	if (native_inline_at(o->inl, e->ip, &inl) < 0)
 		return;
 	if (!p->info.oncpu_dwarf[0] && sym->object && strcmp(sym->object, p->info.library) == 0)
 		snprintf(p->info.oncpu_dwarf, sizeof(p->info.oncpu_dwarf), "%s",
@@ -460,7 +467,7 @@ static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry 
 	e->inlined = inl.inlined;
 	if (!inl.refcount) {
 		struct native_inline before;
-		if (native_inline_at(o->mods, e->ip - 1, &before) == 0 && before.refcount)
+		if (native_inline_at(o->inl, e->ip - 1, &before) == 0 && before.refcount)
 			inl = before;
 	}
 	if (inl.refcount) {

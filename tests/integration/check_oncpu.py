@@ -108,8 +108,10 @@ def check_refcount(ftprof, python, tmp):
         n = theirs["samples"] if theirs else 0
         check(n * 10 <= ours["samples"],
               "private: %d samples on Payload against %d shared: more than a tenth" % (n, ours["samples"]))
-    check(private["parallelism"]["oncpu"] and private["parallelism"]["oncpu"]["ticks"] > 100,
-          "private: too few on-CPU samples")
+    # (a count of ticks depends on how much CPU the machine gave the
+    # readers: pinned's check compares it with the kernel's count)
+    check(private["parallelism"]["oncpu"] and private["parallelism"]["oncpu"]["ticks"] > 0,
+          "private: no on-CPU samples")
 
 
 def cpu_seconds(pid, tids):
