@@ -8,7 +8,7 @@
 #   check_native.py sampled FTPROF PYTHON    --native: native frames in the
 #       hasher's on-CPU samples, under work(), Python frames in order; the
 #       main thread and the napper, off CPU, without native frames (never
-#       the napper's last hash); no thread ever stopped
+#       the napper's last hash); no thread ever stopped or ptrace-attached
 #   check_native.py blocking FTPROF PYTHON   --native --blocking: the same
 #       frames, and the watcher does see the stops (it can tell)
 #   check_native.py refused FTPROF PYTHON SHIM   --native where perf_event_open
@@ -41,6 +41,21 @@ def truth_line(script, mark):
     raise SystemExit("no '# truth: %s' in %s" % (mark, script))
 
 
+def traced(pid):
+    """Whether a thread of pid has a tracer (ptrace) now."""
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("TracerPid:"):
+                        if int(line.split()[1]):
+                            return True
+                        break
+    except OSError:
+        pass
+    return False
+
+
 def task_states(pid):
     """The state letter of each of pid's threads now."""
     out = []
@@ -59,14 +74,14 @@ def task_states(pid):
 
 def record_watched(ftprof, pid, raw, extra):
     """Records pid for 3 s; returns how many looks at its threads found one
-    stopped (t, T) and how many looks there were."""
+    stopped (t, T) or traced, and how many looks there were."""
     rec = subprocess.Popen([ftprof, "record", "-q", "-r", "200", "-d", "3", "-f", "raw", "-o", raw] + extra +
                            [str(pid)], stderr=subprocess.PIPE, text=True)
     stopped = looks = 0
     while rec.poll() is None:
         states = task_states(pid)
         looks += 1
-        stopped += any(s in "tT" for s in states)
+        stopped += any(s in "tT" for s in states) or traced(pid)
         time.sleep(0.002)
     err = rec.stderr.read()
     if rec.returncode != 0:
@@ -156,12 +171,12 @@ def main():
             raw = os.path.join(tmp, what + ".raw")
             extra = ["--native"] + (["--blocking"] if what == "blocking" else [])
             stopped, looks = record_watched(ftprof, p.pid, raw, extra)
-            print("%s: %d of %d looks found a thread stopped" % (what, stopped, looks))
+            print("%s: %d of %d looks found a thread stopped or traced" % (what, stopped, looks))
             if what == "blocking":
                 check(stopped > 0, "blocking: %d looks never found the target stopped: the watcher "
                       "cannot tell" % looks)
             else:
-                check(stopped == 0, "sampled: %d of %d looks found a thread of the target stopped" %
+                check(stopped == 0, "sampled: %d of %d looks found a thread of the target stopped or traced" %
                       (stopped, looks))
             check_frames(raw, what)
     finally:
