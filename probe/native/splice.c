@@ -9,6 +9,8 @@
 #include "native/native.h"
 #include "probe_int.h"
 
+#define READ_BLOCK 4096
+
 struct probe_native {
 	struct native_modules *mods;
 	struct native_unwinder *unwinder;
@@ -16,6 +18,11 @@ struct probe_native {
 	struct native_stack stack; /* PROBE_NATIVE_MAX_DEPTH, the thread being unwound */
 	struct ftp_frame *out;     /* max_depth + PROBE_NATIVE_MAX_DEPTH */
 	bool one_frame_per_eval;   /* <= 3.10: every Python frame is its own eval call */
+	/* Non-blocking: the last block of the target's memory read for the
+	 * unwinder beyond a copied stack (deep stacks), valid for one unwind. */
+	uint64_t block_addr;
+	bool block_valid;
+	unsigned char block[READ_BLOCK];
 };
 
 /* Number of Python frames, from frames[i] on, that one eval call runs: up to
@@ -147,16 +154,31 @@ bool probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s, cons
 	struct native_unwind_req req = {
 		.tid = s->tid, .regs = us->regs, .stack = us->stack, .stack_len = us->len
 	};
+	n->block_valid = false; /* the thread has run since the last unwind */
 	native_unwind(n->unwinder, &req, &n->stack);
 	splice(n, s);
 	return !(s->flags & FTP_SAMPLE_NO_NATIVE);
 }
 
-/* The sample unwinder's reads outside the copied stack. */
+/* The sample unwinder's reads outside the copied stack: a stack deeper than
+ * the copy is read one aligned block at a time, a word at a time where the
+ * block is not all mapped. */
 static bool read_target(void *arg, uint64_t addr, uint64_t *word)
 {
 	struct ftp_probe *p = arg;
-	return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+	struct probe_native *n = p->native;
+	uint64_t base = addr & ~(uint64_t)(READ_BLOCK - 1);
+	if (addr - base > READ_BLOCK - sizeof(*word))
+		return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+	if (!n->block_valid || n->block_addr != base) {
+		n->block_valid = false;
+		if (probe_mem_read_direct(&p->mem, base, n->block, READ_BLOCK, NULL) < 0)
+			return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+		n->block_addr = base;
+		n->block_valid = true;
+	}
+	memcpy(word, n->block + (addr - base), sizeof(*word));
+	return true;
 }
 
 int probe_native_create(struct ftp_probe *p, struct ftp_error *err)

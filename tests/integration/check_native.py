@@ -9,6 +9,8 @@
 #       hasher's on-CPU samples, under work(), Python frames in order; the
 #       main thread and the napper, off CPU, without native frames (never
 #       the napper's last hash); no thread ever stopped or ptrace-attached
+#   check_native.py deep FTPROF PYTHON       --native, work() 300 calls deep:
+#       the whole stack, though deeper than the copy a sample takes
 #   check_native.py blocking FTPROF PYTHON   --native --blocking: the same
 #       frames, and the watcher does see the stops (it can tell)
 #   check_native.py refused FTPROF PYTHON SHIM   --native where perf_event_open
@@ -103,9 +105,12 @@ def is_python(frame):
     return PY_FRAME.search(frame) is not None
 
 
+DEEP = 300
+
+
 def check_frames(raw, what):
     hash_line = truth_line("native_spin.py", "hash")
-    want_py = ["_bootstrap", "_bootstrap_inner", "run", "work"]  # "Thread." on 3.11+
+    want_py = ["_bootstrap", "_bootstrap_inner", "run"] + ["work"] * (DEEP + 1 if what == "deep" else 1)
     running = good = waiting = stale = 0
     first_bad = None
     for s in samples(raw):
@@ -113,7 +118,7 @@ def check_frames(raw, what):
         if s["thread"] in ("MainThread", "napper"):
             # Off CPU: a native stack only with --blocking, and never the
             # one of the napper's last hash
-            if s["state"] in ("wait", "sleep") and s["oncpu"] == "0" and what == "sampled":
+            if s["state"] in ("wait", "sleep") and s["oncpu"] == "0" and what != "blocking":
                 waiting += 1
                 stale += not all(is_python(f) for f in frames)
             continue
@@ -131,7 +136,7 @@ def check_frames(raw, what):
             good += 1
         elif first_bad is None:
             first_bad = ";".join(frames)
-    if what == "sampled":
+    if what != "blocking":
         check(waiting >= 20, "%s: only %d samples of the main thread and the napper off CPU" % (what, waiting))
     check(stale == 0, "%s: %d of %d samples of threads off CPU (main, napper asleep) have native frames" %
           (what, stale, waiting))
@@ -159,7 +164,8 @@ def check_refused(ftprof, pid, shim, tmp):
 
 def main():
     what, ftprof, python = sys.argv[1:4]
-    p = subprocess.Popen([python, os.path.join(TARGETS, "native_spin.py")], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([python, os.path.join(TARGETS, "native_spin.py")] + ([str(DEEP)] if what == "deep" else []),
+                         stdout=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline()
         if not line.startswith("ready"):
@@ -176,8 +182,8 @@ def main():
                 check(stopped > 0, "blocking: %d looks never found the target stopped: the watcher "
                       "cannot tell" % looks)
             else:
-                check(stopped == 0, "sampled: %d of %d looks found a thread of the target stopped or traced" %
-                      (stopped, looks))
+                check(stopped == 0, "%s: %d of %d looks found a thread of the target stopped or traced" %
+                      (what, stopped, looks))
             check_frames(raw, what)
     finally:
         p.kill()

@@ -4,7 +4,9 @@
 # libcrypto, called from the Python function work(). Another ("napper")
 # hashes 4 MiB, then sleeps 30 ms in nap(), over and over: asleep, it is off
 # CPU right after C code ran. The main thread waits (off CPU). Prints "ready
-# PID hasher TID" once the hasher runs.
+# PID hasher TID" once the hasher runs. With an argument DEPTH, work()
+# recurses DEPTH times first: before 3.11 every Python call takes C stack,
+# and 300 of them take more than the 16 KiB a sample copies.
 import hashlib
 import os
 import sys
@@ -16,7 +18,9 @@ started = threading.Event()
 tid = [0]
 
 
-def work():
+def work(depth):
+    if depth:
+        return work(depth - 1)
     tid[0] = threading.get_native_id()
     started.set()
     while True:
@@ -35,7 +39,8 @@ def napper():
 
 
 def main():
-    threading.Thread(target=work, name="hasher", daemon=True).start()
+    depth = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    threading.Thread(target=work, args=(depth,), name="hasher", daemon=True).start()
     threading.Thread(target=napper, name="napper", daemon=True).start()
     started.wait()
     print("ready %d hasher %d" % (os.getpid(), tid[0]), flush=True)
