@@ -24,6 +24,9 @@ struct bucket {
 	uint32_t states[FTP_STATE_COUNT];
 };
 
+/* A thread as the latest round saw it, and its recent states. Its strings
+ * are in the model's table, which is rebuilt each second with the threads
+ * seen in the window. */
 struct thread {
 	pid_t tid;
 	uint32_t name; /* strtab id */
@@ -41,31 +44,55 @@ struct thread {
 	uint64_t hash;
 };
 
-/* A function (line -1 in the key) or a line of one. */
+/* A function (key_line 0) or a line of one, in one thread, in one second. */
 struct func {
 	uint64_t code;
+	pid_t tid;
 	int key_line; /* the line (lines), or 0 */
 	bool by_line;
-	uint32_t function, file;
+	uint32_t function, file; /* the slot's strtab ids */
 	int line;
 	uint64_t own, total, stamp;
 	uint64_t hash;
 };
 
+/* A thread's samples that the functions counted, in one second. */
+struct tcount {
+	pid_t tid;
+	uint64_t samples;
+	uint64_t hash;
+};
+
+/* One second of the window: its own analysis, functions and strings, all
+ * dropped when the slot is taken for a later second. */
+struct slot {
+	uint64_t sec; /* seconds since the model's start, + 1; 0: empty */
+	struct analysis *analysis;
+	struct strtab strs;
+	struct func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct ftp_hindex func_ix;
+	struct tcount *counts;
+	size_t ncounts, counts_cap;
+	struct ftp_hindex count_ix;
+	uint64_t fn_samples;
+};
+
 struct attach_model {
 	struct attach_model_opts opts;
-	struct analysis *analysis;
+	struct slot slots[ATTACH_WINDOW];
+	struct slot *cur; /* the open second's, or NULL */
 	struct strtab strs;
 	struct thread *threads;
 	size_t nthreads, threads_cap;
 	struct ftp_hindex thread_ix;
-	struct func *funcs;
-	size_t nfuncs, funcs_cap;
-	struct ftp_hindex func_ix;
-	uint64_t fn_samples, serial, torn, samples;
+	uint64_t serial, torn, samples;
 	uint64_t start_ns, now_ns;
 	uint64_t open_round, last_round; /* the open one; the latest ended */
 	bool open, any;
+	struct ftp_cpu_time *cpus; /* the latest CPU times given, for the next slot */
+	unsigned ncpus;
+	uint64_t cpus_ns;
 };
 
 static uint64_t thread_hash_of(const void *ctx, size_t idx)
@@ -75,7 +102,12 @@ static uint64_t thread_hash_of(const void *ctx, size_t idx)
 
 static uint64_t func_hash_of(const void *ctx, size_t idx)
 {
-	return ((const struct attach_model *)ctx)->funcs[idx].hash;
+	return ((const struct slot *)ctx)->funcs[idx].hash;
+}
+
+static uint64_t count_hash_of(const void *ctx, size_t idx)
+{
+	return ((const struct slot *)ctx)->counts[idx].hash;
 }
 
 static bool same_thread(const void *ctx, uint32_t idx, const void *key)
@@ -85,8 +117,47 @@ static bool same_thread(const void *ctx, uint32_t idx, const void *key)
 
 static bool same_func(const void *ctx, uint32_t idx, const void *key)
 {
-	const struct func *f = &((const struct attach_model *)ctx)->funcs[idx], *k = key;
-	return f->code == k->code && f->key_line == k->key_line && f->by_line == k->by_line;
+	const struct func *f = &((const struct slot *)ctx)->funcs[idx], *k = key;
+	return f->code == k->code && f->tid == k->tid && f->key_line == k->key_line &&
+	       f->by_line == k->by_line;
+}
+
+static bool same_count(const void *ctx, uint32_t idx, const void *key)
+{
+	return ((const struct slot *)ctx)->counts[idx].tid == *(const pid_t *)key;
+}
+
+static struct analysis_opts analysis_opts_of(const struct attach_model *m)
+{
+	return (struct analysis_opts){ .rate = m->opts.rate,
+		                       .cores = m->opts.cores,
+		                       .tick_s = m->opts.tick_s };
+}
+
+static void slot_release(struct slot *sl)
+{
+	analysis_destroy(sl->analysis);
+	strtab_release(&sl->strs);
+	free(sl->funcs);
+	ftp_hindex_release(&sl->func_ix);
+	free(sl->counts);
+	ftp_hindex_release(&sl->count_ix);
+	memset(sl, 0, sizeof(*sl));
+}
+
+static void clear(struct attach_model *m)
+{
+	for (int i = 0; i < ATTACH_WINDOW; i++)
+		slot_release(&m->slots[i]);
+	m->cur = NULL;
+	strtab_release(&m->strs);
+	free(m->threads);
+	ftp_hindex_release(&m->thread_ix);
+	m->threads = NULL;
+	m->nthreads = m->threads_cap = 0;
+	m->serial = m->torn = m->samples = 0;
+	m->start_ns = m->now_ns = 0;
+	m->open = m->any = false;
 }
 
 int attach_model_create(struct attach_model **out, const struct attach_model_opts *opts)
@@ -96,48 +167,92 @@ int attach_model_create(struct attach_model **out, const struct attach_model_opt
 		return -FTP_E_NOMEM;
 	if (opts)
 		m->opts = *opts;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
-	if (analysis_create(&m->analysis, &ao) < 0) {
-		free(m);
-		return -FTP_E_NOMEM;
-	}
 	*out = m;
 	return 0;
-}
-
-static void clear(struct attach_model *m)
-{
-	strtab_release(&m->strs);
-	free(m->threads);
-	free(m->funcs);
-	ftp_hindex_release(&m->thread_ix);
-	ftp_hindex_release(&m->func_ix);
-	m->threads = NULL;
-	m->funcs = NULL;
-	m->nthreads = m->threads_cap = m->nfuncs = m->funcs_cap = 0;
-	m->fn_samples = m->serial = m->torn = m->samples = 0;
-	m->start_ns = m->now_ns = 0;
-	m->open = m->any = false;
 }
 
 void attach_model_destroy(struct attach_model *m)
 {
 	if (!m)
 		return;
-	analysis_destroy(m->analysis);
 	clear(m);
+	free(m->cpus);
 	free(m);
 }
 
 int attach_model_reset(struct attach_model *m)
 {
-	struct analysis *a;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
-	if (analysis_create(&a, &ao) < 0)
-		return -FTP_E_NOMEM;
-	analysis_destroy(m->analysis);
-	m->analysis = a;
+	if (m->open)
+		attach_model_end_round(m);
 	clear(m);
+	return 0;
+}
+
+int attach_model_cpustat(struct attach_model *m, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                         unsigned n)
+{
+	if (n > m->ncpus || !m->cpus) {
+		struct ftp_cpu_time *v = realloc(m->cpus, (n ? n : 1) * sizeof(*v));
+		if (!v)
+			return -FTP_E_NOMEM;
+		m->cpus = v;
+	}
+	memcpy(m->cpus, cpus, n * sizeof(*cpus));
+	m->ncpus = n;
+	m->cpus_ns = time_ns;
+	return m->cur ? analysis_add_cpustat(m->cur->analysis, time_ns, cpus, n) : 0;
+}
+
+/* Keeps the threads seen in the window, their strings in a new table. */
+static int prune_threads(struct attach_model *m)
+{
+	struct strtab strs = { 0 };
+	size_t n = 0;
+	const uint64_t window = (uint64_t)ATTACH_WINDOW * NS;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		struct thread t = m->threads[i];
+		if (t.seen_ns + window <= m->now_ns)
+			continue;
+		if (strtab_intern(&strs, strtab_str(&m->strs, t.name), &t.name) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.type), &t.type) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.function), &t.function) < 0 ||
+		    strtab_intern(&strs, strtab_str(&m->strs, t.file), &t.file) < 0) {
+			strtab_release(&strs);
+			return -FTP_E_NOMEM;
+		}
+		m->threads[n++] = t; /* n <= i: not read again */
+	}
+	strtab_release(&m->strs);
+	m->strs = strs;
+	m->nthreads = n;
+	ftp_hindex_clear(&m->thread_ix);
+	for (size_t i = 0; i < n; i++) {
+		if (ftp_hindex_reserve(&m->thread_ix, i, 64, thread_hash_of, m) < 0)
+			return -FTP_E_NOMEM;
+		*ftp_hindex_find(&m->thread_ix, m->threads[i].hash, same_thread, m, &m->threads[i].tid) =
+		        (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* Opens second sec's slot (emptied if it held an older second). */
+static int open_slot(struct attach_model *m, uint64_t sec)
+{
+	struct slot *sl = &m->slots[sec % ATTACH_WINDOW];
+	m->cur = NULL;
+	if (sl->sec != sec + 1) {
+		slot_release(sl);
+		struct analysis_opts ao = analysis_opts_of(m);
+		if (analysis_create(&sl->analysis, &ao) < 0)
+			return -FTP_E_NOMEM;
+		sl->sec = sec + 1;
+		/* its CPU times start where the previous second's ended */
+		if (m->cpus && analysis_add_cpustat(sl->analysis, m->cpus_ns, m->cpus, m->ncpus) < 0)
+			return -FTP_E_NOMEM;
+		if (prune_threads(m) < 0)
+			return -FTP_E_NOMEM;
+	}
+	m->cur = sl;
 	return 0;
 }
 
@@ -175,25 +290,46 @@ static struct thread *get_thread(struct attach_model *m, pid_t tid)
 	return &m->threads[*slot - 1];
 }
 
-static struct func *get_func(struct attach_model *m, const struct attach_frame *f, bool by_line)
+static struct func *get_func(struct slot *sl, pid_t tid, const struct attach_frame *f, bool by_line)
 {
-	struct func k = { .code = f->code, .key_line = by_line ? f->line : 0, .by_line = by_line };
+	struct func k = {
+		.code = f->code, .tid = tid, .key_line = by_line ? f->line : 0, .by_line = by_line
+	};
 	if (!k.code) /* keyed by its strings */
 		k.code = ftp_hash_str(ftp_hash_str(0, f->function), f->file) | 1;
-	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_addr(k.code), (uint64_t)(int64_t)k.key_line), by_line);
-	if (ftp_hindex_reserve(&m->func_ix, m->nfuncs, 256, func_hash_of, m) < 0)
+	k.hash = ftp_hash_mix(
+	        ftp_hash_mix(ftp_hash_mix(ftp_hash_addr(k.code), (uint64_t)(int64_t)k.key_line), by_line),
+	        (uint64_t)tid);
+	if (ftp_hindex_reserve(&sl->func_ix, sl->nfuncs, 256, func_hash_of, sl) < 0)
 		return NULL;
-	uint32_t *slot = ftp_hindex_find(&m->func_ix, k.hash, same_func, m, &k);
+	uint32_t *slot = ftp_hindex_find(&sl->func_ix, k.hash, same_func, sl, &k);
 	if (!*slot) {
-		if (strtab_intern(&m->strs, f->function ? f->function : "", &k.function) < 0 ||
-		    strtab_intern(&m->strs, f->file ? f->file : "", &k.file) < 0 ||
-		    ftp_grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1, sizeof(*m->funcs), 256) < 0)
+		if (strtab_intern(&sl->strs, f->function ? f->function : "", &k.function) < 0 ||
+		    strtab_intern(&sl->strs, f->file ? f->file : "", &k.file) < 0 ||
+		    ftp_grow((void **)&sl->funcs, &sl->funcs_cap, sl->nfuncs + 1, sizeof(*sl->funcs), 256) <
+		            0)
 			return NULL;
 		k.line = by_line ? f->line : (f->firstline > 0 ? f->firstline : -1);
-		m->funcs[m->nfuncs] = k;
-		*slot = (uint32_t)++m->nfuncs;
+		sl->funcs[sl->nfuncs] = k;
+		*slot = (uint32_t)++sl->nfuncs;
 	}
-	return &m->funcs[*slot - 1];
+	return &sl->funcs[*slot - 1];
+}
+
+static struct tcount *get_count(struct slot *sl, pid_t tid)
+{
+	uint64_t h = ftp_hash_mix(0, (uint64_t)tid);
+	if (ftp_hindex_reserve(&sl->count_ix, sl->ncounts, 64, count_hash_of, sl) < 0)
+		return NULL;
+	uint32_t *slot = ftp_hindex_find(&sl->count_ix, h, same_count, sl, &tid);
+	if (!*slot) {
+		if (ftp_grow((void **)&sl->counts, &sl->counts_cap, sl->ncounts + 1, sizeof(*sl->counts),
+		             64) < 0)
+			return NULL;
+		sl->counts[sl->ncounts] = (struct tcount){ .tid = tid, .hash = h };
+		*slot = (uint32_t)++sl->ncounts;
+	}
+	return &sl->counts[*slot - 1];
 }
 
 static void count_history(struct thread *t, uint64_t sec, const struct analysis_sample *s)
@@ -211,11 +347,16 @@ static void count_history(struct thread *t, uint64_t sec, const struct analysis_
 
 static int count_functions(struct attach_model *m, const struct attach_sample *s)
 {
+	struct slot *sl = m->cur;
+	struct tcount *c = get_count(sl, s->a.tid);
+	if (!c)
+		return -FTP_E_NOMEM;
 	m->serial++;
-	m->fn_samples++;
+	sl->fn_samples++;
+	c->samples++;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->nframes; i++) {
-			struct func *f = get_func(m, &s->frames[i], pass == 1);
+			struct func *f = get_func(sl, s->a.tid, &s->frames[i], pass == 1);
 			if (!f)
 				return -FTP_E_NOMEM;
 			if (i == 0)
@@ -229,25 +370,38 @@ static int count_functions(struct attach_model *m, const struct attach_sample *s
 	return 0;
 }
 
+static uint64_t second_of(const struct attach_model *m, uint64_t time_ns)
+{
+	return time_ns > m->start_ns ? (time_ns - m->start_ns) / NS : 0;
+}
+
 int attach_model_add(struct attach_model *m, const struct attach_sample *s)
 {
 	const struct analysis_sample *a = &s->a;
 	if (m->open && a->round != m->open_round)
 		attach_model_end_round(m);
-	m->open = true;
-	m->open_round = a->round;
 	if (!m->any) {
 		m->any = true;
 		m->start_ns = a->time_ns;
 	}
 	if (a->time_ns > m->now_ns)
 		m->now_ns = a->time_ns;
+	if (!m->open) {
+		/* a round belongs to the second of its first sample */
+		uint64_t sec = second_of(m, a->time_ns);
+		if ((!m->cur || m->cur->sec != sec + 1) && open_slot(m, sec) < 0)
+			return -FTP_E_NOMEM;
+	}
+	if (!m->cur)
+		return -FTP_E_NOMEM;
+	m->open = true;
+	m->open_round = a->round;
 	m->samples++;
 	if (s->torn) {
 		m->torn++;
 		return 0;
 	}
-	if (analysis_add(m->analysis, a) < 0)
+	if (analysis_add(m->cur->analysis, a) < 0)
 		return -FTP_E_NOMEM;
 	struct thread *t = get_thread(m, a->tid);
 	if (!t)
@@ -271,7 +425,7 @@ int attach_model_add(struct attach_model *m, const struct attach_sample *s)
 	t->function = function;
 	t->file = file;
 	t->line = s->nframes ? s->frames[0].line : -1;
-	count_history(t, (a->time_ns - m->start_ns) / NS, a);
+	count_history(t, second_of(m, a->time_ns), a);
 	if (s->nframes && (m->opts.idle || is_active(a)))
 		return count_functions(m, s);
 	return 0;
@@ -283,7 +437,25 @@ int attach_model_end_round(struct attach_model *m)
 		return 0;
 	m->open = false;
 	m->last_round = m->open_round;
-	return analysis_end_round(m->analysis);
+	return m->cur ? analysis_end_round(m->cur->analysis) : 0;
+}
+
+/* The slots of the window, oldest first: stores up to ATTACH_WINDOW. */
+static size_t window_slots(const struct attach_model *m, const struct slot **out)
+{
+	size_t n = 0;
+	if (!m->any)
+		return 0;
+	uint64_t now = second_of(m, m->now_ns);
+	for (uint64_t k = 0; k < ATTACH_WINDOW; k++) {
+		if (now + k + 1 < ATTACH_WINDOW)
+			continue;
+		uint64_t sec = now + k + 1 - ATTACH_WINDOW;
+		const struct slot *sl = &m->slots[sec % ATTACH_WINDOW];
+		if (sl->sec == sec + 1 && sl->analysis)
+			out[n++] = sl;
+	}
+	return n;
 }
 
 /* ---- the view ---- */
@@ -384,15 +556,33 @@ static bool shown(const struct attach_model *m, const struct thread *t)
 	return t->round == m->last_round || t->seen_ns + SHOWN_NS > m->now_ns;
 }
 
-static int build_threads(struct attach_model *m, bool ascii, struct attach_view *v)
+static int cmp_tick_threads(const void *x, const void *y)
 {
+	const struct analysis_thread *a = x, *b = y;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static int build_threads(struct attach_model *m, const struct analysis_result *res, bool ascii,
+                         struct attach_view *v)
+{
+	/* the threads' ticks, by tid */
+	struct analysis_thread *ticks = NULL;
+	if (v->oncpu && res->nthreads) {
+		if (!(ticks = malloc(res->nthreads * sizeof(*ticks))))
+			return -FTP_E_NOMEM;
+		memcpy(ticks, res->threads, res->nthreads * sizeof(*ticks));
+		qsort(ticks, res->nthreads, sizeof(*ticks), cmp_tick_threads);
+	}
+	const double span = res->duration_s + res->oncpu.tick_s;
 	size_t n = 0;
 	for (size_t i = 0; i < m->nthreads; i++)
 		n += shown(m, &m->threads[i]);
 	free(v->threads);
 	v->nthreads = 0;
-	if (!(v->threads = calloc(n ? n : 1, sizeof(*v->threads))))
+	if (!(v->threads = calloc(n ? n : 1, sizeof(*v->threads)))) {
+		free(ticks);
 		return -FTP_E_NOMEM;
+	}
 	uint64_t now_sec = m->any ? (m->now_ns - m->start_ns) / NS : 0;
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct thread *t = &m->threads[i];
@@ -429,42 +619,111 @@ static int build_threads(struct attach_model *m, bool ascii, struct attach_view 
 			for (int s = 0; s < FTP_STATE_COUNT; s++)
 				r->shares[s] = (double)states[s] / (double)samples;
 		}
+		r->last_cpu = -1;
+		if (ticks) {
+			struct analysis_thread key = { .tid = t->tid };
+			const struct analysis_thread *k =
+			        bsearch(&key, ticks, res->nthreads, sizeof(*ticks), cmp_tick_threads);
+			r->cpu = k && span > 0 ? (double)k->ticks * res->oncpu.tick_s / span : 0;
+			r->last_cpu = k ? k->last_cpu : -1;
+		}
 		where_text(t->function ? strtab_str(&m->strs, t->function) : NULL,
 		           strtab_str(&m->strs, t->file), t->line, ascii, r->where, sizeof(r->where));
 		ui_escape_buf(r->file, sizeof(r->file), t->file ? strtab_str(&m->strs, t->file) : "", ascii);
 		wait_text(m, t, ascii, r->wait, sizeof(r->wait), r->wait_short, sizeof(r->wait_short));
 	}
+	free(ticks);
 	return 0;
 }
 
-static int build_functions(struct attach_model *m, bool ascii, enum attach_sort sort, bool by_line,
-                           struct attach_view *v)
+/* A function row's key while the window's seconds are merged. */
+struct fkey {
+	uint64_t code;
+	int key_line;
+	uint64_t hash;
+};
+
+static uint64_t fkey_hash_of(const void *ctx, size_t idx)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < m->nfuncs; i++)
-		n += m->funcs[i].by_line == by_line;
+	return ((const struct fkey *)ctx)[idx].hash;
+}
+
+static bool same_fkey(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct fkey *f = &((const struct fkey *)ctx)[idx], *k = key;
+	return f->code == k->code && f->key_line == k->key_line;
+}
+
+/* The functions (or lines) of the window's seconds, of every thread or of
+ * thread only (nonzero). */
+static int build_functions(const struct slot *const *slots, size_t nslots, bool ascii, enum attach_sort sort,
+                           bool by_line, pid_t thread, struct attach_view *v)
+{
 	free(v->functions);
+	v->functions = NULL;
 	v->nfunctions = 0;
-	if (!(v->functions = calloc(n ? n : 1, sizeof(*v->functions))))
-		return -FTP_E_NOMEM;
-	double total = m->fn_samples ? (double)m->fn_samples : 1.0;
-	for (size_t i = 0; i < m->nfuncs; i++) {
-		const struct func *f = &m->funcs[i];
-		if (f->by_line != by_line)
-			continue;
-		struct attach_function_row *r = &v->functions[v->nfunctions++];
-		ui_escape_buf(r->function, sizeof(r->function), strtab_str(&m->strs, f->function), ascii);
-		ui_escape_buf(r->file, sizeof(r->file), strtab_str(&m->strs, f->file), ascii);
-		r->line = f->line;
-		r->own = f->own;
-		r->total = f->total;
-		r->own_share = (double)f->own / total;
-		r->total_share = (double)f->total / total;
+	v->function_samples = 0;
+	struct fkey *keys = NULL;
+	size_t cap = 0, keys_cap = 0;
+	struct ftp_hindex ix = { 0 };
+	int ret = 0;
+	uint64_t samples = 0;
+	for (size_t k = 0; k < nslots && ret == 0; k++) {
+		const struct slot *sl = slots[k];
+		if (!thread) {
+			samples += sl->fn_samples;
+		} else {
+			long c = ftp_hindex_get(&sl->count_ix, ftp_hash_mix(0, (uint64_t)thread), same_count,
+			                        sl, &thread);
+			if (c < 0)
+				continue;
+			samples += sl->counts[c].samples;
+		}
+		for (size_t i = 0; i < sl->nfuncs; i++) {
+			const struct func *f = &sl->funcs[i];
+			if (f->by_line != by_line || (thread && f->tid != thread))
+				continue;
+			struct fkey key = { .code = f->code, .key_line = f->key_line };
+			key.hash = ftp_hash_mix(ftp_hash_addr(key.code), (uint64_t)(int64_t)key.key_line);
+			if (ftp_hindex_reserve(&ix, v->nfunctions, 256, fkey_hash_of, keys) < 0) {
+				ret = -FTP_E_NOMEM;
+				break;
+			}
+			uint32_t *slot = ftp_hindex_find(&ix, key.hash, same_fkey, keys, &key);
+			if (!*slot) {
+				if (ftp_grow((void **)&keys, &keys_cap, v->nfunctions + 1, sizeof(*keys),
+				             256) < 0 ||
+				    ftp_grow((void **)&v->functions, &cap, v->nfunctions + 1,
+				             sizeof(*v->functions), 256) < 0) {
+					ret = -FTP_E_NOMEM;
+					break;
+				}
+				keys[v->nfunctions] = key;
+				struct attach_function_row *r = &v->functions[v->nfunctions];
+				memset(r, 0, sizeof(*r));
+				ui_escape_buf(r->function, sizeof(r->function),
+				              strtab_str(&sl->strs, f->function), ascii);
+				ui_escape_buf(r->file, sizeof(r->file), strtab_str(&sl->strs, f->file),
+				              ascii);
+				r->line = f->line;
+				*slot = (uint32_t)++v->nfunctions;
+			}
+			struct attach_function_row *r = &v->functions[*slot - 1];
+			r->own += f->own;
+			r->total += f->total;
+		}
+	}
+	free(keys);
+	ftp_hindex_release(&ix);
+	double total = samples ? (double)samples : 1.0;
+	for (size_t i = 0; i < v->nfunctions; i++) {
+		v->functions[i].own_share = (double)v->functions[i].own / total;
+		v->functions[i].total_share = (double)v->functions[i].total / total;
 	}
 	if (v->nfunctions)
 		qsort_r(v->functions, v->nfunctions, sizeof(*v->functions), cmp_functions, &sort);
-	v->function_samples = m->fn_samples;
-	return 0;
+	v->function_samples = samples;
+	return ret;
 }
 
 static int build_locks(struct attach_model *m, const struct analysis_result *res, bool ascii,
@@ -550,13 +809,90 @@ static int build_deadlock(struct attach_model *m, bool ascii, struct attach_view
 	return 0;
 }
 
+/* The header's CPU figures and the refcount panel, from the ticks. */
+static int build_oncpu(const struct analysis_result *res, const struct attach_status *st, bool ascii,
+                       struct attach_view *v)
+{
+	const struct analysis_oncpu *o = &res->oncpu;
+	free(v->core_rows);
+	free(v->refcount);
+	v->core_rows = NULL;
+	v->refcount = NULL;
+	v->ncores = v->nrefcount = 0;
+	v->oncpu = st->oncpu;
+	v->ticks = o->ticks;
+	v->ticks_lost = st->ticks_lost;
+	v->target_cpu = o->effective;
+	v->machine_cpu = -1;
+	memcpy(v->kinds, o->kinds, sizeof(v->kinds));
+	v->oncpu_note[0] = v->refcount_note[0] = '\0';
+	char src[96];
+	ui_escape_buf(src, sizeof(src), st->oncpu_source ? st->oncpu_source : "", ascii);
+	if (!st->oncpu)
+		snprintf(v->oncpu_note, sizeof(v->oncpu_note), "on-CPU samples %s; figures from samples",
+		         !st->oncpu_source || !strcmp(st->oncpu_source, "off") ? "off (--no-oncpu)" : src);
+	if (!st->free_threaded)
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "a GIL build: reference counts are not contended (only free-threaded builds share "
+		         "them)");
+	else if (!st->oncpu)
+		snprintf(v->refcount_note, sizeof(v->refcount_note), "needs on-CPU samples: %s",
+		         v->oncpu_note);
+	else if (st->oncpu_dwarf && !strncmp(st->oncpu_dwarf, "none", 4))
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "the interpreter has no DWARF (%s): objects cannot be named", st->oncpu_dwarf);
+	else if (!o->nrefcount)
+		snprintf(v->refcount_note, sizeof(v->refcount_note),
+		         "no reference count contention seen (%llu on-CPU samples)",
+		         (unsigned long long)o->ticks);
+	if (o->ncores && !(v->core_rows = calloc(o->ncores, sizeof(*v->core_rows))))
+		return -FTP_E_NOMEM;
+	double busy = 0;
+	bool known = o->ncores > 0;
+	for (size_t i = 0; i < o->ncores; i++) {
+		v->core_rows[i] = (struct attach_core_row){ .cpu = o->cores[i].cpu,
+			                                    .busy = o->cores[i].busy,
+			                                    .target = o->cores[i].target };
+		if (o->cores[i].busy < 0)
+			known = false;
+		busy += o->cores[i].busy;
+	}
+	v->ncores = o->ncores;
+	if (known)
+		v->machine_cpu = busy;
+	if (o->nrefcount && !(v->refcount = calloc(o->nrefcount, sizeof(*v->refcount))))
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < o->nrefcount; i++) {
+		const struct analysis_refcount *rc = &o->refcount[i];
+		struct attach_refcount_row *r = &v->refcount[v->nrefcount++];
+		ui_escape_buf(r->type, sizeof(r->type), rc->type, ascii);
+		r->objects = rc->objects;
+		r->samples = rc->samples;
+		r->share = rc->share;
+		r->address = rc->address;
+		if (rc->nlines && rc->lines[0].function && rc->lines[0].function[0]) {
+			where_text(rc->lines[0].function, rc->lines[0].file, rc->lines[0].line, ascii,
+			           r->where, sizeof(r->where));
+			ui_escape_buf(r->file, sizeof(r->file), rc->lines[0].file, ascii);
+		}
+	}
+	return 0;
+}
+
 int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
-                      bool by_line, struct attach_view *v)
+                      bool by_line, pid_t thread, struct attach_view *v)
 {
 	const bool ascii = st->ascii;
-	char cmd[400];
+	char cmd[360];
 	ui_escape_buf(cmd, sizeof(cmd), st->command ? st->command : "", ascii);
-	snprintf(v->title, sizeof(v->title), "pid %d  %s", (int)st->pid, cmd);
+	if (st->output_log) {
+		char log[80];
+		ui_escape_buf(log, sizeof(log), st->output_log, ascii);
+		snprintf(v->title, sizeof(v->title), "pid %d (launched, output to %s)  %s", (int)st->pid, log,
+		         cmd);
+	} else {
+		snprintf(v->title, sizeof(v->title), "pid %d  %s", (int)st->pid, cmd);
+	}
 	snprintf(v->python, sizeof(v->python), "Python %s %s", st->version ? st->version : "?",
 	         !st->free_threaded ? "(GIL)"
 	         : st->gil_enabled  ? "free-threaded, GIL on"
@@ -571,25 +907,37 @@ int attach_view_build(struct attach_model *m, const struct attach_status *st, en
 	v->ascii = ascii;
 	v->sort = sort;
 	v->by_line = by_line;
+	v->thread = thread;
+	v->thread_label[0] = '\0';
+	if (thread)
+		thread_label(m, thread, ascii, v->thread_label, sizeof(v->thread_label));
 	snprintf(v->ended, sizeof(v->ended), "%s", st->ended ? st->ended : "");
 
 	int ret = 0;
-	struct analysis_opts ao = { .rate = m->opts.rate, .cores = m->opts.cores };
-	analysis_set_opts(m->analysis, &ao);
+	/* the window: its seconds merged */
+	const struct slot *slots[ATTACH_WINDOW];
+	size_t nslots = window_slots(m, slots);
+	struct analysis_opts ao = analysis_opts_of(m);
+	struct analysis *merged = NULL;
 	struct analysis_result res;
-	if (analysis_result(m->analysis, &res) < 0) {
-		memset(&res, 0, sizeof(res));
+	memset(&res, 0, sizeof(res));
+	if (analysis_create(&merged, &ao) < 0)
 		ret = -FTP_E_NOMEM;
-	}
+	for (size_t i = 0; i < nslots && ret == 0; i++)
+		ret = analysis_merge(merged, slots[i]->analysis);
+	if (ret == 0 && analysis_result(merged, &res) < 0)
+		ret = -FTP_E_NOMEM;
 	v->effective = res.effective;
 	v->python_par = res.python;
 	v->cores = m->opts.cores;
 	v->gil_build = res.gil_build;
 	v->gil_busy = res.gil_busy;
-	if (build_threads(m, ascii, v) < 0 || build_functions(m, ascii, sort, by_line, v) < 0 ||
+	if (build_oncpu(&res, st, ascii, v) < 0 || build_threads(m, &res, ascii, v) < 0 ||
+	    build_functions(slots, nslots, ascii, sort, by_line, thread, v) < 0 ||
 	    build_locks(m, &res, ascii, v) < 0 || build_deadlock(m, ascii, v) < 0)
 		ret = -FTP_E_NOMEM;
-	analysis_result_release(&res);
+	analysis_result_release(&res); /* its strings are merged's */
+	analysis_destroy(merged);
 	return ret;
 }
 
@@ -598,10 +946,14 @@ void attach_view_release(struct attach_view *v)
 	free(v->threads);
 	free(v->functions);
 	free(v->locks);
+	free(v->core_rows);
+	free(v->refcount);
 	v->threads = NULL;
 	v->functions = NULL;
 	v->locks = NULL;
-	v->nthreads = v->nfunctions = v->nlocks = 0;
+	v->core_rows = NULL;
+	v->refcount = NULL;
+	v->nthreads = v->nfunctions = v->nlocks = v->ncores = v->nrefcount = 0;
 }
 
 /* ---- keys ---- */
@@ -627,11 +979,29 @@ enum attach_action attach_key(struct attach_ui *ui, int key)
 	case '1':
 	case '2':
 	case '3':
+	case '4':
 		ui->panel = (enum attach_panel)(key - '1');
 		return ATTACH_DRAW;
 	case 's':
+	case '>':
 		ui->sort = (ui->sort + 1) % ATTACH_SORT_COUNT;
 		ui->panel = ATTACH_FUNCTIONS;
+		return ATTACH_REBUILD;
+	case '<':
+		ui->sort = (ui->sort + ATTACH_SORT_COUNT - 1) % ATTACH_SORT_COUNT;
+		ui->panel = ATTACH_FUNCTIONS;
+		return ATTACH_REBUILD;
+	case 't':
+	case 'T':
+		if (ui->thread) {
+			ui->thread = 0;
+		} else {
+			if (!ui->selected)
+				return ATTACH_NONE;
+			ui->thread = ui->selected;
+			ui->panel = ATTACH_FUNCTIONS;
+		}
+		ui->sel[ATTACH_FUNCTIONS] = ui->top[ATTACH_FUNCTIONS] = 0;
 		return ATTACH_REBUILD;
 	case 'l':
 	case 'L':
@@ -770,7 +1140,119 @@ static void bar(struct out *o, double value, double max, int w, bool ascii)
 
 static const char *const sort_names[ATTACH_SORT_COUNT] = { "own", "total", "name" };
 
-static void header(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr)
+/* A level glyph for share (0 to 1): nine steps. */
+static const char *level(double share, bool ascii)
+{
+	static const char *const utf8[] = { " ",      "\u2581", "\u2582", "\u2583", "\u2584",
+		                            "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char *const plain[] = { " ", ".", ":", "-", "=", "+", "*", "#", "@" };
+	int i = share <= 0 ? 0 : (int)(share * 8 + 0.999);
+	if (i > 8)
+		i = 8;
+	if (i == 0 && share > 0)
+		i = 1;
+	return ascii ? plain[i] : utf8[i];
+}
+
+/* A core's bar of w cells: the target's share (full blocks), the rest of
+ * the machine's busy share (shaded), idle (dots). */
+static void core_bar(struct out *o, const struct attach_core_row *c, int w, bool ascii)
+{
+	double busy = c->busy < c->target ? c->target : c->busy;
+	int target = (int)(c->target * w + 0.5), all = (int)(busy * w + 0.5);
+	if (target > w)
+		target = w;
+	if (all > w)
+		all = w;
+	put(o, "[");
+	for (int i = 0; i < w; i++)
+		put(o, i < target ? (ascii ? "#" : "\u2588")
+		       : i < all  ? (ascii ? ":" : "\u2592")
+		                  : (ascii ? "." : "\u00b7"));
+	put(o, "]");
+}
+
+static int digits(long n)
+{
+	int d = 1;
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* The cores from line y: a bar each on one or two lines when they fit,
+ * else a busy line and a target line with a level glyph per core (or per
+ * group of cores). Returns the next line. */
+static int cores_lines(const struct attach_view *v, struct attach_screen *scr, int y)
+{
+	const int width = scr->width;
+	const size_t n = v->ncores;
+	if (!n)
+		return y;
+	const int lw = digits((long)n - 1);
+	const int fixed = lw + 2 + 5; /* "N[" "]" " 100%" */
+	size_t per_line = (size_t)((width + 1) / (fixed + 10 + 1));
+	if (per_line && n <= 2 * per_line) {
+		size_t lines = n <= per_line ? 1 : 2;
+		size_t cells = (n + lines - 1) / lines;
+		int w = (int)((size_t)(width + 1) / cells) - fixed - 1;
+		if (w > 30)
+			w = 30;
+		for (size_t l = 0; l < lines; l++) {
+			struct out o = line(scr, y++, ATTACH_ATTR_HEADER);
+			for (size_t i = l * cells; i < n && i < (l + 1) * cells; i++) {
+				const struct attach_core_row *c = &v->core_rows[i];
+				putf(&o, "%s%*d", i > l * cells ? " " : "", lw, c->cpu);
+				core_bar(&o, c, w, v->ascii);
+				putf(&o, "%4.0f%%", c->target * 100);
+			}
+		}
+		return y;
+	}
+	/* compact: a glyph per core, or per group of them */
+	const int label = 12;
+	size_t room = width > label + 1 ? (size_t)(width - label) : 1;
+	size_t group = (n + room - 1) / room;
+	for (int row = 0; row < 2; row++) {
+		struct out o = line(scr, y++, ATTACH_ATTR_HEADER);
+		char head[32];
+		if (row == 0)
+			snprintf(head, sizeof(head), "busy 0-%zu", n - 1);
+		else if (group > 1)
+			snprintf(head, sizeof(head), "target (%zu/c)", group);
+		else
+			snprintf(head, sizeof(head), "target");
+		field(&o, head, label, false);
+		for (size_t i = 0; i < n; i += group) {
+			double sum = 0;
+			size_t k = 0;
+			for (; k < group && i + k < n; k++) {
+				const struct attach_core_row *c = &v->core_rows[i + k];
+				sum += row == 0 ? (c->busy < c->target ? c->target : c->busy) : c->target;
+			}
+			put(&o, level(sum / (double)k, v->ascii));
+		}
+	}
+	return y;
+}
+
+struct kind_share {
+	int kind;
+	double value;
+};
+
+static int cmp_kinds(const void *x, const void *y)
+{
+	const struct kind_share *a = x, *b = y;
+	if (a->value != b->value)
+		return a->value > b->value ? -1 : 1;
+	return a->kind - b->kind;
+}
+
+/* Returns the first line after the header. */
+static int header(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr)
 {
 	struct out o = line(scr, 0, ATTACH_ATTR_HEADER);
 	putf(&o, "ftprof attach  %s", v->title);
@@ -781,26 +1263,55 @@ static void header(const struct attach_view *v, const struct attach_ui *ui, stru
 		putf(&o, "  failed %llu", (unsigned long long)v->failed);
 	if (ui->paused)
 		put(&o, "  [PAUSED]");
+	if (!v->oncpu) {
+		o = line(scr, 2, ATTACH_ATTR_HEADER);
+		putf(&o, "parallelism %.2f", v->effective);
+		if (v->cores)
+			putf(&o, " of %ld cores ", v->cores);
+		else
+			put(&o, " ");
+		bar(&o, v->effective, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10,
+		    v->ascii);
+		putf(&o, "  python %.2f", v->python_par);
+		if (v->gil_build)
+			putf(&o, "  GIL busy %.0f%%", v->gil_busy * 100);
+		o = line(scr, 3, ATTACH_ATTR_HEADER);
+		put(&o, v->oncpu_note);
+		return 4;
+	}
 	o = line(scr, 2, ATTACH_ATTR_HEADER);
-	putf(&o, "parallelism %.2f", v->effective);
+	putf(&o, "CPU target %.0f%%", v->target_cpu * 100);
+	if (v->machine_cpu >= 0)
+		putf(&o, "  machine %.0f%%", v->machine_cpu * 100);
 	if (v->cores)
-		putf(&o, " of %ld cores ", v->cores);
-	else
-		put(&o, " ");
-	bar(&o, v->effective, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10, v->ascii);
-	putf(&o, "  python %.2f", v->python_par);
+		putf(&o, "  of %ld cores (%ld%%)", v->cores, v->cores * 100);
 	if (v->gil_build)
 		putf(&o, "  GIL busy %.0f%%", v->gil_busy * 100);
+	if (v->ticks_lost)
+		putf(&o, "  ticks lost %llu", (unsigned long long)v->ticks_lost);
+	o = line(scr, 3, ATTACH_ATTR_HEADER);
+	putf(&o, "parallelism %.2f ", v->target_cpu);
+	bar(&o, v->target_cpu, v->cores ? (double)v->cores : 1.0, scr->width >= 100 ? 20 : 10, v->ascii);
+	struct kind_share k[FTP_CPU_KIND_COUNT];
+	for (int i = 0; i < FTP_CPU_KIND_COUNT; i++)
+		k[i] = (struct kind_share){ i, v->kinds[i] };
+	qsort(k, FTP_CPU_KIND_COUNT, sizeof(k[0]), cmp_kinds);
+	for (int i = 0; i < FTP_CPU_KIND_COUNT && k[i].value >= 0.005; i++)
+		putf(&o, " %s %.2f", ftp_cpu_kind_name((enum ftp_cpu_kind)k[i].kind), k[i].value);
+	return cores_lines(v, scr, 4);
 }
 
 static void tabs(const struct attach_view *v, const struct attach_ui *ui, struct attach_screen *scr, int y)
 {
-	static const char *const names[ATTACH_PANELS] = { "1 Threads", "2 Functions", "3 Locks" };
+	static const char *const names[ATTACH_PANELS] = { "1 Threads", "2 Functions", "3 Locks",
+		                                          "4 Refcount" };
 	struct out o = line(scr, y, ATTACH_ATTR_TABS);
 	for (int i = 0; i < ATTACH_PANELS; i++)
-		putf(&o, i == (int)ui->panel ? "[%s] " : " %s  ", names[i]);
+		putf(&o, i == (int)ui->panel ? "[%s]" : " %s ", names[i]);
+	if (v->thread)
+		putf(&o, " thread %s", v->thread_label);
 	if (ui->panel == ATTACH_FUNCTIONS)
-		putf(&o, " %s, by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
+		putf(&o, " %s by %s, %llu samples", v->by_line ? "lines" : "functions", sort_names[v->sort],
 		     (unsigned long long)v->function_samples);
 }
 
@@ -834,6 +1345,7 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 	put(&o, " ");
 	field(&o, "STATE", 8, false);
 	field(&o, "CPU%", 4, true);
+	field(&o, "CPU", 4, true);
 	put(&o, " ");
 	field(&o, "LAST 10s", ATTACH_HISTORY, false);
 	put(&o, " WHERE / WAITING ON");
@@ -852,6 +1364,11 @@ static void threads_panel(const struct attach_view *v, struct attach_ui *ui, str
 		put(&o, " ");
 		field(&o, ftp_state_name(r->state), 8, false);
 		snprintf(num, sizeof(num), "%.0f", r->cpu * 100);
+		field(&o, num, 4, true);
+		if (r->last_cpu >= 0)
+			snprintf(num, sizeof(num), "%d", r->last_cpu);
+		else
+			snprintf(num, sizeof(num), "-");
 		field(&o, num, 4, true);
 		put(&o, " ");
 		field(&o, r->history, ATTACH_HISTORY, false);
@@ -913,7 +1430,11 @@ static void functions_panel(const struct attach_view *v, struct attach_ui *ui, s
 	}
 	if (!v->nfunctions) {
 		o = line(scr, y0 + 1, ATTACH_ATTR_NORMAL);
-		put(&o, "  (no active sample yet)");
+		if (v->thread)
+			putf(&o, "  (no active sample of thread %s in the window; t shows every thread)",
+			     v->thread_label);
+		else
+			put(&o, "  (no active sample yet)");
 	}
 }
 
@@ -961,17 +1482,57 @@ static void locks_panel(const struct attach_view *v, struct attach_ui *ui, struc
 	}
 }
 
+static void refcount_panel(const struct attach_view *v, struct attach_ui *ui, struct attach_screen *scr,
+                           int y0, int y1, char *status, size_t status_len)
+{
+	const int typew = scr->width >= 120 ? 32 : scr->width >= 100 ? 24 : 20;
+	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
+	field(&o, "TYPE", typew, false);
+	field(&o, "OBJECTS", 8, true);
+	field(&o, "SHARE%", 7, true);
+	field(&o, "TICKS", 7, true);
+	put(&o, "  TOP LINE");
+	int y = y0 + 1;
+	if (v->refcount_note[0]) {
+		o = line(scr, y++, ATTACH_ATTR_NORMAL);
+		putf(&o, "  (%s)", v->refcount_note);
+	}
+	int rows = y1 - y;
+	scroll(ui, v->nrefcount, rows);
+	for (int i = 0; i < rows && ui->top[ATTACH_REFCOUNT] + i < (int)v->nrefcount; i++) {
+		int idx = ui->top[ATTACH_REFCOUNT] + i;
+		const struct attach_refcount_row *r = &v->refcount[idx];
+		bool sel = idx == ui->sel[ATTACH_REFCOUNT];
+		o = line(scr, y + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
+		char num[48];
+		field(&o, r->type, typew, false);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->objects);
+		field(&o, num, 8, true);
+		snprintf(num, sizeof(num), "%.1f", r->share * 100);
+		field(&o, num, 7, true);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->samples);
+		field(&o, num, 7, true);
+		put(&o, "  ");
+		put(&o, r->where[0] ? r->where : "?");
+		if (sel)
+			snprintf(status, status_len, "%s: %llu objects, most seen 0x%llx; top line %s%s%s",
+			         r->type, (unsigned long long)r->objects, (unsigned long long)r->address,
+			         r->where[0] ? r->where : "?", r->file[0] ? " in " : "", r->file);
+	}
+}
+
 static void help(struct attach_screen *scr, int y0, int y1)
 {
 	static const char *const text[] = {
 		"Keys",
 		"  q            quit (the target runs on as before)",
 		"  p, space     pause the display (sampling goes on)",
-		"  Tab, 1 2 3   threads, functions, locks",
-		"  s            sort functions: own, total, name",
+		"  Tab, 1 - 4   threads, functions, locks, refcount",
+		"  s, < >       sort functions: own, total, name (next, previous)",
 		"  l            functions or lines",
+		"  t            functions of the selected thread only; t again: all",
 		"  r            reset every count",
-		"  j k, arrows  move; PgUp PgDn Home End",
+		"  j k, arrows  move; PgUp PgDn, g G (Home End) first and last",
 		"  ?            this help (any key closes it)",
 		"History letters: R running  N native  L lock  W wait  G gil",
 		"  I io  S sleep  T stop-the-world  C gc  r runnable  ? unknown",
@@ -989,13 +1550,12 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 	scr->height = height < 1 ? 1 : height > ATTACH_MAX_HEIGHT ? ATTACH_MAX_HEIGHT : height;
 	for (int y = 0; y < scr->height; y++)
 		line(scr, y, ATTACH_ATTR_NORMAL);
-	if (scr->height < 8) {
+	if (scr->height < 12) {
 		struct out o = line(scr, 0, ATTACH_ATTR_ALERT);
 		put(&o, "ftprof attach: the terminal is too small");
 		return;
 	}
-	header(v, ui, scr);
-	int y = 3;
+	int y = header(v, ui, scr);
 	if (v->deadlock[0]) {
 		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
 		put(&o, v->deadlock);
@@ -1007,17 +1567,28 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 	tabs(v, ui, scr, y++);
 	char status[1024] = "";
 	const int last = scr->height - 1;
+	if (v->nthreads) {
+		int sel = ui->sel[ATTACH_THREADS];
+		ui->selected = v->threads[sel < 0                   ? 0
+		                          : sel >= (int)v->nthreads ? (int)v->nthreads - 1
+		                                                    : sel]
+		                       .tid;
+	} else {
+		ui->selected = 0;
+	}
 	if (ui->help)
 		help(scr, y, last);
 	else if (ui->panel == ATTACH_THREADS)
 		threads_panel(v, ui, scr, y, last, status, sizeof(status));
 	else if (ui->panel == ATTACH_FUNCTIONS)
 		functions_panel(v, ui, scr, y, last, status, sizeof(status));
-	else
+	else if (ui->panel == ATTACH_LOCKS)
 		locks_panel(v, ui, scr, y, last, status, sizeof(status));
+	else
+		refcount_panel(v, ui, scr, y, last, status, sizeof(status));
 	struct out o = line(scr, last, ATTACH_ATTR_STATUS);
 	if (status[0])
 		put(&o, status);
 	else
-		put(&o, "q quit  p pause  Tab panels  s sort  l lines  r reset  ? help");
+		put(&o, "q quit  p pause  Tab panels  s < > sort  l lines  t thread  r reset  ? help");
 }

@@ -7,8 +7,14 @@
  * size, and what each key does. Nothing here knows curses: ui/tui.c draws
  * the lines, and the unit tests read them.
  *
+ * The figures cover a window: the last ATTACH_WINDOW seconds, or since the
+ * reset. The model keeps one analysis and one function table per second in
+ * a ring, and the threads seen in the window; building a view merges the
+ * window's seconds. Memory stays bounded however long it runs.
+ *
  * Cost: adding a sample is O(its frames); building a view is
- * O(threads + functions + locks), whatever the number of samples so far. */
+ * O(threads + functions + locks) of the window's seconds, whatever the
+ * number of samples so far. */
 #ifndef FTPROF_ATTACH_VIEW_H
 #define FTPROF_ATTACH_VIEW_H
 
@@ -20,6 +26,7 @@
 #include "analysis/analysis.h"
 
 #define ATTACH_HISTORY 10 /* seconds of state history per thread */
+#define ATTACH_WINDOW 10  /* seconds the figures cover (or since the reset) */
 
 /* A Python frame of a sample, strings lent for the call. code: the code
  * object's address, which keys the function (0: keyed by its strings). */
@@ -40,9 +47,10 @@ struct attach_sample {
 };
 
 struct attach_model_opts {
-	double rate; /* asked */
-	long cores;  /* of the machine; 0 unknown */
-	bool idle;   /* functions count idle samples too (default: active ones only) */
+	double rate;   /* asked */
+	long cores;    /* of the machine; 0 unknown */
+	bool idle;     /* functions count idle samples too (default: active ones only) */
+	double tick_s; /* the CPU time one on-CPU tick stands for; 0: no ticks */
 };
 
 struct attach_model; /* opaque */
@@ -56,6 +64,10 @@ void attach_model_destroy(struct attach_model *m); /* NULL ok */
 int attach_model_add(struct attach_model *m, const struct attach_sample *s);
 /* Ends the open round: its threads are the ones the view shows as now. */
 int attach_model_end_round(struct attach_model *m);
+/* The machine's CPU times (ftp_cpu_times) at time_ns: give them about once
+ * a second for the cores' busy shares. Returns 0 or -FTP_E_NOMEM. */
+int attach_model_cpustat(struct attach_model *m, uint64_t time_ns, const struct ftp_cpu_time *cpus,
+                         unsigned n);
 /* Forgets every count (r): the next figures start from the next round. */
 int attach_model_reset(struct attach_model *m);
 
@@ -71,6 +83,16 @@ struct attach_status {
 	uint64_t rounds, missed, failed;
 	const char *ended; /* why sampling stopped ("the target exited"), or NULL */
 	bool ascii;        /* the terminal is not UTF-8 */
+	/* On-CPU samples: where they come from (ftp_target_info's
+	 * oncpu_source: "perf_event cpu-clock", "off", or why not), whether the
+	 * ticks are on (a period), the interpreter's DWARF for refcount objects
+	 * (oncpu_dwarf), and the ticks the kernel lost. */
+	const char *oncpu_source;
+	bool oncpu;
+	const char *oncpu_dwarf;
+	uint64_t ticks_lost;
+	/* A program attach launched: where its output goes; NULL: not launched. */
+	const char *output_log;
 };
 
 /* ---- the view ---- */
@@ -80,7 +102,9 @@ struct attach_thread_row {
 	char name[64];
 	enum ftp_state state; /* in the latest round */
 	int on_cpu;
-	double cpu;                       /* share of the window's samples on a CPU */
+	double cpu;                       /* CPU used: from its on-CPU ticks when the view has
+	                                     ticks, else the share of its samples on a CPU */
+	int last_cpu;                     /* the CPU of its latest tick; -1 none */
 	double shares[FTP_STATE_COUNT];   /* of the window's samples */
 	char history[ATTACH_HISTORY + 1]; /* a letter per second, oldest first (' ': none) */
 	char where[256];                  /* "function file:line" (file's base name), or "" */
@@ -107,6 +131,23 @@ struct attach_lock_row {
 	char holder[256];  /* "NAME (TID)" of the latest round's holder, or the line holders held it at */
 };
 
+/* A CPU of the machine: busy (whatever ran; -1 unknown) and the target's
+ * share of it, over the view's time. */
+struct attach_core_row {
+	int cpu;
+	double busy, target;
+};
+
+/* Objects of one type whose reference counts threads fought over. */
+struct attach_refcount_row {
+	char type[64];
+	uint64_t objects, samples;
+	double share;     /* of all on-CPU samples */
+	uint64_t address; /* the object seen most */
+	char where[256];  /* the line most of its samples were at: "function file:line" */
+	char file[256];   /* that line's full path */
+};
+
 enum attach_sort { ATTACH_SORT_OWN, ATTACH_SORT_TOTAL, ATTACH_SORT_NAME, ATTACH_SORT_COUNT };
 
 struct attach_view {
@@ -119,6 +160,20 @@ struct attach_view {
 	long cores;
 	bool gil_build;
 	double gil_busy;
+	/* On-CPU ticks: oncpu when the view has any, then the target's CPU
+	 * (cores' worth: 1.5 = 150%), split by what ran, the cores, the
+	 * contended objects; oncpu_note says why there are none ("" when there
+	 * are), refcount_note what the refcount panel cannot show. */
+	bool oncpu;
+	char oncpu_note[256];
+	double target_cpu, machine_cpu; /* machine_cpu: -1 unknown */
+	double kinds[FTP_CPU_KIND_COUNT];
+	uint64_t ticks, ticks_lost;
+	struct attach_core_row *core_rows; /* every CPU from 0 */
+	size_t ncores;
+	struct attach_refcount_row *refcount; /* by samples, most first */
+	size_t nrefcount;
+	char refcount_note[320];
 	char deadlock[512]; /* the latest round's wait-for cycle in words, or "" */
 	char ended[256];    /* why sampling stopped, or "" */
 	bool ascii;
@@ -130,19 +185,22 @@ struct attach_view {
 	uint64_t function_samples; /* the samples the shares are of */
 	bool by_line;
 	enum attach_sort sort;
+	pid_t thread;                  /* the functions are this thread's only; 0: every thread's */
+	char thread_label[96];         /* "NAME (TID)" of that thread */
 	struct attach_lock_row *locks; /* by total wait, most first */
 	size_t nlocks;
 };
 
-/* Builds *v (zeroed or built before: it is reused). Returns 0 or
+/* Builds *v (zeroed or built before: it is reused), the functions sorted
+ * by sort, by line or not, of thread only (nonzero) or of all. Returns 0 or
  * -FTP_E_NOMEM (v is then valid, possibly with fewer rows). */
 int attach_view_build(struct attach_model *m, const struct attach_status *st, enum attach_sort sort,
-                      bool by_line, struct attach_view *v);
+                      bool by_line, pid_t thread, struct attach_view *v);
 void attach_view_release(struct attach_view *v);
 
 /* ---- keys and the screen ---- */
 
-enum attach_panel { ATTACH_THREADS, ATTACH_FUNCTIONS, ATTACH_LOCKS, ATTACH_PANELS };
+enum attach_panel { ATTACH_THREADS, ATTACH_FUNCTIONS, ATTACH_LOCKS, ATTACH_REFCOUNT, ATTACH_PANELS };
 
 /* What the keys have chosen. Zeroed: the threads panel, nothing else. */
 struct attach_ui {
@@ -150,6 +208,8 @@ struct attach_ui {
 	int sel[ATTACH_PANELS], top[ATTACH_PANELS]; /* selected row, first row shown */
 	enum attach_sort sort;
 	bool by_line, help, paused;
+	pid_t thread;   /* t: the functions of this thread only; 0: all */
+	pid_t selected; /* the thread selected in the threads panel (set by attach_render) */
 };
 
 /* Keys beside ASCII, as the curses file maps them. */

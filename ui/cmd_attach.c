@@ -4,7 +4,10 @@
  * reads the keys and, at most twice a second, builds the view, lays it out
  * and hands the lines to ui/tui.c. The terminal is restored on every way
  * out: q, a stop signal (caught by the sampler: only a flag), the target's
- * exit (then the last figures stay until q). */
+ * exit (then the last figures stay until q). A command it launched writes
+ * to a file, not to the screen, and gets SIGTERM on q. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,29 +22,38 @@
 #include "tui.h"
 #include "ui.h"
 
-#define DRAW_NS 500000000ull  /* at most 2 Hz */
-#define IDLE_POLL_NS 50000000 /* keys after sampling ended */
+#define DRAW_NS 500000000ull     /* at most 2 Hz */
+#define IDLE_POLL_NS 50000000    /* keys after sampling ended */
+#define CPUSTAT_NS 1000000000ull /* how often the machine's CPU times are read */
+#define MAX_CPUS 4096
 
 static const char usage[] =
         "usage: ftprof attach [OPTIONS] [-p] PID\n"
+        "       ftprof attach [OPTIONS] -- COMMAND [ARGS...]\n"
         "\n"
         "Shows, live, what every Python thread of PID is doing: its state, where it is,\n"
         "what it waits on and who holds it; the functions where time goes; the contended\n"
         "locks; the effective parallelism and, on GIL builds, how busy the GIL is.\n"
         "q quits and leaves the target running; ? lists the keys (docs/attach.md).\n"
+        "A COMMAND is launched and watched; q ends it (SIGTERM).\n"
         "\n"
         "  -r, --rate HZ         samples per second (default 100; '1k' = 1000)\n"
         "  -i, --idle            the functions panel counts idle threads' samples too\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are counted\n"
-        "      --snapshot SECS   no screen: sample SECS seconds, print the three panels\n"
+        "      --no-oncpu        no on-CPU samples (perf_event cpu-clock): no core bars, no\n"
+        "                        refcount panel; CPU figures from the samples alone\n"
+        "      --snapshot SECS   no screen: sample SECS seconds, print the four panels\n"
         "                        as text (120 columns) and exit\n"
         "  -p, --pid PID         the process to watch (or give PID as the argument)\n"
+        "      --output-log FILE where a launched COMMAND's stdout and stderr go\n"
+        "                        (default /dev/null: never the screen)\n"
         "  -h, --help            show this help\n";
 
 struct settings {
 	struct cmd_options o;
-	double snapshot; /* seconds; 0: the live view */
+	double snapshot;        /* seconds; 0: the live view */
+	const char *output_log; /* a launched command's output; NULL: /dev/null */
 };
 
 struct attach {
@@ -59,8 +71,12 @@ struct attach {
 	bool ascii, built, quit;
 	int error; /* out of memory: stop */
 	const char *ended;
+	char ended_buf[160];
+	struct launch *child;                         /* the launched command, or NULL */
+	const char *output_log;                       /* where its output goes */
 	uint64_t start_ns, rounds0, missed0, failed0; /* at the attach or the reset */
 	uint64_t next_draw;
+	uint64_t cpustat_ns; /* when the machine's CPU times were last read; 0 never */
 };
 
 static int own_option(void *ctx, int c, const char *arg)
@@ -72,6 +88,9 @@ static int own_option(void *ctx, int c, const char *arg)
 			ui_error("attach", "invalid --snapshot '%s'", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case 'L':
+		st->output_log = arg;
 		return 0;
 	case 'h':
 		fputs(usage, stdout);
@@ -112,7 +131,10 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 		       .holder_how = s->wait.holder_how,
 		       .function = n ? at->frames[0].function : NULL,
 		       .file = n ? at->frames[0].file : NULL,
-		       .line = n ? at->frames[0].line : -1 },
+		       .line = n ? at->frames[0].line : -1,
+		       .cpu = s->cpu,
+		       .nticks = s->nticks,
+		       .ticks = s->ticks },
 		.frames = at->frames,
 		.nframes = n,
 		.torn = s->flags & FTP_SAMPLE_TORN,
@@ -122,11 +144,26 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	return 0;
 }
 
+/* The machine's CPU times, about once a second (force: now). */
+static void cpustat(struct attach *at, bool force)
+{
+	uint64_t now = ftp_now_ns();
+	if (!at->info->oncpu_period_ns || (!force && at->cpustat_ns && now - at->cpustat_ns < CPUSTAT_NS))
+		return;
+	at->cpustat_ns = now;
+	static struct ftp_cpu_time cpus[MAX_CPUS];
+	int n = ftp_cpu_times(cpus, MAX_CPUS, NULL);
+	if (n > 0 && attach_model_cpustat(at->model, now, cpus, (unsigned)n) < 0)
+		at->error = -FTP_E_NOMEM;
+}
+
 static void build(struct attach *at)
 {
 	const struct ftp_target_info *info = at->info;
 	const struct sampler *s = at->sampler;
 	uint64_t now = ftp_now_ns();
+	struct ftp_probe_stats stats;
+	ftp_probe_stats(at->probe, &stats);
 	struct attach_status st = {
 		.pid = info->pid,
 		.command = info->cmdline[0] ? info->cmdline : info->executable,
@@ -140,8 +177,13 @@ static void build(struct attach *at)
 		.failed = s->failed_rounds - at->failed0,
 		.ended = at->ended,
 		.ascii = at->ascii,
+		.oncpu_source = info->oncpu_source,
+		.oncpu = info->oncpu_period_ns > 0,
+		.oncpu_dwarf = info->oncpu_dwarf,
+		.ticks_lost = stats.ticks_lost,
+		.output_log = at->child ? at->output_log : NULL,
 	};
-	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, &at->view) < 0)
+	if (attach_view_build(at->model, &st, at->ui.sort, at->ui.by_line, at->ui.thread, &at->view) < 0)
 		at->error = -FTP_E_NOMEM;
 	at->built = true;
 }
@@ -171,6 +213,7 @@ static bool keys(struct attach *at)
 			at->rounds0 = at->sampler->rounds;
 			at->missed0 = at->sampler->missed;
 			at->failed0 = at->sampler->failed_rounds;
+			cpustat(at, true);
 			rebuild = true;
 			break;
 		case ATTACH_REBUILD:
@@ -197,6 +240,7 @@ static int take_round(void *arg, double weight)
 	(void)weight;
 	int ret = ftp_probe_sample(at->probe, on_sample, at, &at->err);
 	attach_model_end_round(at->model);
+	cpustat(at, false);
 	if (at->error)
 		return SAMPLER_STOP;
 	if (ret == -FTP_E_EXITED)
@@ -237,15 +281,22 @@ static void print_snapshot(struct attach *at)
 	build(at);
 	for (int p = 0; p < ATTACH_PANELS; p++) {
 		at->ui.panel = (enum attach_panel)p;
-		int rows =
-		        (int)(p == ATTACH_THREADS     ? at->view.nthreads
+		size_t rows = p == ATTACH_THREADS     ? at->view.nthreads
 		              : p == ATTACH_FUNCTIONS ? (at->view.nfunctions < 30 ? at->view.nfunctions : 30)
-		                                      : at->view.nlocks);
-		int height = 8 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) + rows;
-		attach_render(&at->view, &at->ui, 120, height, at->screen);
-		/* the header once; then each panel from its tabs on */
-		int from = p ? 3 + (at->view.deadlock[0] != 0) + (at->view.ended[0] != 0) : 0;
-		for (int y = from; y < at->screen->height - 1; y++)
+		              : p == ATTACH_LOCKS     ? at->view.nlocks
+		                                      : at->view.nrefcount + 1;
+		int height = 16 + (int)rows;
+		attach_render(&at->view, &at->ui, 120,
+		              height < ATTACH_MAX_HEIGHT ? height : ATTACH_MAX_HEIGHT, at->screen);
+		/* the header once; then each panel from its tabs on, without the
+		 * blank lines below it */
+		int from = 0, to = at->screen->height - 1;
+		if (p)
+			while (from < to && at->screen->lines[from].attr != ATTACH_ATTR_TABS)
+				from++;
+		while (to > from && !at->screen->lines[to - 1].text[0])
+			to--;
+		for (int y = from; y < to; y++)
 			printf("%s\n", at->screen->lines[y].text);
 	}
 }
@@ -254,15 +305,21 @@ int cmd_attach(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "snapshot", required_argument, NULL, 'S' },
+		{ "output-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct settings st = { .o = { .cmd = "attach",
-		                      .which = OPT_PID | OPT_RATE | OPT_BLOCKING | OPT_IDLE,
+		                      .which = OPT_PID | OPT_COMMAND | OPT_RATE | OPT_BLOCKING | OPT_IDLE |
+		                               OPT_ONCPU,
 		                      .rate = SAMPLER_DEFAULT_RATE } };
 	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
 	if (code)
 		return code == OPTIONS_DONE ? EXIT_OK : code;
+	if (st.output_log && !st.o.command) {
+		ui_error("attach", "--output-log is for a launched command (ftprof attach -- COMMAND)");
+		return EXIT_USAGE;
+	}
 	if (!st.snapshot && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ui_error("attach",
 		         "the live view needs a terminal (--snapshot SECS prints the panels as text)");
@@ -271,6 +328,18 @@ int cmd_attach(int argc, char **argv)
 	struct attach at = { .ascii = tui_locale_ascii() };
 	if (st.snapshot)
 		at.ascii = false; /* escaped either way; UTF-8 text for a file */
+	struct launch child = { 0 };
+	if (st.o.command) {
+		/* its output must not garble the screen */
+		at.output_log = st.output_log ? st.output_log : "/dev/null";
+		child.redirect = true;
+		child.output_fd = open(at.output_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (child.output_fd < 0) {
+			ui_error("attach", "cannot open --output-log %s: %s", at.output_log, strerror(errno));
+			return EXIT_FATAL;
+		}
+		at.child = &child;
+	}
 
 	sampler_catch_signals(); /* before curses, which then leaves them to us */
 	struct ftp_probe_opts opts = {
@@ -278,10 +347,14 @@ int cmd_attach(int argc, char **argv)
 		.thread_names = true,
 		.task_state = true,
 		.task_events = true,
+		.oncpu_hz = st.o.no_oncpu ? 0 : (unsigned)st.o.rate,
 	};
-	struct launch child = { 0 };
 	int ret = sampler_open_target(&st.o, &opts, &child, &at.probe, &at.err);
+	if (at.child)
+		close(child.output_fd); /* the child has its own */
 	if (ret < 0) {
+		if (at.child)
+			launch_finish(&child, sampler_signal() ? sampler_signal() : SIGTERM);
 		if (ret == -FTP_E_INTERRUPTED)
 			ui_error("attach", "interrupted before the first sample");
 		else
@@ -292,8 +365,11 @@ int cmd_attach(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct attach_model_opts mo = { .rate = st.o.rate,
 		                        .cores = cores > 0 ? cores : 0,
-		                        .idle = st.o.idle };
-	struct sampler s = { .rate = st.o.rate, .duration = st.snapshot, .round = take_round, .arg = &at };
+		                        .idle = st.o.idle,
+		                        .tick_s = (double)at.info->oncpu_period_ns / 1e9 };
+	struct sampler s = {
+		.rate = st.o.rate, .duration = st.snapshot, .child = at.child, .round = take_round, .arg = &at
+	};
 	at.sampler = &s;
 	if (attach_model_create(&at.model, &mo) < 0 || !(at.screen = calloc(1, sizeof(*at.screen)))) {
 		ui_error("attach", "out of memory");
@@ -306,13 +382,28 @@ int cmd_attach(int argc, char **argv)
 		goto done;
 	}
 	at.start_ns = ftp_now_ns();
+	cpustat(&at, true);
 	sampler_run(&s);
-	if (s.end == SAMPLER_END_EXITED)
+	if (at.child && (s.end == SAMPLER_END_COMMAND || s.end == SAMPLER_END_EXITED) &&
+	    launch_exited(at.child)) {
+		char how[128];
+		launch_describe(at.child, how, sizeof(how));
+		snprintf(at.ended_buf, sizeof(at.ended_buf), "the program %s", how);
+		at.ended = at.ended_buf;
+	} else if (s.end == SAMPLER_END_EXITED || s.end == SAMPLER_END_COMMAND) {
 		at.ended = "the target exited";
+	}
 	if (at.tui && !at.quit && !sampler_signal() && !at.error)
 		linger(&at);
 	tui_destroy(at.tui); /* the terminal as it was, before anything is printed */
 	at.tui = NULL;
+	const int sig = sampler_signal();
+	bool ended_it = false;
+	if (at.child && !at.child->reaped) {
+		/* q or a stop signal: the launched program ends with the view */
+		launch_finish(at.child, sig ? sig : SIGTERM);
+		ended_it = true;
+	}
 	if (at.error) {
 		ui_error("attach", "out of memory after %llu samples", (unsigned long long)s.rounds);
 		code = EXIT_FATAL;
@@ -322,17 +413,25 @@ int cmd_attach(int argc, char **argv)
 		print_snapshot(&at);
 		code = ui_finish_output("attach", EXIT_OK);
 	}
-	const int sig = sampler_signal();
+	char how[160] = "";
+	if (ended_it) {
+		char d[128];
+		launch_describe(at.child, d, sizeof(d));
+		snprintf(how, sizeof(how), "the program %s", d);
+	}
 	fprintf(stderr, "ftprof attach: %llu samples of pid %d in %.1f s; %s\n", (unsigned long long)s.rounds,
 	        (int)at.info->pid, (double)(s.end_ns - s.start_ns) / 1e9,
-	        at.ended ? at.ended
-	        : sig    ? (sig == SIGINT ? "interrupted; the target runs on"
-	                                  : "stopped by a signal; the target runs on")
-	                 : "the target runs on");
+	        how[0]     ? how
+	        : at.ended ? at.ended
+	        : sig      ? (sig == SIGINT ? "interrupted; the target runs on"
+	                                    : "stopped by a signal; the target runs on")
+	                   : "the target runs on");
 	if (!code && s.rounds == 0)
 		code = sig == SIGINT ? EXIT_INTERRUPTED : EXIT_FATAL;
 done:
 	tui_destroy(at.tui);
+	if (at.child && !at.child->reaped)
+		launch_finish(at.child, SIGTERM);
 	attach_view_release(&at.view);
 	attach_model_destroy(at.model);
 	free(at.screen);

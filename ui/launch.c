@@ -12,9 +12,27 @@
 
 #include "launch.h"
 
+/* In the child: stdin from /dev/null, stdout and stderr to fd. Returns 0 or
+ * an errno. */
+static int redirect(int fd)
+{
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0)
+		return errno;
+	if (dup2(null, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return errno;
+	if (null != STDIN_FILENO)
+		close(null);
+	return 0;
+}
+
 int launch_start(struct launch *l, char **argv, struct ftp_error *err)
 {
+	const bool redir = l->redirect;
+	const int output_fd = l->output_fd;
 	memset(l, 0, sizeof(*l));
+	l->redirect = redir;
+	l->output_fd = output_fd;
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return ftp_error_set(err, FTP_E_IO, errno, "cannot launch '%s': pipe", argv[0]);
@@ -30,8 +48,11 @@ int launch_start(struct launch *l, char **argv, struct ftp_error *err)
 		/* The child: the same process group and terminal, so that Ctrl-C
 		 * reaches it as it would without ftprof. */
 		close(fds[0]);
-		execvp(argv[0], argv);
-		int e = errno;
+		int e = redir ? redirect(output_fd) : 0;
+		if (!e) {
+			execvp(argv[0], argv);
+			e = errno;
+		}
 		if (write(fds[1], &e, sizeof(e)) < 0)
 			_exit(127);
 		_exit(127);

@@ -13,10 +13,15 @@ struct launch {
 	pid_t pid; /* 0 when nothing runs */
 	bool reaped;
 	int status; /* wait status, once reaped */
+	/* Set by the caller before launch_start (zeroed: inherit): the child's
+	 * stdout and stderr go to output_fd (the caller's, still open after),
+	 * and its stdin comes from /dev/null, away from the terminal. */
+	bool redirect;
+	int output_fd;
 };
 
 /* Forks and executes argv (searched in PATH), inheriting stdin, stdout and
- * stderr. Returns 0 once the exec succeeded, or a negative FTP_E_* with the
+ * stderr unless l->redirect. Returns 0 once the exec succeeded, or a negative FTP_E_* with the
  * exec's errno in err (-FTP_E_NOTFOUND, -FTP_E_PERM, -FTP_E_IO). */
 int launch_start(struct launch *l, char **argv, struct ftp_error *err);
 

@@ -46,7 +46,7 @@ def check_raw(path, written, wrote):
     lines = 0
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
-            if not line.startswith("#"):
+            if not line.startswith(("#", "@\t", "%\t")):  # ticks and CPU times are not samples
                 lines += 1
     if written is not None and lines != written:
         problems.append("%d raw sample lines, the summary says %d written" % (lines, written))

@@ -114,7 +114,7 @@ def raw(args):
     lines = text.split("\n")
     check(lines and lines[-1] == "", "the file does not end with a newline")
     lines = lines[:-1]
-    check(lines and lines[0].startswith("# ftprof raw 2: pid %d," % args.pid) and lines[0].endswith(" cores"),
+    check(lines and lines[0].startswith("# ftprof raw 3: pid %d," % args.pid) and lines[0].endswith(" ns"),
           "header %r" % lines[:1])
     files = {}
     labels = {}  # parsed once: a label recurs in most samples
@@ -122,12 +122,19 @@ def raw(args):
     tids = set()
     for n, line in enumerate(lines, 1):
         if line.startswith("#"):
-            check(n <= 2, "line %d: a comment after the header" % n)
+            check(n <= 4, "line %d: a comment after the header" % n)
+            continue
+        if line.startswith("@\t"):  # a tick (decoded() checked its characters with the rest)
+            cols = line.split("\t")
+            check(len(cols) == 10, "line %d: a tick of %d columns: %r" % (n, len(cols), line[:200]))
+            continue
+        if line.startswith("%\t"):
             continue
         cols = line.split("\t")
-        if not check(len(cols) == 13, "line %d: %d columns: %r" % (n, len(cols), line[:200])):
+        if not check(len(cols) == 14, "line %d: %d columns: %r" % (n, len(cols), line[:200])):
             continue
-        rnd, t, tid, state, oncpu, gil, wait, addr, wtype, holder, how, name, stack = cols
+        rnd, t, tid, state, oncpu, cpu, gil, wait, addr, wtype, holder, how, name, stack = cols
+        check(cpu == "-" or cpu.isdigit(), "line %d: cpu %r" % (n, cpu))
         # tid 0: not known yet, which raw writes only for a thread without
         # Python frames (starting or ending: raw keeps every sample)
         check(rnd.isdigit() and t.isdigit() and tid.isdigit() and (int(tid) > 0 or not stack),
@@ -135,7 +142,7 @@ def raw(args):
         check(state in STATES, "line %d: state %r" % (n, state))
         check(oncpu in ("-", "0", "1") and gil in ("-", "0", "1"), "line %d: oncpu %r, gil %r" % (n, oncpu, gil))
         check(wait in WAITS and (addr == "-" or addr.startswith("0x")) and (holder == "-" or holder.isdigit())
-              and how in ("-", "owner", "with", "reference"), "line %d: wait columns %r" % (n, cols[6:11]))
+              and how in ("-", "owner", "with", "reference"), "line %d: wait columns %r" % (n, cols[7:12]))
         tids.add(tid)
         samples += 1
         if not stack:  # raw keeps torn samples and threads without Python frames, without a stack
@@ -189,12 +196,12 @@ def names(args):
                     parse_frame(label, "folded")
     elif kind == "raw":
         frame = "%s (%s:" % (escape(qual, ";"), escape(path, ";"))
-        hits = [l.split("\t") for l in text.splitlines() if not l.startswith("#") and frame in l]
+        hits = [l.split("\t") for l in text.splitlines() if not l.startswith(("#", "@\t", "%\t")) and frame in l]
         check(hits, "no sample with the frame %r" % frame)
         for cols in hits:
-            if check(len(cols) == 13, "%d columns in %r" % (len(cols), cols)):
-                check(cols[11] == escape(thread, ";"),
-                      "thread column %r, expected %r" % (cols[11], escape(thread, ";")))
+            if check(len(cols) == 14, "%d columns in %r" % (len(cols), cols)):
+                check(cols[12] == escape(thread, ";"),
+                      "thread column %r, expected %r" % (cols[12], escape(thread, ";")))
     elif kind == "speedscope":
         doc = json.loads(text)
         label = "%s (%s:" % (qual, readable(path))

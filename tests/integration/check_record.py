@@ -206,13 +206,15 @@ def raw(args, marks):
     last = {}
     tids = set()
     timeline = []  # the worker's samples: (time, in three_quarters)
+    lines = [l for l in lines if not l.startswith(("@\t", "%\t"))]  # ticks, CPU times: check_oncpu's
     for line in lines:
         if line.startswith("#"):
             continue
         cols = line.split("\t")
-        if not check(len(cols) == 13, "raw line with %d columns: %r" % (len(cols), line)):
+        if not check(len(cols) == 14, "raw line with %d columns: %r" % (len(cols), line)):
             continue
-        t, tid, state, oncpu, gil, stack = cols[1], cols[2], cols[3], cols[4], cols[5], cols[12]
+        t, tid, state, oncpu, cpu, gil, stack = cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[13]
+        check(cpu == "-" or cpu.isdigit(), "cpu column %r" % cpu)
         # raw keeps every sample, whatever its state: --idle is for flame graphs
         check(oncpu in ("-", "0", "1"), "oncpu column %r" % oncpu)
         check(gil in ("-", "0", "1"), "gil column %r" % gil)

@@ -5,7 +5,7 @@
 #   check_states.py TRUTH --applies
 #
 # TRUTH: the JSON document a target of tests/targets/ wrote (truthlib.py).
-# INPUT: one recording (`ftprof record -f raw`, raw format 2) or one
+# INPUT: one recording (`ftprof record -f raw`, raw format 3) or one
 # `ftprof dump --json` (format 2) of that target; the first byte tells which.
 # For every truth thread (found by its native tid), each sample is matched to
 # the first of the thread's rules that covers it (by the innermost frame in
@@ -37,7 +37,7 @@ import sys
 STATES = ("unknown", "running", "native", "lock", "wait", "gil", "io", "sleep", "stw", "gc", "runnable")
 ON_CPU = {"running": True, "native": True, "runnable": False, "sleep": False, "io": False,
           "wait": False, "stw": False}
-RAW_COLUMNS = 13
+RAW_COLUMNS = 14
 FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
 
 problems = []
@@ -94,14 +94,14 @@ def parse_int(text, base=10):
 
 
 def read_raw(text, truth):
-    """Samples of a raw 2 recording, and its header facts."""
+    """Samples of a raw 3 recording, and its header facts."""
     lines = text.split("\n")
     m = re.match(r"# ftprof raw (\d+): pid (\d+), Python (\S+)( free-threaded)?, ([\d.]+) Hz asked"
                  r"(?:, (\d+) cores)?", lines[0])
     if not m:
         raise ValueError("not an ftprof raw recording: first line %r" % lines[0][:120])
-    if m.group(1) != "2":
-        raise ValueError("raw format %s, expected 2 (the waits contract): %r" % (m.group(1), lines[0]))
+    if m.group(1) != "3":
+        raise ValueError("raw format %s, expected 3: %r" % (m.group(1), lines[0]))
     if int(m.group(2)) != truth["pid"]:
         problem("raw header pid %s, the target is %d" % (m.group(2), truth["pid"]))
     if bool(m.group(4)) != truth["free_threaded"]:
@@ -110,12 +110,12 @@ def read_raw(text, truth):
     header = {"cores": int(m.group(6)) if m.group(6) else None}
     samples = []
     for n, line in enumerate(lines[1:], 2):
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "@\t", "%\t")):  # ticks, CPU times: check_oncpu's
             continue
         cols = line.split("\t")
         if len(cols) != RAW_COLUMNS:
             raise ValueError("line %d: %d columns, expected %d: %r" % (n, len(cols), RAW_COLUMNS, line[:200]))
-        (rnd, _time, tid, state, oncpu, gil, kind, addr, wtype, holder, how, name, stack) = cols
+        (rnd, _time, tid, state, oncpu, _cpu, gil, kind, addr, wtype, holder, how, name, stack) = cols
         if state not in STATES:
             problem("line %d: state %r is not one of the states" % (n, state))
         target_line = None

@@ -8,6 +8,7 @@
  * before and after, the alternate screen left) with the target running. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,23 +100,37 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Starts `ftprof attach PID` in a new 100x30 tmux session whose shell
- * notes the terminal's settings before (dir/before) and after (dir/after)
- * and ftprof's exit code (dir/rc). */
-static void start(struct pane *p, pid_t target)
+/* Makes p's temporary directory (the socket, the files). */
+static void make_dir(struct pane *p)
 {
 	snprintf(p->dir, sizeof(p->dir), "/tmp/ftprof-attach-XXXXXX");
 	cr_assert(mkdtemp(p->dir));
 	snprintf(p->socket, sizeof(p->socket), "%s/sock", p->dir);
+}
+
+/* Starts `ftprof attach ARGS` (args: shell words) in a new 100x30 tmux
+ * session whose shell notes the terminal's settings before (dir/before) and
+ * after (dir/after) and ftprof's exit code (dir/rc). make_dir first. */
+static void start_args(struct pane *p, const char *words)
+{
 	char cmd[4096];
 	snprintf(cmd, sizeof(cmd),
-	         "stty -g > %s/before; LANG=C.UTF-8 %s attach %d; echo $? > %s/rc.tmp; stty -g > %s/after; "
+	         "stty -g > %s/before; LANG=C.UTF-8 %s attach %s; echo $? > %s/rc.tmp; stty -g > %s/after; "
 	         "mv %s/rc.tmp %s/rc; echo ATTACH-ENDED; sleep 120",
-	         p->dir, FTPROF_BINARY, (int)target, p->dir, p->dir, p->dir, p->dir);
+	         p->dir, FTPROF_BINARY, words, p->dir, p->dir, p->dir, p->dir);
 	const char *args[] = {
 		"new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", cmd, NULL
 	};
 	cr_assert_eq(tmux(p, args, NULL), 0, "tmux new-session failed (is tmux installed? scripts/deps)");
+}
+
+/* Starts `ftprof attach PID` (start_args). */
+static void start(struct pane *p, pid_t target)
+{
+	make_dir(p);
+	char args[32];
+	snprintf(args, sizeof(args), "%d", (int)target);
+	start_args(p, args);
 }
 
 static void stop(struct pane *p)
@@ -277,5 +292,224 @@ ParameterizedTest(struct version_param *v, attach, fighters, .timeout = 240)
 	free(screen);
 	keys(&p, "q");
 	check_ended(&p, "the target's exit, then q");
+	stop(&p);
+}
+
+/* ---- on-CPU: the cores, the refcount panel; a launched command ---- */
+
+/* The number of the line of the target script marked `# truth: TAG`. */
+static int truth_line(const char *script, const char *tag)
+{
+	FILE *f = fopen(test_source_path(script), "r");
+	cr_assert(f, "cannot read %s", script);
+	char buf[512], mark[64];
+	snprintf(mark, sizeof(mark), "# truth: %s", tag);
+	int n = 0, found = -1;
+	while (found < 0 && fgets(buf, sizeof(buf), f)) {
+		n++;
+		if (strstr(buf, mark))
+			found = n;
+	}
+	fclose(f);
+	cr_assert(found > 0, "no '%s' in %s", mark, script);
+	return found;
+}
+
+/* The screen's line holding s (a copy for the caller to free), or NULL. */
+static char *screen_line(const char *screen, const char *s)
+{
+	const char *at = strstr(screen, s);
+	if (!at)
+		return NULL;
+	const char *b = at, *e = strchr(at, '\n');
+	while (b > screen && b[-1] != '\n')
+		b--;
+	return strndup(b, e ? (size_t)(e - b) : strlen(b));
+}
+
+/* Skips the test, visibly, where this machine gives no on-CPU samples (the
+ * header then says so on one line). */
+static void need_oncpu(struct pane *p, struct test_target *t)
+{
+	bool found;
+	const char *want[] = { "Python 3.", NULL };
+	char *screen = wait_screen(p, want, 15000, &found);
+	char *note = screen_line(screen, "on-CPU samples ");
+	free(screen);
+	if (note) {
+		cr_log_warn("skipped: %s", note);
+		free(note);
+		keys(p, "q");
+		stop(p);
+		test_target_stop(t);
+		cr_skip_test("no on-CPU samples on this machine");
+	}
+}
+
+/* refcount.py shared: panel 4 names Payload, at the line marked `# truth: read`. */
+Test(attach, refcount_panel, .timeout = 120)
+{
+	const char *interp = test_interp_use("3.13t");
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/refcount.py"), NULL), 0,
+	             "refcount.py did not start");
+	struct pane p;
+	start(&p, t.pid);
+	need_oncpu(&p, &t);
+	keys(&p, "4");
+	char where[64];
+	snprintf(where, sizeof(where), "refcount.py:%d", truth_line("tests/targets/refcount.py", "read"));
+	const char *want[] = { "[4 Refcount]", "TOP LINE", "Payload", where, NULL };
+	bool found = false;
+	char *screen = NULL, *row = NULL;
+	/* the row of Payload, with its top line (the window fills over seconds) */
+	for (int i = 0; i < 10 && !(row && strstr(row, where)); i++) {
+		free(screen);
+		free(row);
+		screen = wait_screen(&p, want, 3000, &found);
+		row = screen_line(screen, "Payload");
+	}
+	cr_expect(found && row && strstr(row, where), "panel 4 has no Payload row at %s:\n%s", where, screen);
+	free(row);
+	free(screen);
+	keys(&p, "q");
+	check_ended(&p, "q");
+	check_running(t.pid, "q");
+	stop(&p);
+	test_target_stop(&t);
+}
+
+/* The cells of the cores line "0[...]  N% 1[...]  N%": how many of cpu's
+ * cells show the target (a full block). -1 when there is no such cell. */
+static int target_cells(const char *line, int cpu)
+{
+	char head[16];
+	snprintf(head, sizeof(head), "%d[", cpu);
+	const char *c = line;
+	while ((c = strstr(c, head)) && c != line && c[-1] != ' ')
+		c++;
+	if (!c)
+		return -1;
+	const char *end = strchr(c, ']');
+	int n = 0;
+	for (const char *q = c; end && q < end; q++)
+		n += strncmp(q, "\u2588", 3) == 0;
+	return n;
+}
+
+/* pinned.py: spin-0 on CPU 0, spin-1 on CPU 1; the cores line shows both
+ * cores busy with the target, each thread's row its CPU. */
+Test(attach, pinned_cores, .timeout = 120)
+{
+	const char *interp = test_interp_use("3.13t");
+	cpu_set_t cpus;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0 || !CPU_ISSET(0, &cpus) || !CPU_ISSET(1, &cpus))
+		cr_skip_test("pinned.py needs CPUs 0 and 1");
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/pinned.py"), NULL), 0,
+	             "pinned.py did not start (it needs CPUs 0 and 1)");
+	struct pane p;
+	start(&p, t.pid);
+	need_oncpu(&p, &t);
+	const char *want[] = { "spin-0", "spin-1", "0[", " 1[", NULL };
+	bool ok = false;
+	char *screen = NULL;
+	for (int i = 0; i < 15 && !ok; i++) {
+		bool found;
+		free(screen);
+		screen = wait_screen(&p, want, 2000, &found);
+		char *cores = screen_line(screen, "0[");
+		char *s0 = screen_line(screen, "spin-0"), *s1 = screen_line(screen, "spin-1");
+		ok = found && cores && target_cells(cores, 0) > 0 && target_cells(cores, 1) > 0 && s0 && s1 &&
+		     strstr(s0, " 0 ") && strstr(s1, " 1 ");
+		free(cores);
+		free(s0);
+		free(s1);
+		if (!ok)
+			sleep_ms(1000);
+	}
+	cr_expect(ok,
+	          "the cores line does not show both cores busy with the target, or a spinner "
+	          "is not on its CPU:\n%s",
+	          screen);
+	free(screen);
+	keys(&p, "q");
+	check_ended(&p, "q");
+	stop(&p);
+	test_target_stop(&t);
+}
+
+/* The pid of the launched program, from the header "pid N (launched". */
+static pid_t launched_pid(const char *screen)
+{
+	const char *at = strstr(screen, " (launched, output to ");
+	cr_assert(at, "the header does not say the program was launched:\n%s", screen);
+	while (at > screen && at[-1] >= '0' && at[-1] <= '9')
+		at--;
+	return atoi(at);
+}
+
+static bool gone(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	for (int i = 0; i < 50; i++) {
+		if (access(path, F_OK) != 0)
+			return true;
+		sleep_ms(100);
+	}
+	return false;
+}
+
+/* attach -- COMMAND: the program's output goes to --output-log, never to
+ * the screen; q ends the program; a program that exits is said so. */
+Test(attach, launch, .timeout = 180)
+{
+	const char *interp = test_interp_use("3.13t");
+	struct pane p;
+	make_dir(&p);
+	char args[1024], log[128];
+	snprintf(log, sizeof(log), "%s/out.log", p.dir);
+	snprintf(args, sizeof(args), "--output-log %s -- %s %s", log, interp,
+	         test_source_path("tests/targets/fighters.py"));
+	start_args(&p, args);
+	bool found;
+	const char *want[] = { "(launched, output to ", "out.log", "fighter-1", "fighter-4", NULL };
+	char *screen = wait_screen(&p, want, 20000, &found);
+	cr_expect(found, "the launched program is not watched:\n%s", screen);
+	pid_t pid = launched_pid(screen);
+	free(screen);
+	/* fighters.py prints "ready ...": into the log, not onto the screen */
+	char *out = NULL;
+	for (int i = 0; i < 50 && !(out = slurp(log), out && strstr(out, "ready")); i++) {
+		free(out);
+		out = NULL;
+		sleep_ms(100);
+	}
+	cr_expect(out && strstr(out, "ready"), "the program's output is not in --output-log");
+	free(out);
+	screen = capture(&p);
+	cr_expect(!strstr(screen, "ready "), "the program's output reached the screen:\n%s", screen);
+	free(screen);
+	keys(&p, "q");
+	check_ended(&p, "q");
+	cr_expect(gone(pid), "q left the launched program %d running", (int)pid);
+	stop(&p);
+
+	/* a program that exits by itself: said, the figures kept until q */
+	make_dir(&p);
+	snprintf(args, sizeof(args),
+	         "-- %s -c 'import threading, time; threading.current_thread().name = \"short-lived\"; "
+	         "print(\"SHOULD-NOT-SHOW\", flush=True); time.sleep(4); raise SystemExit(3)'",
+	         interp);
+	start_args(&p, args);
+	const char *ended[] = { "the program exited with status 3", "short-lived",
+		                "(launched, output to /dev/null)", NULL };
+	screen = wait_screen(&p, ended, 20000, &found);
+	cr_expect(found, "the program's exit is not said:\n%s", screen);
+	cr_expect(!strstr(screen, "SHOULD-NOT-SHOW"), "the program's output reached the screen:\n%s", screen);
+	free(screen);
+	keys(&p, "q");
+	check_ended(&p, "the program's exit, then q");
 	stop(&p);
 }

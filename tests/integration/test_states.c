@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ftprof's thread states against ground truth (issue 12's "Done when"): each
  * workload of tests/targets/ writes what its threads are doing (truthlib.py),
- * ftprof records it for a short while (raw format 2) or dumps it (dump --json
+ * ftprof records it for a short while (raw format 3) or dumps it (dump --json
  * 2 and text, for the deadlocks), and check_states.py asserts that at least
  * 95% of each thread's samples have the right state, wait and holder. A
  * workload that does not apply to a build (the GIL workload on 3.13t) is

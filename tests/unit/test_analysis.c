@@ -347,3 +347,123 @@ Test(analysis, many_samples)
 	}
 	cr_assert_eq(total, 10000);
 }
+
+/* rounds [from, to) of a stream with runners, a lock fight, a deadlock in
+ * rounds 5 to 7, and on-CPU ticks (refcount ones on two objects) */
+static void stream(uint64_t from, uint64_t to)
+{
+	for (uint64_t r = from; r < to; r++) {
+		add(r, 1, FTP_STATE_RUNNING, "work", 3);
+		add_wait(r, 2, FTP_WAIT_LOCK, 0xa0, 1, "take", 7);
+		if (r % 2)
+			add(r, 3, FTP_STATE_NATIVE, "io", 9);
+		if (r >= 5 && r < 8) {
+			add_wait(r, 11, FTP_WAIT_LOCK, 0xb0, 12, "first", 4);
+			add_wait(r, 12, FTP_WAIT_LOCK, 0xc0, 11, "second", 8);
+		}
+		struct ftp_tick tk = { .time_ns = 1000000000ull + r * 10000000ull,
+			               .cpu = (int)(r % 3),
+			               .kind = r % 4 ? FTP_CPU_REFCOUNT : FTP_CPU_PYTHON,
+			               .object_addr = 0x5000 + (r % 2) * 64,
+			               .object_type = "Payload" };
+		struct analysis_sample s = { .round = r,
+			                     .time_ns = tk.time_ns,
+			                     .tid = 4,
+			                     .thread = "reader",
+			                     .state = FTP_STATE_RUNNING,
+			                     .on_cpu = 1,
+			                     .gil = -1,
+			                     .function = "read",
+			                     .file = "rc.py",
+			                     .line = 29,
+			                     .cpu = tk.cpu,
+			                     .nticks = 1,
+			                     .ticks = &tk };
+		cr_assert_eq(analysis_add(an, &s), 0);
+	}
+	cr_assert_eq(analysis_end_round(an), 0);
+}
+
+/* Merging the analyses of a stream's parts gives what one analysis of the
+ * whole stream gives. */
+Test(analysis, merge_of_parts_is_the_whole)
+{
+	struct ftp_cpu_time t0[3] = { { 0, 0 }, { 0, 0 }, { 0, 0 } },
+	                    t1[3] = { { 5, 10 }, { 5, 10 }, { 5, 10 } },
+	                    t2[3] = { { 10, 20 }, { 20, 20 }, { 0, 20 } };
+	struct analysis_opts o = { .rate = 100, .cores = 4, .tick_s = 0.01 };
+	analysis_set_opts(an, &o);
+	cr_assert_eq(analysis_add_cpustat(an, 0, t0, 3), 0);
+	stream(0, 20);
+	cr_assert_eq(analysis_add_cpustat(an, 0, t2, 3), 0);
+	struct analysis *whole = an, *parts[2], *merged;
+	cr_assert_eq(analysis_create(&parts[0], &o), 0);
+	cr_assert_eq(analysis_create(&parts[1], &o), 0);
+	cr_assert_eq(analysis_create(&merged, &o), 0);
+	an = parts[0];
+	cr_assert_eq(analysis_add_cpustat(an, 0, t0, 3), 0);
+	stream(0, 6); /* the deadlock spans both parts */
+	cr_assert_eq(analysis_add_cpustat(an, 0, t1, 3), 0);
+	an = parts[1];
+	cr_assert_eq(analysis_add_cpustat(an, 0, t1, 3), 0);
+	stream(6, 20);
+	cr_assert_eq(analysis_add_cpustat(an, 0, t2, 3), 0);
+	cr_assert_eq(analysis_merge(merged, parts[0]), 0);
+	cr_assert_eq(analysis_merge(merged, parts[1]), 0);
+	an = whole;
+
+	struct analysis_result w, m;
+	cr_assert_eq(analysis_result(whole, &w), 0);
+	cr_assert_eq(analysis_result(merged, &m), 0);
+	cr_expect_eq(m.samples, w.samples);
+	cr_expect_eq(m.rounds, w.rounds);
+	cr_expect(near(m.duration_s, w.duration_s) && near(m.interval_s, w.interval_s));
+	cr_expect(near(m.effective, w.effective) && near(m.python, w.python));
+	cr_assert_eq(m.nthreads, w.nthreads);
+	for (size_t i = 0; i < w.nthreads; i++) {
+		cr_expect_eq(m.threads[i].tid, w.threads[i].tid);
+		cr_expect_eq(m.threads[i].samples, w.threads[i].samples);
+		cr_expect_eq(memcmp(m.threads[i].states, w.threads[i].states, sizeof(w.threads[i].states)),
+		             0);
+		cr_expect_eq(m.threads[i].ticks, w.threads[i].ticks);
+		cr_expect_eq(m.threads[i].last_cpu, w.threads[i].last_cpu);
+		const char *mn = m.threads[i].name, *wn = w.threads[i].name;
+		cr_expect(mn == wn || (mn && wn && !strcmp(mn, wn)), "thread %zu: %s, not %s", i,
+		          mn ? mn : "-", wn ? wn : "-");
+	}
+	cr_assert_eq(m.nlocks, w.nlocks);
+	for (size_t i = 0; i < w.nlocks; i++) {
+		cr_expect_eq(m.locks[i].address, w.locks[i].address);
+		cr_expect_eq(m.locks[i].samples, w.locks[i].samples);
+		cr_assert_eq(m.locks[i].nwaiters, w.locks[i].nwaiters);
+		cr_assert_eq(m.locks[i].nholders, w.locks[i].nholders);
+		for (size_t k = 0; k < w.locks[i].nholders; k++) {
+			cr_expect_str_eq(m.locks[i].holders[k].function, w.locks[i].holders[k].function);
+			cr_expect_eq(m.locks[i].holders[k].samples, w.locks[i].holders[k].samples);
+		}
+	}
+	cr_assert_eq(m.ndeadlocks, 1);
+	cr_assert_eq(w.ndeadlocks, 1);
+	cr_expect_eq(m.deadlocks[0].rounds, 3);
+	cr_expect_eq(m.deadlocks[0].first_ns, w.deadlocks[0].first_ns);
+	cr_expect_str_eq(m.deadlocks[0].where[1].function, "second");
+	cr_expect_eq(m.oncpu.ticks, w.oncpu.ticks);
+	cr_expect(near(m.oncpu.effective, w.oncpu.effective));
+	cr_expect_eq(memcmp(m.oncpu.kind_ticks, w.oncpu.kind_ticks, sizeof(w.oncpu.kind_ticks)), 0);
+	cr_assert_eq(m.oncpu.ncores, w.oncpu.ncores);
+	for (size_t i = 0; i < w.oncpu.ncores; i++) {
+		cr_expect_eq(m.oncpu.cores[i].ticks, w.oncpu.cores[i].ticks);
+		cr_expect(near(m.oncpu.cores[i].busy, w.oncpu.cores[i].busy), "core %zu busy %g, not %g", i,
+		          m.oncpu.cores[i].busy, w.oncpu.cores[i].busy);
+	}
+	cr_assert_eq(m.oncpu.nrefcount, 1);
+	cr_expect_str_eq(m.oncpu.refcount[0].type, "Payload");
+	cr_expect_eq(m.oncpu.refcount[0].samples, w.oncpu.refcount[0].samples);
+	cr_expect_eq(m.oncpu.refcount[0].objects, 2);
+	cr_expect_eq(m.oncpu.refcount[0].lines[0].line, 29);
+	analysis_result_release(&w);
+	analysis_result_release(&m);
+	analysis_destroy(parts[0]);
+	analysis_destroy(parts[1]);
+	analysis_destroy(merged);
+}

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# tests/integration/check_states.py against handwritten input: the raw 2
+# tests/integration/check_states.py against handwritten input: the raw 3
 # recording golden/truth-mini.raw passes its truth golden/truth-mini.json,
 # and each sabotage of it (two states swapped, a wrong lock, holder, type or
 # on-CPU flag, a missing thread, a raw 1 file) fails; a dump --json 2 with a
@@ -49,12 +49,12 @@ def run(truth, text, want, what, extra=(), suffix=".raw"):
 
 def edit(raw, tid, rnd, **cols):
     """raw with the sample of tid in round rnd given new column values."""
-    names = ["round", "time_ns", "tid", "state", "oncpu", "gil", "wait", "wait_addr", "wait_type", "holder",
+    names = ["round", "time_ns", "tid", "state", "oncpu", "cpu", "gil", "wait", "wait_addr", "wait_type", "holder",
              "holder_how", "thread", "stack"]
     out = []
     for line in raw.split("\n"):
         c = line.split("\t")
-        if not line.startswith("#") and len(c) == 13 and c[0] == str(rnd) and c[2] == str(tid):
+        if not line.startswith("#") and len(c) == 14 and c[0] == str(rnd) and c[2] == str(tid):
             for k, v in cols.items():
                 c[names.index(k)] = v
             line = "\t".join(c)
@@ -64,7 +64,7 @@ def edit(raw, tid, rnd, **cols):
 
 def raw_cases(truth, raw):
     one = ["--min-samples", "1"]
-    out = run(truth, raw, 0, "the handwritten raw 2 recording passes", one)
+    out = run(truth, raw, 0, "the handwritten raw 3 recording passes", one)
     if "accuracy mini 3.13t 100.0%" not in out:
         failures.append("accuracy line")
         print("FAIL no 'accuracy mini 3.13t 100.0%%' line:\n" + out)
@@ -90,8 +90,8 @@ def raw_cases(truth, raw):
                     holder_how="-"), 1, "the list's wait never seen (at_least)", one)
     run(truth, "\n".join(l for l in raw.split("\n") if "\t4243\t" not in l), 1, "a thread missing", one)
     run(truth, raw, 1, "too few samples for the default minimum")
-    run(truth, raw.replace("# ftprof raw 2:", "# ftprof raw 1:", 1), 2, "a raw 1 file is refused", one)
-    run(truth, raw.replace("\tcritical section\t", "\tcritical section\tx\t"), 2, "a line with 14 columns", one)
+    run(truth, raw.replace("# ftprof raw 3:", "# ftprof raw 2:", 1), 2, "a raw 2 file is refused", one)
+    run(truth, raw.replace("\tcritical section\t", "\tcritical section\tx\t"), 2, "a line with 15 columns", one)
     wrong_pid = dict(truth, pid=4241)
     run(wrong_pid, raw, 1, "a recording of another process", one)
     report = {"format": 1, "threads": [], "locks": [

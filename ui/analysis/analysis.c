@@ -219,15 +219,15 @@ static long get_lock(struct analysis *a, enum ftp_wait_kind kind, uint64_t addre
 	return (long)*slot - 1;
 }
 
-static int count_line(struct analysis *a, long lock, uint32_t frame, int role)
+static int count_line(struct analysis *a, long lock, uint32_t frame, int role, uint64_t samples)
 {
-	struct lockline k = { .lock = (uint32_t)lock, .frame = frame, .role = role, .samples = 1 };
+	struct lockline k = { .lock = (uint32_t)lock, .frame = frame, .role = role, .samples = samples };
 	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, k.lock), frame), (uint64_t)role);
 	if (ftp_hindex_reserve(&a->line_ix, a->nlines, 256, line_hash_of, a) < 0)
 		return -FTP_E_NOMEM;
 	uint32_t *slot = ftp_hindex_find(&a->line_ix, k.hash, same_line, a, &k);
 	if (*slot) {
-		a->lines[*slot - 1].samples++;
+		a->lines[*slot - 1].samples += samples;
 		return 0;
 	}
 	if (ftp_grow((void **)&a->lines, &a->lines_cap, a->nlines + 1, sizeof(*a->lines), 256) < 0)
@@ -312,7 +312,7 @@ int analysis_add(struct analysis *a, const struct analysis_sample *s)
 	if (e.state == FTP_STATE_LOCK) {
 		if ((e.lock = get_lock(a, e.kind, e.address, s->wait_type)) < 0)
 			return (int)e.lock;
-		if (e.frame && (ret = count_line(a, e.lock, e.frame, ROLE_WAITER)) < 0)
+		if (e.frame && (ret = count_line(a, e.lock, e.frame, ROLE_WAITER, 1)) < 0)
 			return ret;
 		a->locks[e.lock].samples++;
 	}
@@ -443,7 +443,7 @@ int analysis_end_round(struct analysis *a)
 			continue;
 		long h = find_entry(a, e->holder);
 		if (h >= 0 && a->entries[h].frame)
-			ret = count_line(a, e->lock, a->entries[h].frame, ROLE_HOLDER);
+			ret = count_line(a, e->lock, a->entries[h].frame, ROLE_HOLDER, 1);
 	}
 	if (ret == 0)
 		ret = find_deadlocks(a);
@@ -457,6 +457,111 @@ int analysis_end_round(struct analysis *a)
 		a->gil_held_rounds += gil_held;
 	}
 	a->nentries = 0;
+	return ret;
+}
+
+/* ---- merging ---- */
+
+/* Adds src's cycle c (its frames mapped through frames) to a's cycles. */
+static int merge_cycle(struct analysis *a, const struct analysis *src, const struct cycle *c,
+                       const uint32_t *frames)
+{
+	size_t need = a->cy_n + c->n;
+	if (ftp_grow((void **)&a->cy_tids, &a->cy_tids_cap, need, sizeof(*a->cy_tids), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_kinds, &a->cy_kinds_cap, need, sizeof(*a->cy_kinds), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_addrs, &a->cy_addrs_cap, need, sizeof(*a->cy_addrs), 16) < 0 ||
+	    ftp_grow((void **)&a->cy_frames, &a->cy_frames_cap, need, sizeof(*a->cy_frames), 16) < 0 ||
+	    ftp_hindex_reserve(&a->cycle_ix, a->ncycles, 16, cycle_hash_of, a) < 0)
+		return -FTP_E_NOMEM;
+	struct cycle k = { .n = c->n, .off = a->cy_n, .rounds = c->rounds, .first_ns = c->first_ns };
+	uint64_t h = ftp_hash_mix(0, c->n);
+	for (size_t i = 0; i < c->n; i++) {
+		uint32_t f = src->cy_frames[c->off + i];
+		a->cy_tids[k.off + i] = src->cy_tids[c->off + i];
+		a->cy_kinds[k.off + i] = src->cy_kinds[c->off + i];
+		a->cy_addrs[k.off + i] = src->cy_addrs[c->off + i];
+		a->cy_frames[k.off + i] = f ? frames[f - 1] : 0;
+		h = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(h, (uint64_t)a->cy_tids[k.off + i]),
+		                              a->cy_kinds[k.off + i]),
+		                 a->cy_addrs[k.off + i]);
+	}
+	k.hash = h;
+	uint32_t *slot = ftp_hindex_find(&a->cycle_ix, h, same_cycle, a, &k);
+	if (*slot) {
+		struct cycle *o = &a->cycles[*slot - 1];
+		o->rounds += c->rounds;
+		if (c->first_ns < o->first_ns)
+			o->first_ns = c->first_ns;
+		return 0;
+	}
+	if (ftp_grow((void **)&a->cycles, &a->cycles_cap, a->ncycles + 1, sizeof(*a->cycles), 16) < 0)
+		return -FTP_E_NOMEM;
+	a->cycles[a->ncycles] = k;
+	*slot = (uint32_t)++a->ncycles;
+	a->cy_n += c->n;
+	return 0;
+}
+
+int analysis_merge(struct analysis *a, const struct analysis *src)
+{
+	int ret = 0;
+	uint32_t *frames = src->nframes ? malloc(src->nframes * sizeof(*frames)) : NULL;
+	long *locks = src->nlocks ? malloc(src->nlocks * sizeof(*locks)) : NULL;
+	if ((src->nframes && !frames) || (src->nlocks && !locks)) {
+		ret = -FTP_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < src->nframes && ret == 0; i++) {
+		const struct frame *f = &src->frames[i];
+		ret = intern_frame(a, strtab_str(&src->strs, f->function), strtab_str(&src->strs, f->file),
+		                   f->line, &frames[i]);
+	}
+	for (size_t i = 0; i < src->nthreads && ret == 0; i++) {
+		const struct thread *st = &src->threads[i];
+		struct thread *t = get_thread(a, st->tid);
+		uint32_t name = t ? t->name : 0;
+		if (!t ||
+		    (st->name && strtab_intern(&a->strs, strtab_str(&src->strs, st->name), &name) < 0)) {
+			ret = -FTP_E_NOMEM;
+			break;
+		}
+		t->name = name;
+		t->samples += st->samples;
+		for (int k = 0; k < FTP_STATE_COUNT; k++)
+			t->states[k] += st->states[k];
+	}
+	for (size_t i = 0; i < src->nlocks && ret == 0; i++) {
+		const struct lock *l = &src->locks[i];
+		if ((locks[i] = get_lock(a, l->kind, l->address, strtab_str(&src->strs, l->type))) < 0)
+			ret = (int)locks[i];
+		else
+			a->locks[locks[i]].samples += l->samples;
+	}
+	for (size_t i = 0; i < src->nlines && ret == 0; i++) {
+		const struct lockline *l = &src->lines[i];
+		ret = count_line(a, locks[l->lock], l->frame ? frames[l->frame - 1] : 0, l->role, l->samples);
+	}
+	for (size_t i = 0; i < src->ncycles && ret == 0; i++)
+		ret = merge_cycle(a, src, &src->cycles[i], frames);
+	if (ret == 0)
+		ret = oncpu_counts_merge(a->oncpu, src->oncpu);
+	if (ret == 0 && src->rounds) {
+		if (!a->rounds || src->first_ns < a->first_ns)
+			a->first_ns = src->first_ns;
+		if (!a->rounds || src->last_ns > a->last_ns)
+			a->last_ns = src->last_ns;
+		a->rounds += src->rounds;
+	}
+	if (ret == 0) {
+		a->samples += src->samples;
+		a->busy_sum += src->busy_sum;
+		a->python_sum += src->python_sum;
+		a->gil_held_rounds += src->gil_held_rounds;
+		a->gil_build |= src->gil_build;
+	}
+out:
+	free(frames);
+	free(locks);
 	return ret;
 }
 

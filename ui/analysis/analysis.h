@@ -80,6 +80,14 @@ int analysis_add_cpustat(struct analysis *a, uint64_t time_ns, const struct ftp_
  * dropped from the counts that need it whole). */
 int analysis_end_round(struct analysis *a);
 
+/* Adds what src has counted over its ended rounds to a, as if a had been
+ * given src's samples after its own (merge analyses in the order of their
+ * times: the machine's CPU times keep the earliest first and the latest
+ * last). src is only read. Returns 0 or -FTP_E_NOMEM (a then holds part of
+ * src). The live view keeps one analysis per second and merges the last
+ * ones to show a window. */
+int analysis_merge(struct analysis *a, const struct analysis *src);
+
 /* A Python line and how many samples were there. */
 struct analysis_line {
 	const char *function, *file; /* never NULL ("" when unknown) */

@@ -117,13 +117,23 @@ static struct oc_thread *get_thread(struct oncpu_counts *c, pid_t tid)
 	return &c->threads[*slot - 1];
 }
 
-static int count_line(struct oncpu_counts *c, uint32_t type, const struct analysis_sample *s)
+/* Makes room for CPU n - 1's ticks. */
+static int grow_cpus(struct oncpu_counts *c, size_t n)
 {
-	struct rc_line k = { .type = type, .line = s->function ? s->line : -1 };
-	if (strtab_intern(&c->strs, s->function ? s->function : "", &k.function) < 0 ||
-	    strtab_intern(&c->strs, s->function && s->file ? s->file : "", &k.file) < 0)
+	if (n <= c->ncpus)
+		return 0;
+	size_t old = c->cpus_cap;
+	if (ftp_grow((void **)&c->cpu_ticks, &c->cpus_cap, n, sizeof(*c->cpu_ticks), 16) < 0)
 		return -FTP_E_NOMEM;
-	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, type), k.function), k.file),
+	memset(c->cpu_ticks + old, 0, (c->cpus_cap - old) * sizeof(*c->cpu_ticks));
+	c->ncpus = n;
+	return 0;
+}
+
+/* Adds samples to the line (type, function, file, line), strings interned. */
+static int add_line(struct oncpu_counts *c, struct rc_line k, uint64_t samples)
+{
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, k.type), k.function), k.file),
 	                      (uint64_t)(int64_t)k.line);
 	if (ftp_hindex_reserve(&c->line_ix, c->nlines, 64, line_hash_of, c) < 0)
 		return -FTP_E_NOMEM;
@@ -134,11 +144,20 @@ static int count_line(struct oncpu_counts *c, uint32_t type, const struct analys
 		c->lines[c->nlines] = k;
 		*slot = (uint32_t)++c->nlines;
 	}
-	c->lines[*slot - 1].samples++;
+	c->lines[*slot - 1].samples += samples;
 	return 0;
 }
 
-static int count_obj(struct oncpu_counts *c, uint32_t type, uint64_t addr)
+static int count_line(struct oncpu_counts *c, uint32_t type, const struct analysis_sample *s)
+{
+	struct rc_line k = { .type = type, .line = s->function ? s->line : -1 };
+	if (strtab_intern(&c->strs, s->function ? s->function : "", &k.function) < 0 ||
+	    strtab_intern(&c->strs, s->function && s->file ? s->file : "", &k.file) < 0)
+		return -FTP_E_NOMEM;
+	return add_line(c, k, 1);
+}
+
+static int count_obj(struct oncpu_counts *c, uint32_t type, uint64_t addr, uint64_t samples)
 {
 	struct rc_obj k = { .type = type, .addr = addr, .hash = ftp_hash_mix(ftp_hash_addr(addr), type) };
 	if (ftp_hindex_reserve(&c->obj_ix, c->nobjs, 64, obj_hash_of, c) < 0)
@@ -150,7 +169,7 @@ static int count_obj(struct oncpu_counts *c, uint32_t type, uint64_t addr)
 		c->objs[c->nobjs] = k;
 		*slot = (uint32_t)++c->nobjs;
 	}
-	c->objs[*slot - 1].samples++;
+	c->objs[*slot - 1].samples += samples;
 	return 0;
 }
 
@@ -168,14 +187,8 @@ int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s)
 		c->kind_ticks[kind]++;
 		t->ticks++;
 		if (k->cpu >= 0 && k->cpu < MAX_CPUS) {
-			if ((size_t)k->cpu >= c->ncpus) {
-				size_t old = c->cpus_cap;
-				if (ftp_grow((void **)&c->cpu_ticks, &c->cpus_cap, (size_t)k->cpu + 1,
-				             sizeof(*c->cpu_ticks), 16) < 0)
-					return -FTP_E_NOMEM;
-				memset(c->cpu_ticks + old, 0, (c->cpus_cap - old) * sizeof(*c->cpu_ticks));
-				c->ncpus = (size_t)k->cpu + 1;
-			}
+			if (grow_cpus(c, (size_t)k->cpu + 1) < 0)
+				return -FTP_E_NOMEM;
 			c->cpu_ticks[k->cpu]++;
 			if (k->cpu < 64)
 				t->cpus |= 1ull << k->cpu;
@@ -187,7 +200,8 @@ int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s)
 		uint32_t type;
 		if (strtab_intern(&c->strs, k->object_type && *k->object_type ? k->object_type : "?", &type) <
 		            0 ||
-		    count_line(c, type, s) < 0 || (k->object_addr && count_obj(c, type, k->object_addr) < 0))
+		    count_line(c, type, s) < 0 ||
+		    (k->object_addr && count_obj(c, type, k->object_addr, 1) < 0))
 			return -FTP_E_NOMEM;
 	}
 	return 0;
@@ -211,6 +225,58 @@ int oncpu_counts_cpustat(struct oncpu_counts *c, uint64_t time_ns, const struct 
 	if (!c->first)
 		return keep_times(&c->first, &c->nfirst, cpus, n);
 	return keep_times(&c->last, &c->nlast, cpus, n);
+}
+
+/* The id in c of src's string id. */
+static int restring(struct oncpu_counts *c, const struct oncpu_counts *src, uint32_t id, uint32_t *out)
+{
+	return strtab_intern(&c->strs, strtab_str(&src->strs, id), out);
+}
+
+int oncpu_counts_merge(struct oncpu_counts *c, const struct oncpu_counts *src)
+{
+	if (grow_cpus(c, src->ncpus) < 0)
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < src->ncpus; i++)
+		c->cpu_ticks[i] += src->cpu_ticks[i];
+	c->ticks += src->ticks;
+	c->refcount_ticks += src->refcount_ticks;
+	for (int k = 0; k < FTP_CPU_KIND_COUNT; k++)
+		c->kind_ticks[k] += src->kind_ticks[k];
+	/* the earliest first, the latest last */
+	if (src->first && !c->first) {
+		if (keep_times(&c->first, &c->nfirst, src->first, src->nfirst) < 0)
+			return -FTP_E_NOMEM;
+	} else if (src->first && keep_times(&c->last, &c->nlast, src->first, src->nfirst) < 0) {
+		return -FTP_E_NOMEM;
+	}
+	if (src->last && keep_times(&c->last, &c->nlast, src->last, src->nlast) < 0)
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < src->nthreads; i++) {
+		const struct oc_thread *s = &src->threads[i];
+		struct oc_thread *t = get_thread(c, s->tid);
+		if (!t)
+			return -FTP_E_NOMEM;
+		t->ticks += s->ticks;
+		t->cpus |= s->cpus;
+		if (s->last_cpu >= 0)
+			t->last_cpu = s->last_cpu;
+	}
+	for (size_t i = 0; i < src->nlines; i++) {
+		const struct rc_line *l = &src->lines[i];
+		struct rc_line k = { .line = l->line };
+		if (restring(c, src, l->type, &k.type) < 0 ||
+		    restring(c, src, l->function, &k.function) < 0 ||
+		    restring(c, src, l->file, &k.file) < 0 || add_line(c, k, l->samples) < 0)
+			return -FTP_E_NOMEM;
+	}
+	for (size_t i = 0; i < src->nobjs; i++) {
+		uint32_t type;
+		if (restring(c, src, src->objs[i].type, &type) < 0 ||
+		    count_obj(c, type, src->objs[i].addr, src->objs[i].samples) < 0)
+			return -FTP_E_NOMEM;
+	}
+	return 0;
 }
 
 void oncpu_counts_thread(const struct oncpu_counts *c, pid_t tid, uint64_t *ticks, uint64_t *cpus,

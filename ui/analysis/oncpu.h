@@ -15,6 +15,8 @@ void oncpu_counts_destroy(struct oncpu_counts *c); /* NULL ok */
 int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s);
 int oncpu_counts_cpustat(struct oncpu_counts *c, uint64_t time_ns, const struct ftp_cpu_time *cpus,
                          unsigned n);
+/* Adds src's counts to c (see analysis_merge). Returns 0 or -FTP_E_NOMEM. */
+int oncpu_counts_merge(struct oncpu_counts *c, const struct oncpu_counts *src);
 /* A thread's ticks, CPUs and latest CPU (zeros and -1 when it had none). */
 void oncpu_counts_thread(const struct oncpu_counts *c, pid_t tid, uint64_t *ticks, uint64_t *cpus,
                          int *last_cpu);
