@@ -653,9 +653,10 @@ static bool parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncp
  * its first bytes, at least REC_STACK_SIZE). */
 static void keep_stack(struct oncpu_thread *t, uint64_t at, const unsigned char *rec, uint16_t size)
 {
-	uint64_t copied, dyn;
-	if (size < REC_STACK_SIZE + 8)
-		return;
+	uint64_t copied, dyn, abi;
+	memcpy(&abi, rec + REC_REGS - 8, 8);
+	if (abi != PERF_SAMPLE_REGS_ABI_64 || size < REC_STACK_SIZE + 8)
+		return; /* a 32-bit thread's registers are not x86-64's */
 	memcpy(&copied, rec + REC_STACK_SIZE, 8);
 	if (!copied || copied > STACK_COPY || REC_STACK_SIZE + 16 + copied > size)
 		return;
