@@ -460,7 +460,8 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 	char line[8192];
 	while (fgets(line, sizeof(line), f)) {
 		char state[32], thread[64];
-		if (line[0] == '#' || line[0] == '@' || line[0] == '%' || !raw_column(line, RAW_STATE, state, sizeof(state)) ||
+		if (line[0] == '#' || line[0] == '@' || line[0] == '%' ||
+		    !raw_column(line, RAW_STATE, state, sizeof(state)) ||
 		    !raw_column(line, RAW_THREAD, thread, sizeof(thread)))
 			continue;
 		for (size_t i = 0; i < nt; i++) {
@@ -559,7 +560,8 @@ Test(record, blocking_states, .timeout = 120)
 	unsigned running = 0, other = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char state[32];
-		if (line[0] == '#' || line[0] == '@' || line[0] == '%' || !raw_column(line, RAW_STATE, state, sizeof(state)))
+		if (line[0] == '#' || line[0] == '@' || line[0] == '%' ||
+		    !raw_column(line, RAW_STATE, state, sizeof(state)))
 			continue;
 		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0 ||
 		    strcmp(state, "runnable") == 0) {
