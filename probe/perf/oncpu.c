@@ -51,6 +51,9 @@ struct ip_entry {
 	enum ftp_cpu_kind kind;
 	const char *symbol, *object, *inlined;
 	struct native_inline inl; /* refcount: where the object is */
+	/* In the interpreter's own module, which has no DWARF: its symbols are
+	 * the nearest exported function's, and cannot tell the evaluator. */
+	bool interp_stripped;
 };
 
 #define TYPES_MIN 256
@@ -461,9 +464,11 @@ static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry 
 	struct native_inline inl;
 	if (native_inline_at(o->inl, e->ip, &inl) < 0)
 		return;
-	if (!p->info.oncpu_dwarf[0] && sym->object && strcmp(sym->object, p->info.library) == 0)
+	bool interp = sym->object && strcmp(sym->object, p->info.library) == 0;
+	if (!p->info.oncpu_dwarf[0] && interp)
 		snprintf(p->info.oncpu_dwarf, sizeof(p->info.oncpu_dwarf), "%s",
 		         inl.has_dwarf ? "DWARF" : "none (stripped)");
+	e->interp_stripped = interp && !inl.has_dwarf;
 	e->inlined = inl.inlined;
 	if (!inl.refcount) {
 		struct native_inline before;
@@ -643,6 +648,12 @@ static bool parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncp
 		if (e->kind == FTP_CPU_REFCOUNT)
 			refcount_object(p, o, e, regs, &k);
 	}
+	/* A stripped interpreter: a thread running Python whose tick is in the
+	 * interpreter's code is interpreting (or in a builtin it called); so is
+	 * one that has since lost the GIL (it held it while it ran) or its CPU. */
+	if (e && e->interp_stripped && k.kind == FTP_CPU_NATIVE && !k.in_kernel &&
+	    (state == FTP_STATE_RUNNING || state == FTP_STATE_GIL || state == FTP_STATE_RUNNABLE))
+		k.kind = FTP_CPU_PYTHON;
 	k.kind = settle_kind(k.kind, k.in_kernel, state);
 	if (push_tick(t, &k))
 		t->last_cpu = k.cpu;
