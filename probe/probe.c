@@ -36,10 +36,10 @@ void ftp_probe_destroy(struct ftp_probe *p)
 int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_opts *opts,
                      struct ftp_error *err)
 {
-	if (opts && opts->native && !opts->blocking)
+	if (opts && opts->native && !opts->blocking && !opts->oncpu_hz)
 		return ftp_error_set(err, FTP_E_INVAL, 0,
-		                     "native stacks of pid %d need a blocking probe: "
-		                     "threads are unwound while stopped",
+		                     "native stacks of pid %d without a blocking probe come from on-CPU "
+		                     "samples: they need oncpu_hz",
 		                     (int)pid);
 	int ret = probe_proc_check(pid, err);
 	if (ret < 0)
@@ -77,6 +77,11 @@ int ftp_probe_create(struct ftp_probe **out, pid_t pid, const struct ftp_probe_o
 	ret = probe_runtime_find(p, err);
 	if (ret < 0)
 		goto fail;
+	if (p->opts.native && !p->opts.blocking) {
+		ret = probe_oncpu_check(p, err);
+		if (ret < 0)
+			goto fail;
+	}
 	if (p->opts.native) {
 		ret = probe_native_create(p, err);
 		if (ret < 0)
@@ -198,11 +203,33 @@ struct with_ticks {
 	void *arg;
 };
 
+/* Non-blocking native stacks: whether the thread's last tick can stand for
+ * its stack now. It can while the thread does not block: it has used less
+ * than a period of CPU time since (perf/perf.h), and a thread preempted
+ * since has not moved. A thread that blocked may have returned from the
+ * frames the tick saw: its tick is forgotten. */
+static bool may_be_current(const struct ftp_sample *s)
+{
+	if (s->on_cpu >= 0)
+		return s->on_cpu == 1 || s->state == FTP_STATE_RUNNABLE;
+	return s->os_state == 'R';
+}
+
 static int sample_with_ticks(const struct ftp_sample *s, void *arg)
 {
 	struct with_ticks *w = arg;
 	struct ftp_sample t = *s;
 	probe_oncpu_take(w->p, &t);
+	if (w->p->native && !w->p->opts.blocking) {
+		struct probe_user_stack us;
+		if (probe_oncpu_user_stack(w->p, t.tid, !may_be_current(&t), &us) &&
+		    probe_native_splice_sampled(w->p, &t, &us)) {
+			w->p->stats.native_sampled++;
+		} else {
+			t.flags |= FTP_SAMPLE_NO_NATIVE;
+			w->p->stats.native_missing++;
+		}
+	}
 	return w->fn(&t, w->arg);
 }
 

@@ -31,7 +31,7 @@ const struct task_info *probe_thread_state(struct ftp_probe *p, pid_t tid);
  * round. */
 const struct task_info *probe_task(const struct ftp_probe *p, pid_t tid);
 
-/* ---- native/: native stacks (blocking mode only) --------------------- */
+/* ---- native/: native stacks ------------------------------------------ */
 
 /* Native frames unwound per thread: on 3.8-3.10 each Python call takes about
  * three C frames, so a recursion as deep as the default limit (1000) fits. */
@@ -39,9 +39,19 @@ const struct task_info *probe_task(const struct ftp_probe *p, pid_t tid);
 
 struct probe_native; /* the modules, unwinder and symbolizer, see native/splice.c */
 
+/* A thread's user registers and the top of its user stack, as an on-CPU
+ * tick copied them (perf_event's REGS_USER and STACK_USER), x86-64. */
+struct probe_user_stack {
+	uint64_t regs[17];          /* DWARF's order: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, then rip */
+	const unsigned char *stack; /* len bytes copied from regs[7] (the stack pointer) up */
+	size_t len;
+	uint64_t time_ns; /* of the tick, CLOCK_MONOTONIC */
+};
+
 /* Reports the target's modules to a new Dwfl kept in p->native and attaches
- * it to the process, assuming the stopper stops its threads. Needs p->info
- * and p->max_depth. Returns 0 or a negative FTP_E_*; p->native may be set
+ * it to the process: blocking, assuming the stopper stops its threads;
+ * otherwise to unwind on-CPU ticks' copied stacks (probe_native_splice_sampled).
+ * Needs p->info, p->mem and p->max_depth. Returns 0 or a negative FTP_E_*; p->native may be set
  * even on failure (ftp_probe_destroy frees it). */
 int probe_native_create(struct ftp_probe *p, struct ftp_error *err);
 void probe_native_destroy(struct probe_native *n); /* NULL ok */
@@ -51,6 +61,13 @@ void probe_native_destroy(struct probe_native *n); /* NULL ok */
  * lent until the next call; symbol and object strings until destroy. On
  * failure s keeps its Python frames and gets FTP_SAMPLE_NO_NATIVE. */
 void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s);
+/* Non-blocking: the same from us, the thread's registers and stack as its
+ * last tick copied them (the thread keeps running). On 3.12+, Python frames
+ * of an eval call entered since the tick leave s without native frames
+ * (FTP_SAMPLE_NO_NATIVE), as a failed unwinding does. Returns whether s got
+ * native frames. us is read during the call only. */
+bool probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s,
+                                 const struct probe_user_stack *us);
 
 struct ftp_probe {
 	pid_t pid;

@@ -45,7 +45,9 @@ static const char usage_tail[] =
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are dropped\n"
         "      --native          interleave native frames (C functions, with the Python\n"
-        "                        frames in place of the eval calls); implies --blocking\n"
+        "                        frames in place of the eval calls): of threads on a CPU,\n"
+        "                        from their on-CPU samples, without stopping the target;\n"
+        "                        with --blocking, of every thread, stopped\n"
         "      --no-oncpu        no on-CPU samples (perf_event cpu-clock: CPUs, what the\n"
         "                        cores ran, refcount contention); see docs/oncpu.md\n"
         "      --max-depth N     frames kept per stack (default 4096)\n"
@@ -369,6 +371,11 @@ static void summary(const struct settings *st, const struct record *r, const str
 			fprintf(stderr, "; refcount objects: %s", info->oncpu_dwarf);
 		fputc('\n', stderr);
 	}
+	if (stats->native_sampled + stats->native_missing)
+		fprintf(stderr,
+		        "ftprof record: native stacks from on-CPU samples in %llu samples; %llu without "
+		        "(threads blocked: off-CPU native stacks need --blocking)\n",
+		        (unsigned long long)stats->native_sampled, (unsigned long long)stats->native_missing);
 	if (!(st->w->flags & WRITER_STREAM))
 		fprintf(stderr, "ftprof record: wrote %zu unique stacks to %s (%s)\n",
 		        profile_stacks(r->profile), path, st->w->name);

@@ -181,6 +181,15 @@ int options_parse(struct cmd_options *o, int argc, char **argv, const char *shor
 	}
 	if ((ret = take_target(o, argc, argv, pid_arg)) != 0)
 		return ret;
+	if (o->native && (o->which & OPT_ONCPU) && !o->blocking) {
+		/* record: native stacks from the on-CPU samples, without stopping */
+		if (o->no_oncpu) {
+			ui_error(o->cmd, "--native without --blocking takes its native stacks from on-CPU "
+			                 "samples: drop --no-oncpu, or add --blocking");
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
 	if (o->native && o->nonblocking_given) {
 		/* where blocking is the default, --nonblocking was asked for */
 		if (blocking_default)

@@ -22,8 +22,11 @@ struct ftp_probe_opts {
 				perf_event context-switch records instead, reading
 				/proc only when a thread blocks (for repeated rounds) */
 	bool native;        /* native frames too, with the Python frames in
-				place of the eval calls that run them; needs
-				blocking (libdwfl unwinds the stopped threads) */
+				place of the eval calls that run them. Blocking:
+				every thread, unwound stopped (libdwfl). Else:
+				threads on a CPU or preempted, unwound from their
+				last on-CPU tick's copy of their registers and
+				stack; needs oncpu_hz (docs/native.md) */
 	unsigned oncpu_hz;  /* on-CPU samples: each thread is sampled by the
 				kernel (perf_event cpu-clock) every 1/oncpu_hz
 				seconds of CPU time it uses; 0: off */
@@ -58,7 +61,9 @@ struct ftp_target_info {
  * against the live process; with opts->native, also reads the target's
  * modules (the executable and shared libraries mapped now). Does not stop the
  * target. Returns 0 and stores a probe the caller must ftp_probe_destroy(), or
- * a negative FTP_E_* with err filled: -FTP_E_INVAL (native without blocking),
+ * a negative FTP_E_* with err filled: -FTP_E_INVAL (native without blocking
+ * or oncpu_hz), -FTP_E_PERM or -FTP_E_UNSUPPORTED (native without blocking:
+ * perf_event refused),
  * -FTP_E_NOPROC, -FTP_E_PERM, -FTP_E_NOTPYTHON, -FTP_E_UNSUPPORTED,
  * -FTP_E_LAYOUT, -FTP_E_EXITED, -FTP_E_DWARF (native: the modules cannot be
  * read), -FTP_E_NOMEM. */
@@ -125,6 +130,12 @@ struct ftp_probe_stats {
 				   (a thread's ring was full) */
 	uint64_t codes;         /* code objects held now (replaced ones included):
 				   ftp_probe_trim bounds it */
+	/* native without blocking: samples given native frames from their
+	 * thread's last tick, and samples left with their Python frames only
+	 * (the thread was blocked, had no tick yet, had entered an eval call
+	 * since, or could not be unwound) */
+	uint64_t native_sampled;
+	uint64_t native_missing;
 };
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
 

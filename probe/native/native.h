@@ -120,10 +120,19 @@ struct native_stack {
 	bool truncated; /* deeper than cap: the outer frames are missing */
 };
 
-/* What an unwinder starts from: today a stopped thread; a copied user stack
- * and its registers will join it. */
+/* x86-64: the registers a copied stack is unwound from, in DWARF's order
+ * (rax rdx rcx rbx rsi rdi rbp rsp r8-r15), then the program counter. */
+#define NATIVE_NREGS 17
+#define NATIVE_REG_SP 7
+
+/* What an unwinder starts from: a stopped thread (ptrace unwinder), or a
+ * thread's registers and the top of its stack as a perf_event sample copied
+ * them (sample unwinder). */
 struct native_unwind_req {
 	pid_t tid;
+	const uint64_t *regs;       /* sample: NATIVE_NREGS of them */
+	const unsigned char *stack; /* sample: the bytes from regs[NATIVE_REG_SP] up */
+	size_t stack_len;
 };
 
 struct native_unwinder;
@@ -147,6 +156,19 @@ struct native_unwinder {
  * native_unwinder_destroy(), or a negative FTP_E_* with err filled. */
 int native_unwind_ptrace_create(struct native_unwinder **out, struct native_modules *mods, pid_t pid,
                                 struct ftp_error *err);
+
+/* Reads the word at addr in the target into *word. Returns true on success. */
+typedef bool native_read_fn(void *arg, uint64_t addr, uint64_t *word);
+
+/* Unwinds a thread of pid from a sample (req's registers and copied stack)
+ * without stopping it: words inside the copy come from the copy, any other
+ * from read (the target's memory now: a stack deeper than the copy, and the
+ * data some CFI reads). Threads are neither attached nor stopped. mods must
+ * outlive it; read is called with read_arg until destroy. Returns 0 and
+ * stores an unwinder to destroy with native_unwinder_destroy(), or a negative
+ * FTP_E_* with err filled (-FTP_E_UNSUPPORTED off x86-64). */
+int native_unwind_sample_create(struct native_unwinder **out, struct native_modules *mods, pid_t pid,
+                                native_read_fn *read, void *read_arg, struct ftp_error *err);
 
 static inline void native_unwind(struct native_unwinder *u, const struct native_unwind_req *req,
                                  struct native_stack *st)

@@ -9,6 +9,8 @@
 #include "native/native.h"
 #include "probe_int.h"
 
+#define READ_BLOCK 4096
+
 struct probe_native {
 	struct native_modules *mods;
 	struct native_unwinder *unwinder;
@@ -16,6 +18,11 @@ struct probe_native {
 	struct native_stack stack; /* PROBE_NATIVE_MAX_DEPTH, the thread being unwound */
 	struct ftp_frame *out;     /* max_depth + PROBE_NATIVE_MAX_DEPTH */
 	bool one_frame_per_eval;   /* <= 3.10: every Python frame is its own eval call */
+	/* Non-blocking: the last block of the target's memory read for the
+	 * unwinder beyond a copied stack (deep stacks), valid for one unwind. */
+	uint64_t block_addr;
+	bool block_valid;
+	unsigned char block[READ_BLOCK];
 };
 
 /* Number of Python frames, from frames[i] on, that one eval call runs: up to
@@ -40,13 +47,10 @@ static uint64_t group_shim(const struct ftp_sample *s, unsigned i, unsigned len)
 	return last->flags & FTP_FRAME_ENTRY ? last->ip : 0;
 }
 
-void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
+/* Puts s's Python frames into the native stack just unwound. */
+static void splice(struct probe_native *n, struct ftp_sample *s)
 {
-	struct probe_native *n = p->native;
-	if (!n)
-		return;
 	struct native_stack *st = &n->stack;
-	native_unwind(n->unwinder, &(struct native_unwind_req){ .tid = s->tid }, st);
 	if (!st->n) {
 		s->flags |= FTP_SAMPLE_NO_NATIVE;
 		return;
@@ -112,6 +116,71 @@ void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
 	s->nframes = k;
 }
 
+void probe_native_splice(struct ftp_probe *p, struct ftp_sample *s)
+{
+	struct probe_native *n = p->native;
+	if (!n)
+		return;
+	native_unwind(n->unwinder, &(struct native_unwind_req){ .tid = s->tid }, &n->stack);
+	splice(n, s);
+}
+
+/* 3.12+: whether s's Python frames can go with a native stack whose
+ * innermost frame's stack pointer is sp. Each eval call's entry frame lies
+ * on the C stack, above the stack pointer of everything it runs: one below sp
+ * belongs to an eval call entered after the tick, whose native frames the
+ * tick cannot have. */
+static bool python_fits(const struct probe_native *n, const struct ftp_sample *s, uint64_t sp)
+{
+	for (unsigned i = 0; i < s->nframes;) {
+		unsigned len = group_len(n, s, i);
+		uint64_t shim = group_shim(s, i, len);
+		if (shim && shim < sp)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+bool probe_native_splice_sampled(struct ftp_probe *p, struct ftp_sample *s, const struct probe_user_stack *us)
+{
+	struct probe_native *n = p->native;
+	if (!n)
+		return false;
+	if (!python_fits(n, s, us->regs[NATIVE_REG_SP])) {
+		s->flags |= FTP_SAMPLE_NO_NATIVE;
+		return false;
+	}
+	struct native_unwind_req req = {
+		.tid = s->tid, .regs = us->regs, .stack = us->stack, .stack_len = us->len
+	};
+	n->block_valid = false; /* the thread has run since the last unwind */
+	native_unwind(n->unwinder, &req, &n->stack);
+	splice(n, s);
+	return !(s->flags & FTP_SAMPLE_NO_NATIVE);
+}
+
+/* The sample unwinder's reads outside the copied stack: a stack deeper than
+ * the copy is read one aligned block at a time, a word at a time where the
+ * block is not all mapped. */
+static bool read_target(void *arg, uint64_t addr, uint64_t *word)
+{
+	struct ftp_probe *p = arg;
+	struct probe_native *n = p->native;
+	uint64_t base = addr & ~(uint64_t)(READ_BLOCK - 1);
+	if (addr - base > READ_BLOCK - sizeof(*word))
+		return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+	if (!n->block_valid || n->block_addr != base) {
+		n->block_valid = false;
+		if (probe_mem_read_direct(&p->mem, base, n->block, READ_BLOCK, NULL) < 0)
+			return probe_mem_read_direct(&p->mem, addr, word, sizeof(*word), NULL) == 0;
+		n->block_addr = base;
+		n->block_valid = true;
+	}
+	memcpy(word, n->block + (addr - base), sizeof(*word));
+	return true;
+}
+
 int probe_native_create(struct ftp_probe *p, struct ftp_error *err)
 {
 	struct probe_native *n = calloc(1, sizeof(*n));
@@ -127,7 +196,10 @@ int probe_native_create(struct ftp_probe *p, struct ftp_error *err)
 	int ret = native_modules_create(&n->mods, p->pid, err);
 	if (ret < 0)
 		return ret;
-	ret = native_unwind_ptrace_create(&n->unwinder, n->mods, p->pid, err);
+	if (p->opts.blocking)
+		ret = native_unwind_ptrace_create(&n->unwinder, n->mods, p->pid, err);
+	else
+		ret = native_unwind_sample_create(&n->unwinder, n->mods, p->pid, read_target, p, err);
 	if (ret < 0)
 		return ret;
 	ret = native_modules_prime(n->mods, err);

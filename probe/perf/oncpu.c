@@ -23,6 +23,16 @@
 
 #define RING_PAGES 8 /* 32 KiB: 170 ticks of 192 bytes */
 
+/* Native stacks without stopping the target (docs/native.md): each tick also
+ * copies the top STACK_COPY bytes of the thread's user stack. 16 KiB holds a
+ * CPython thread's C frames from a C function down to its outermost eval
+ * calls (an eval call takes a few hundred bytes of C stack; 3.11+ keeps
+ * Python-to-Python calls off it); deeper frames are read from the target.
+ * A tick is then about 16.6 KiB, and its ring of 256 KiB holds 15: several
+ * rounds' worth at the thread's own rate. */
+#define STACK_COPY 16384
+#define RING_PAGES_STACK 64
+
 /* The user registers of a tick, PERF_SAMPLE_REGS_USER, in the order of their
  * bits in enum perf_event_x86_regs: AX BX CX DX SI DI BP SP IP, R8-R15. */
 #define REGS_MASK (0x1ffull | (0xffull << 16))
@@ -60,6 +70,13 @@ struct oncpu_thread {
 	int last_cpu;
 	struct ftp_tick *ticks; /* those of the latest take */
 	size_t nticks, cap;
+	/* With stacks: the last tick's registers (DWARF order) and copied
+	 * stack, kept across takes until the thread is seen blocked;
+	 * ustack_len 0: none. */
+	uint64_t uregs[NREGS];
+	unsigned char *ustack; /* STACK_COPY, allocated on first use */
+	size_t ustack_len;
+	uint64_t utime;
 };
 
 struct probe_oncpu {
@@ -68,6 +85,8 @@ struct probe_oncpu {
 	size_t hint;    /* where the next thread is likely to be: rounds keep their order */
 	bool failed;    /* perf_event_open refused: no ticks at all */
 	bool user_only; /* the kernel's part of a thread's CPU time is not sampled */
+	bool stacks;    /* native without blocking: ticks copy the user stack */
+	size_t last;    /* the thread of the latest take */
 	uint64_t period_ns;
 	struct native_modules *mods; /* NULL until the first tick, or when unreadable */
 	struct native_symbolizer *sz;
@@ -84,8 +103,10 @@ static void thread_close(struct oncpu_thread *t)
 {
 	perf_ring_close(&t->ring);
 	free(t->ticks);
+	free(t->ustack);
 	t->ticks = NULL;
-	t->cap = t->nticks = 0;
+	t->ustack = NULL;
+	t->cap = t->nticks = t->ustack_len = 0;
 }
 
 static void forget_ips(struct probe_oncpu *o)
@@ -114,22 +135,32 @@ void probe_oncpu_release(struct ftp_probe *p)
 	p->oncpu = NULL;
 }
 
+static void event_attr(struct perf_event_attr *attr, uint64_t period_ns, bool stacks, bool user_only)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
+	attr->type = PERF_TYPE_SOFTWARE;
+	attr->config = PERF_COUNT_SW_CPU_CLOCK;
+	attr->sample_period = period_ns;
+	attr->sample_type =
+	        PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_REGS_USER;
+	attr->sample_regs_user = REGS_MASK;
+	if (stacks) {
+		attr->sample_type |= PERF_SAMPLE_STACK_USER;
+		attr->sample_stack_user = STACK_COPY;
+	}
+	attr->use_clockid = 1;
+	attr->clockid = CLOCK_MONOTONIC;
+	attr->exclude_hv = 1;
+	attr->exclude_kernel = user_only;
+}
+
 static int open_event(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t)
 {
 	struct perf_event_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_SOFTWARE;
-	attr.config = PERF_COUNT_SW_CPU_CLOCK;
-	attr.sample_period = o->period_ns;
-	attr.sample_type =
-	        PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_REGS_USER;
-	attr.sample_regs_user = REGS_MASK;
-	attr.use_clockid = 1;
-	attr.clockid = CLOCK_MONOTONIC;
-	attr.exclude_hv = 1;
-	attr.exclude_kernel = o->user_only;
-	int ret = perf_ring_open(&t->ring, &attr, t->tid, -1, RING_PAGES);
+	unsigned pages = o->stacks ? RING_PAGES_STACK : RING_PAGES;
+	event_attr(&attr, o->period_ns, o->stacks, o->user_only);
+	int ret = perf_ring_open(&t->ring, &attr, t->tid, -1, pages);
 	if ((ret == -EACCES || ret == -EPERM) && !o->user_only) {
 		/* perf_event_paranoid 2: a thread's time in the kernel is not
 		 * for users without CAP_PERFMON */
@@ -137,7 +168,7 @@ static int open_event(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_t
 		snprintf(p->info.oncpu_source, sizeof(p->info.oncpu_source),
 		         "perf_event cpu-clock (user time only)");
 		attr.exclude_kernel = 1;
-		ret = perf_ring_open(&t->ring, &attr, t->tid, -1, RING_PAGES);
+		ret = perf_ring_open(&t->ring, &attr, t->tid, -1, pages);
 	}
 	return ret;
 }
@@ -581,12 +612,17 @@ static enum ftp_cpu_kind settle_kind(enum ftp_cpu_kind k, bool in_kernel, enum f
 	return k;
 }
 
-static void parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t,
+/* Offsets in a sample record: header, ip, pid tid, time, cpu res, abi,
+ * regs[NREGS], then with stacks: size, data[size], dyn_size. */
+#define REC_REGS 48
+#define REC_STACK_SIZE (REC_REGS + 8 * NREGS)
+
+/* Returns true when the tick has the user registers. */
+static bool parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t,
                          const unsigned char *rec, size_t len, enum ftp_state state)
 {
-	/* ip, pid tid, time, cpu res, abi, regs[NREGS] */
-	if (len < 8 + 8 + 8 + 8 + 8 + 8)
-		return;
+	if (len < REC_REGS)
+		return false;
 	const unsigned char *q = rec + 8;
 	uint64_t ip, time, abi;
 	uint32_t cpu;
@@ -597,8 +633,8 @@ static void parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncp
 	struct ftp_tick k = { .time_ns = time, .cpu = (int)cpu };
 	uint64_t regs[NREGS] = { 0 };
 	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
-		if (len < 48 + 8 * NREGS)
-			return;
+		if (len < REC_STACK_SIZE)
+			return false;
 		memcpy(regs, q + 40, sizeof(regs));
 	}
 	k.in_kernel = ip >= 0xffff800000000000ull;
@@ -621,6 +657,34 @@ static void parse_sample(struct ftp_probe *p, struct probe_oncpu *o, struct oncp
 	k.kind = settle_kind(k.kind, k.in_kernel, state);
 	if (push_tick(t, &k))
 		t->last_cpu = k.cpu;
+	return abi != PERF_SAMPLE_REGS_ABI_NONE;
+}
+
+/* Keeps the registers and copied stack of the tick at ring offset at (rec:
+ * its first bytes, at least REC_STACK_SIZE). */
+static void keep_stack(struct oncpu_thread *t, uint64_t at, const unsigned char *rec, uint16_t size)
+{
+	uint64_t copied, dyn, abi;
+	memcpy(&abi, rec + REC_REGS - 8, 8);
+	if (abi != PERF_SAMPLE_REGS_ABI_64 || size < REC_STACK_SIZE + 8)
+		return; /* a 32-bit thread's registers are not x86-64's */
+	memcpy(&copied, rec + REC_STACK_SIZE, 8);
+	if (!copied || copied > STACK_COPY || REC_STACK_SIZE + 16 + copied > size)
+		return;
+	perf_ring_copy(&t->ring, at + REC_STACK_SIZE + 8 + copied, &dyn, 8);
+	if (dyn > copied)
+		dyn = copied;
+	if (!t->ustack && !(t->ustack = malloc(STACK_COPY)))
+		return;
+	/* perf order (AX BX CX DX SI DI BP SP IP R8-R15) to DWARF's */
+	uint64_t regs[NREGS];
+	memcpy(regs, rec + REC_REGS, sizeof(regs));
+	for (int i = 0; i < 16; i++)
+		t->uregs[i] = regs[dwarf_to_tick[i]];
+	t->uregs[16] = regs[REG_IP];
+	memcpy(&t->utime, rec + 24, 8);
+	perf_ring_copy(&t->ring, at + REC_STACK_SIZE + 8, t->ustack, (size_t)dyn);
+	t->ustack_len = (size_t)dyn;
 }
 
 static void drain(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_thread *t, enum ftp_state state)
@@ -631,6 +695,8 @@ static void drain(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_threa
 	if (head - tail > t->ring.size) /* cannot happen: the kernel stops at a full ring */
 		tail = head - t->ring.size;
 	unsigned char rec[512];
+	uint64_t last = UINT64_MAX; /* ring offset of the last tick with registers */
+	uint16_t last_size = 0;
 	while (tail + sizeof(struct perf_event_header) <= head) {
 		struct perf_event_header h;
 		perf_ring_copy(&t->ring, tail, &h, sizeof(h));
@@ -639,13 +705,20 @@ static void drain(struct ftp_probe *p, struct probe_oncpu *o, struct oncpu_threa
 		size_t len = h.size < sizeof(rec) ? h.size : sizeof(rec);
 		perf_ring_copy(&t->ring, tail, rec, len);
 		if (h.type == PERF_RECORD_SAMPLE) {
-			parse_sample(p, o, t, rec, len, state);
+			if (parse_sample(p, o, t, rec, len, state)) {
+				last = tail;
+				last_size = h.size;
+			}
 		} else if (h.type == PERF_RECORD_LOST && len >= 24) {
 			uint64_t lost;
 			memcpy(&lost, rec + 16, 8);
 			p->stats.ticks_lost += lost;
 		}
 		tail += h.size;
+	}
+	if (o->stacks && last != UINT64_MAX) {
+		perf_ring_copy(&t->ring, last, rec, REC_STACK_SIZE + 8);
+		keep_stack(t, last, rec, last_size);
 	}
 	perf_ring_consume(&t->ring, tail);
 }
@@ -663,6 +736,7 @@ void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s)
 		o->period_ns = 1000000000ull / p->opts.oncpu_hz;
 		if (!o->period_ns)
 			o->period_ns = 1;
+		o->stacks = p->opts.native && !p->opts.blocking;
 		p->oncpu = o;
 	}
 	if (s->tid <= 0)
@@ -672,6 +746,7 @@ void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s)
 		return;
 	t->seen = p->round;
 	t->nticks = 0;
+	o->last = (size_t)(t - o->v);
 	drain(p, o, t, s->state);
 	s->cpu = t->last_cpu;
 	s->nticks = (unsigned)t->nticks;
@@ -693,4 +768,41 @@ void probe_oncpu_end_round(struct ftp_probe *p)
 		o->v[kept++] = o->v[i];
 	}
 	o->n = kept;
+}
+
+bool probe_oncpu_user_stack(struct ftp_probe *p, pid_t tid, bool blocked, struct probe_user_stack *out)
+{
+	struct probe_oncpu *o = p->oncpu;
+	if (!o || o->last >= o->n || o->v[o->last].tid != tid)
+		return false;
+	struct oncpu_thread *t = &o->v[o->last];
+	if (blocked)
+		t->ustack_len = 0;
+	if (!t->ustack_len)
+		return false;
+	memcpy(out->regs, t->uregs, sizeof(out->regs));
+	out->stack = t->ustack;
+	out->len = t->ustack_len;
+	out->time_ns = t->utime;
+	return true;
+}
+
+int probe_oncpu_check(struct ftp_probe *p, struct ftp_error *err)
+{
+	struct perf_event_attr attr;
+	uint64_t period = 1000000000ull / (p->opts.oncpu_hz ? p->opts.oncpu_hz : 100);
+	struct perf_ring r = { .fd = -1 };
+	event_attr(&attr, period ? period : 1, true, false);
+	int ret = perf_ring_open(&r, &attr, p->pid, -1, RING_PAGES_STACK);
+	if (ret == -EACCES || ret == -EPERM) {
+		event_attr(&attr, period ? period : 1, true, true);
+		ret = perf_ring_open(&r, &attr, p->pid, -1, RING_PAGES_STACK);
+	}
+	perf_ring_close(&r);
+	if (ret == 0 || ret == -ESRCH)
+		return 0;
+	return ftp_error_set(err, ret == -EACCES || ret == -EPERM ? FTP_E_PERM : FTP_E_UNSUPPORTED, -ret,
+	                     "native stacks of pid %d without --blocking come from perf_event samples of "
+	                     "its stacks (use --blocking); perf_event_open",
+	                     (int)p->pid);
 }

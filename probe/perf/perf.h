@@ -12,8 +12,10 @@
 
 #include "process/process.h"
 
+struct ftp_error;
 struct ftp_probe;
 struct ftp_sample;
+struct probe_user_stack;
 
 /* ---- ring.c: one perf_event and its ring of records ------------------ */
 
@@ -68,5 +70,16 @@ void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s);
 /* Closes the events of threads the last two rounds did not see. */
 void probe_oncpu_end_round(struct ftp_probe *p);
 void probe_oncpu_release(struct ftp_probe *p);
+/* Native stacks without blocking: the registers and copied stack of tid's
+ * last tick, when the latest take was tid's. A thread has used less than a
+ * tick's period of CPU time since its last tick (else it would have another):
+ * while it neither blocks, that tick's stack is its stack now. blocked says
+ * the thread is off CPU and not runnable: its tick is forgotten, never to be
+ * shown as current again. Returns false when there is none. out->stack is
+ * lent until tid's next take. */
+bool probe_oncpu_user_stack(struct ftp_probe *p, pid_t tid, bool blocked, struct probe_user_stack *out);
+/* Whether the ticks of p->pid can copy user stacks: opens such an event on
+ * it and closes it. Returns 0 or a negative FTP_E_* with err filled. */
+int probe_oncpu_check(struct ftp_probe *p, struct ftp_error *err);
 
 #endif

@@ -404,7 +404,7 @@ static int walk_interp(struct ftp_probe *p, uint64_t interp, bool single, ftp_sa
 			probe_stacks_keep(p, tstate, n, &s, t->off_cpu, p->gil_seen.valid, traced);
 		probe_mem_trace_begin(&p->mem); /* the next thread's reads are not ours */
 		whole &= cached;
-		if (p->native)
+		if (p->native && p->opts.blocking) /* else from the thread's ticks (probe.c) */
 			probe_native_splice(p, &s);
 		if (s.flags & FTP_SAMPLE_TORN)
 			p->stats.torn++;

@@ -460,7 +460,8 @@ ParameterizedTest(struct version_param *v, record, wait_states, .timeout = 120)
 	char line[8192];
 	while (fgets(line, sizeof(line), f)) {
 		char state[32], thread[64];
-		if (line[0] == '#' || line[0] == '@' || line[0] == '%' || !raw_column(line, RAW_STATE, state, sizeof(state)) ||
+		if (line[0] == '#' || line[0] == '@' || line[0] == '%' ||
+		    !raw_column(line, RAW_STATE, state, sizeof(state)) ||
 		    !raw_column(line, RAW_THREAD, thread, sizeof(thread)))
 			continue;
 		for (size_t i = 0; i < nt; i++) {
@@ -559,7 +560,8 @@ Test(record, blocking_states, .timeout = 120)
 	unsigned running = 0, other = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char state[32];
-		if (line[0] == '#' || line[0] == '@' || line[0] == '%' || !raw_column(line, RAW_STATE, state, sizeof(state)))
+		if (line[0] == '#' || line[0] == '@' || line[0] == '%' ||
+		    !raw_column(line, RAW_STATE, state, sizeof(state)))
 			continue;
 		if (strcmp(state, "running") == 0 || strcmp(state, "native") == 0 ||
 		    strcmp(state, "runnable") == 0) {
@@ -578,7 +580,8 @@ Test(record, blocking_states, .timeout = 120)
 	          other ? others + 1 : "none");
 }
 
-/* --native: C frames around the Python ones, which still split 3/4 : 1/4. */
+/* --native --blocking: C frames around the Python ones, which still split
+ * 3/4 : 1/4 (without --blocking: test_native.c). */
 Test(record, native, .timeout = 120)
 {
 	const char *interp = test_interp_use("3.12");
@@ -588,7 +591,8 @@ Test(record, native, .timeout = 120)
 	char pid[16], out[64];
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
 	temp_path(out, sizeof(out), ".folded");
-	const char *args[] = { "record", "--native", "-r", "250", "-d", "2.5", "-o", out, pid, NULL };
+	const char *args[] = { "record", "--native", "--blocking", "-r", "250", "-d",
+		               "2.5",    "-o",       out,          pid,  NULL };
 	struct test_run r;
 	cr_assert_eq(test_run_ftprof(&r, args), 0);
 	cr_expect_eq(r.status, 0, "record --native exited %d: %s", r.status, r.err);
@@ -597,10 +601,11 @@ Test(record, native, .timeout = 120)
 	cr_expect_eq(task_stopped_count(t.pid), 0, "threads of the target left stopped");
 	const char *extra[] = { "--native", "--blocking", NULL };
 	check_profile("record --native", "folded", out, extra);
-	const char *bad[] = { "record", "--native", "--nonblocking", "-o", out, pid, NULL };
+	/* without --blocking, native stacks come from the on-CPU samples */
+	const char *bad[] = { "record", "--native", "--no-oncpu", "-o", out, pid, NULL };
 	cr_assert_eq(test_run_ftprof(&r, bad), 0);
-	cr_expect_eq(r.status, 64, "--native --nonblocking: exit %d", r.status);
-	cr_expect(strstr(r.err, "--native needs --blocking"), "message: %s", r.err);
+	cr_expect_eq(r.status, 64, "--native --no-oncpu: exit %d", r.status);
+	cr_expect(strstr(r.err, "drop --no-oncpu, or add --blocking"), "message: %s", r.err);
 	test_run_free(&r);
 	test_target_stop(&t);
 	unlink(out);
