@@ -475,7 +475,9 @@ static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry 
 		if (native_inline_at(o->inl, e->ip - 1, &before) == 0 && before.refcount)
 			inl = before;
 	}
-	if (inl.refcount) {
+	/* A GIL build's counts are plain and never contended: its reference
+	 * count routines count as the code they are inlined in. */
+	if (inl.refcount && p->info.free_threaded) {
 		e->kind = FTP_CPU_REFCOUNT;
 		e->inl = inl;
 		e->inlined = inl.inlined ? inl.inlined : inl.refcount;
