@@ -256,22 +256,9 @@ static int open_slot(struct attach_model *m, uint64_t sec)
 	return 0;
 }
 
-/* What record calls active: on a CPU or wanting one (a spinning lock waiter
- * included), or unknown. */
 static bool is_active(const struct analysis_sample *s)
 {
-	switch (s->state) {
-	case FTP_STATE_RUNNING:
-	case FTP_STATE_NATIVE:
-	case FTP_STATE_GC:
-	case FTP_STATE_RUNNABLE:
-	case FTP_STATE_UNKNOWN:
-		return true;
-	case FTP_STATE_LOCK:
-		return s->on_cpu == 1;
-	default:
-		return false;
-	}
+	return ftp_state_active(s->state, s->on_cpu);
 }
 
 static struct thread *get_thread(struct attach_model *m, pid_t tid)

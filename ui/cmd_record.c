@@ -108,22 +108,9 @@ static void write_cpustat(struct record *r, bool force)
 		r->error = -FTP_E_IO;
 }
 
-/* Running Python or native code, collecting, or runnable: what py-spy calls
- * active (and unknown, which may be any of them). */
 static bool is_active(const struct ftp_sample *s)
 {
-	switch (s->state) {
-	case FTP_STATE_RUNNING:
-	case FTP_STATE_NATIVE:
-	case FTP_STATE_GC:
-	case FTP_STATE_RUNNABLE:
-	case FTP_STATE_UNKNOWN:
-		return true;
-	case FTP_STATE_LOCK:
-		return s->on_cpu == 1; /* spinning for it: on a CPU all the same */
-	default:
-		return false;
-	}
+	return ftp_state_active(s->state, s->on_cpu);
 }
 
 static int on_sample(const struct ftp_sample *s, void *arg)

@@ -12,22 +12,9 @@
 #include "ftprof/error.h"
 #include "raw_read.h"
 
-/* The samples record's flame graphs keep without --idle (cmd_record.c's
- * rule): threads that run or want to. */
 static bool active(const struct analysis_sample *s)
 {
-	switch (s->state) {
-	case FTP_STATE_RUNNING:
-	case FTP_STATE_NATIVE:
-	case FTP_STATE_GC:
-	case FTP_STATE_RUNNABLE:
-	case FTP_STATE_UNKNOWN:
-		return true;
-	case FTP_STATE_LOCK:
-		return s->on_cpu == 1;
-	default:
-		return false;
-	}
+	return ftp_state_active(s->state, s->on_cpu);
 }
 
 struct raw_feed {

@@ -80,6 +80,26 @@ const char *ftp_holder_how_name(enum ftp_holder_how how); /* "" for NONE or out 
 /* Name of a state ("running", ...); "unknown" for out-of-range values. */
 const char *ftp_state_name(enum ftp_state state);
 
+/* Active: on a CPU or wanting one (running Python or native code,
+ * collecting, runnable, a lock waiter spinning on its CPU), or unknown,
+ * which may be any of them: what py-spy calls active, and what record's
+ * flame graphs keep without --idle. on_cpu: 1, 0, -1 unknown. */
+static inline bool ftp_state_active(enum ftp_state state, int on_cpu)
+{
+	switch (state) {
+	case FTP_STATE_RUNNING:
+	case FTP_STATE_NATIVE:
+	case FTP_STATE_GC:
+	case FTP_STATE_RUNNABLE:
+	case FTP_STATE_UNKNOWN:
+		return true;
+	case FTP_STATE_LOCK:
+		return on_cpu == 1;
+	default:
+		return false;
+	}
+}
+
 /* What an on-CPU sample's instruction was doing (docs/oncpu.md). */
 #define FTP_CPU_KINDS(X)                                                           \
 	X(UNKNOWN, "unknown")   /* no module maps the instruction */               \
