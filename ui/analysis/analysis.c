@@ -351,10 +351,8 @@ static bool same_cycle(const void *ctx, uint32_t idx, const void *key)
 	return true;
 }
 
-/* Records a cycle of the open round (members index a->entries, the lowest
- * tid first), once: it is written at the end of the pools and taken back
- * when it was seen before. */
-static int record_cycle(struct analysis *a, const struct deadlock_member *m, size_t n)
+/* Makes room for a cycle of n members at the end of the pools. */
+static int cycle_reserve(struct analysis *a, size_t n)
 {
 	size_t need = a->cy_n + n;
 	if (ftp_grow((void **)&a->cy_tids, &a->cy_tids_cap, need, sizeof(*a->cy_tids), 16) < 0 ||
@@ -363,28 +361,50 @@ static int record_cycle(struct analysis *a, const struct deadlock_member *m, siz
 	    ftp_grow((void **)&a->cy_frames, &a->cy_frames_cap, need, sizeof(*a->cy_frames), 16) < 0 ||
 	    ftp_hindex_reserve(&a->cycle_ix, a->ncycles, 16, cycle_hash_of, a) < 0)
 		return -FTP_E_NOMEM;
+	return 0;
+}
+
+/* Adds the cycle k whose members were written at the end of the pools
+ * (k.off == a->cy_n), once: one seen before takes k's rounds and earliest
+ * time, and the pools' tail is overwritten next time. */
+static int cycle_add(struct analysis *a, struct cycle k)
+{
+	uint64_t h = ftp_hash_mix(0, k.n);
+	for (size_t i = k.off; i < k.off + k.n; i++)
+		h = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(h, (uint64_t)a->cy_tids[i]), a->cy_kinds[i]),
+		                 a->cy_addrs[i]);
+	k.hash = h;
+	uint32_t *slot = ftp_hindex_find(&a->cycle_ix, h, same_cycle, a, &k);
+	if (*slot) {
+		struct cycle *o = &a->cycles[*slot - 1];
+		o->rounds += k.rounds;
+		if (k.first_ns < o->first_ns)
+			o->first_ns = k.first_ns;
+		return 0;
+	}
+	if (ftp_grow((void **)&a->cycles, &a->cycles_cap, a->ncycles + 1, sizeof(*a->cycles), 16) < 0)
+		return -FTP_E_NOMEM;
+	a->cycles[a->ncycles] = k;
+	*slot = (uint32_t)++a->ncycles;
+	a->cy_n += k.n;
+	return 0;
+}
+
+/* Records a cycle of the open round (members index a->entries, the lowest
+ * tid first). */
+static int record_cycle(struct analysis *a, const struct deadlock_member *m, size_t n)
+{
+	if (cycle_reserve(a, n) < 0)
+		return -FTP_E_NOMEM;
 	struct cycle k = { .n = n, .off = a->cy_n, .rounds = 1, .first_ns = a->round_ns };
-	uint64_t h = ftp_hash_mix(0, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct entry *e = &a->entries[m[i].thread];
 		a->cy_tids[k.off + i] = e->tid;
 		a->cy_kinds[k.off + i] = e->kind;
 		a->cy_addrs[k.off + i] = e->address;
 		a->cy_frames[k.off + i] = e->frame;
-		h = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(h, (uint64_t)e->tid), e->kind), e->address);
 	}
-	k.hash = h;
-	uint32_t *slot = ftp_hindex_find(&a->cycle_ix, h, same_cycle, a, &k);
-	if (*slot) {
-		a->cycles[*slot - 1].rounds++;
-		return 0; /* the pools' tail is overwritten next time */
-	}
-	if (ftp_grow((void **)&a->cycles, &a->cycles_cap, a->ncycles + 1, sizeof(*a->cycles), 16) < 0)
-		return -FTP_E_NOMEM;
-	a->cycles[a->ncycles] = k;
-	*slot = (uint32_t)++a->ncycles;
-	a->cy_n += n;
-	return 0;
+	return cycle_add(a, k);
 }
 
 /* The open round's wait-for cycles (deadlock.h), each recorded once. A
@@ -466,40 +486,17 @@ int analysis_end_round(struct analysis *a)
 static int merge_cycle(struct analysis *a, const struct analysis *src, const struct cycle *c,
                        const uint32_t *frames)
 {
-	size_t need = a->cy_n + c->n;
-	if (ftp_grow((void **)&a->cy_tids, &a->cy_tids_cap, need, sizeof(*a->cy_tids), 16) < 0 ||
-	    ftp_grow((void **)&a->cy_kinds, &a->cy_kinds_cap, need, sizeof(*a->cy_kinds), 16) < 0 ||
-	    ftp_grow((void **)&a->cy_addrs, &a->cy_addrs_cap, need, sizeof(*a->cy_addrs), 16) < 0 ||
-	    ftp_grow((void **)&a->cy_frames, &a->cy_frames_cap, need, sizeof(*a->cy_frames), 16) < 0 ||
-	    ftp_hindex_reserve(&a->cycle_ix, a->ncycles, 16, cycle_hash_of, a) < 0)
+	if (cycle_reserve(a, c->n) < 0)
 		return -FTP_E_NOMEM;
 	struct cycle k = { .n = c->n, .off = a->cy_n, .rounds = c->rounds, .first_ns = c->first_ns };
-	uint64_t h = ftp_hash_mix(0, c->n);
 	for (size_t i = 0; i < c->n; i++) {
 		uint32_t f = src->cy_frames[c->off + i];
 		a->cy_tids[k.off + i] = src->cy_tids[c->off + i];
 		a->cy_kinds[k.off + i] = src->cy_kinds[c->off + i];
 		a->cy_addrs[k.off + i] = src->cy_addrs[c->off + i];
 		a->cy_frames[k.off + i] = f ? frames[f - 1] : 0;
-		h = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(h, (uint64_t)a->cy_tids[k.off + i]),
-		                              a->cy_kinds[k.off + i]),
-		                 a->cy_addrs[k.off + i]);
 	}
-	k.hash = h;
-	uint32_t *slot = ftp_hindex_find(&a->cycle_ix, h, same_cycle, a, &k);
-	if (*slot) {
-		struct cycle *o = &a->cycles[*slot - 1];
-		o->rounds += c->rounds;
-		if (c->first_ns < o->first_ns)
-			o->first_ns = c->first_ns;
-		return 0;
-	}
-	if (ftp_grow((void **)&a->cycles, &a->cycles_cap, a->ncycles + 1, sizeof(*a->cycles), 16) < 0)
-		return -FTP_E_NOMEM;
-	a->cycles[a->ncycles] = k;
-	*slot = (uint32_t)++a->ncycles;
-	a->cy_n += c->n;
-	return 0;
+	return cycle_add(a, k);
 }
 
 int analysis_merge(struct analysis *a, const struct analysis *src)
