@@ -695,16 +695,18 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 		return;
 	}
 	if (t->state == 'R') {
-		if (s->on_cpu == 0) {
-			s->state = FTP_STATE_RUNNABLE;
-			return;
-		}
+		/* a spinning waiter still waits for its lock when another
+		 * thread took its CPU (on_cpu says which) */
 		const struct ftp_wait *spin;
 		if (ft && (spin = spin_match(w, rt))) {
 			s->state = FTP_STATE_LOCK;
 			s->wait = *spin;
 			s->wait.holder = 0;
 			s->wait.holder_how = FTP_HOLDER_NONE;
+			return;
+		}
+		if (s->on_cpu == 0) {
+			s->state = FTP_STATE_RUNNABLE;
 			return;
 		}
 		/* detached from the interpreter, or without the GIL: C code */
