@@ -286,13 +286,14 @@ class Check:
                     ", ".join("%s x%d" % kv for kv in wrong.most_common())))
             for state, least in sorted(rule.get("at_least", {}).items()):
                 got = sum(1 for s in covered if s.state == state)
-                if n and got < least * n:
+                if n and n >= self.min_samples and got < least * n:
                     passed = False
                     problem("%s: %d of %d samples (%.1f%%) %s, expected at least %.0f%%" % (
                         name, got, n, 100 * got / n, state, 100 * least))
             if n and n >= self.min_samples:
                 self.shares.append(share)
-            self.row(name, describe(rule, self.truth), ok, n, passed)
+            seen = collections.Counter(s.state for s in covered)
+            self.row(name, describe(rule, self.truth), ok, n, passed, seen)
         for s in samples:
             if not any(self.covers(r, s) for r in t["rules"]):
                 unclassified += 1
@@ -325,8 +326,10 @@ class Check:
             self.shares.append(share)
         self.row("(all)", what, ok, n, passed)
 
-    def row(self, name, what, ok, n, passed):
-        self.rows.append((name, what, ok, n, passed))
+    def row(self, name, what, ok, n, passed, seen=None):
+        """seen: a Counter of the states of the rule's samples, printed after
+        the rule so that a share near the bar shows what the rest was."""
+        self.rows.append((name, what, ok, n, passed, seen))
 
 
 def check_deadlocks(truth, doc):
@@ -485,8 +488,10 @@ def main():
         check_report(truth, report, args.min_share)
 
     width = max([len(r[0]) for r in check.rows] + [6])
-    for name, what, ok, n, passed in check.rows:
+    for name, what, ok, n, passed, seen in check.rows:
         share = "%5.1f%%" % (100 * ok / n) if n else "   -  "
+        if seen:
+            what += "  [%s]" % " ".join("%s %d" % kv for kv in seen.most_common())
         print("%-12s %-6s %-*s %5d/%-5d %s  %-4s %s" % (truth["workload"], build, width, name, ok, n, share,
                                                         "ok" if passed else "FAIL", what))
     accuracy = min(check.shares) if check.shares else 0.0
