@@ -86,7 +86,8 @@ static const struct ftp_layout py38 = {
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
-	.module = { .md_dict = 16 },
+	.module = { .md_dict = 16, .md_name = 48 },
+	.function = { .qualname = 104 },
 	.pylong = { .lv_tag = 16, .ob_digit = 24 },
 	.dict_keys = {
 		.dk_size = 8,
@@ -182,7 +183,8 @@ static const struct ftp_layout py39 = {
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
-	.module = { .md_dict = 16 },
+	.module = { .md_dict = 16, .md_name = 48 },
+	.function = { .qualname = 104 },
 	.pylong = { .lv_tag = 16, .ob_digit = 24 },
 	.dict_keys = {
 		.dk_size = 8,
@@ -280,7 +282,8 @@ static const struct ftp_layout py310 = {
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
-	.module = { .md_dict = 16 },
+	.module = { .md_dict = 16, .md_name = 48 },
+	.function = { .qualname = 40 },
 	.pylong = { .lv_tag = 16, .ob_digit = 24 },
 	.dict_keys = {
 		.dk_size = 8,
@@ -376,7 +379,8 @@ static const struct ftp_layout py311 = {
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
-	.module = { .md_dict = 16 },
+	.module = { .md_dict = 16, .md_name = 48 },
+	.function = { .qualname = 40 },
 	.pylong = { .lv_tag = 16, .ob_digit = 24 },
 	.dict_keys = {
 		.dk_size = FTP_OFF_NONE,
@@ -476,7 +480,8 @@ static const struct ftp_layout py312 = {
 	.list = { .ob_item = 24 },
 	.dict = { .ma_keys = 32, .ma_values = 40 },
 	.bytes = { .ob_sval = 32 },
-	.module = { .md_dict = 16 },
+	.module = { .md_dict = 16, .md_name = 48 },
+	.function = { .qualname = 40 },
 	.pylong = { .lv_tag = 16, .ob_digit = 24 },
 	.dict_keys = {
 		.dk_size = FTP_OFF_NONE,
@@ -513,17 +518,19 @@ struct beyond_blob {
 	bool free_threaded;
 	uint32_t tp_basicsize, tp_dictoffset, ht_cached_keys;
 	uint32_t managed_dict_before;
-	uint32_t md_dict;
+	uint32_t md_dict, md_name;
+	uint32_t func_qualname;
 };
 
 static const struct beyond_blob beyond[] = {
-	{ 13, false, 32, 288, 880, 24, 16 },
-	{ 13, true, 48, 304, 896, 8, 32 },
-	{ 14, false, 32, 288, 880, 24, 16 },
-	{ 14, true, 48, 304, 896, 8, 32 },
-	/* 3.15 exports tp_basicsize, tp_dictoffset and ht_cached_keys */
-	{ 15, false, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 24, 16 },
-	{ 15, true, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 8, 32 },
+	{ 13, false, 32, 288, 880, 24, 16, 48, 40 },
+	{ 13, true, 48, 304, 896, 8, 32, 64, 56 },
+	{ 14, false, 32, 288, 880, 24, 16, 48, 40 },
+	{ 14, true, 48, 304, 896, 8, 32, 64, 56 },
+	/* 3.15 exports tp_basicsize, tp_dictoffset and ht_cached_keys, and
+	 * its modules lost md_def */
+	{ 15, false, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 24, 16, 40, 40 },
+	{ 15, true, FTP_OFF_NONE, FTP_OFF_NONE, FTP_OFF_NONE, 8, 32, 56, 56 },
 };
 
 void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_threaded)
@@ -539,6 +546,8 @@ void symbols_layout_beyond_blob(struct ftp_layout *L, unsigned minor, bool free_
 	L->object.managed_dict_before = b->managed_dict_before;
 	L->object.managed_values_before = FTP_OFF_NONE;
 	L->module.md_dict = b->md_dict;
+	L->module.md_name = b->md_name;
+	L->function.qualname = b->func_qualname;
 	/* 3.14+ free-threaded: _PyCodeArray {Py_ssize_t size; char *entries[]} */
 	L->code.tlbc_size = free_threaded && minor >= 14 ? 0 : FTP_OFF_NONE;
 	L->code.tlbc_entries = free_threaded && minor >= 14 ? 8 : FTP_OFF_NONE;

@@ -235,7 +235,12 @@ struct ftp_layout {
 
 	struct {
 		uint32_t md_dict; /* in PyModuleObject */
+		uint32_t md_name; /* its name, a str */
 	} module;
+
+	struct {
+		uint32_t qualname; /* func_qualname in PyFunctionObject, a str */
+	} function;
 
 	struct {
 		uint32_t lv_tag;   /* ob_size (<= 3.11) or long_value.lv_tag */

@@ -158,6 +158,8 @@ static const struct entry entries[] = {
 	  0 },
 	{ LF(bytes.ob_sval), "PyBytesObject", "ob_sval", "bytes_object.ob_sval", "bytes_object.size", 13, 0 },
 	{ LF(module.md_dict), "PyModuleObject", "md_dict", "-.module.md_dict", NULL, 99, ALWAYS },
+	{ LF(module.md_name), "PyModuleObject", "md_name", "-.module.md_name", NULL, 99, ALWAYS },
+	{ LF(function.qualname), "PyFunctionObject", "func_qualname", "-.function.qualname", NULL, 99, ALWAYS },
 	{ LF(pylong.lv_tag), "PyLongObject", "long_value.lv_tag", "long_object.lv_tag", "long_object.size",
 	  13, 0 },
 	{ LF(pylong.ob_digit), "PyLongObject", "long_value.ob_digit", "long_object.ob_digit",
