@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# ftprof report on handwritten raw recordings (formats 2 and 3) (tests/report/): the text and
+# ftprof report on handwritten raw recordings (formats 2 to 4) (tests/report/): the text and
 # JSON reports match their golden files, -o writes the same, and bad input
 # (raw 1, a bad column, binary data, no file) fails with the file and line
 # named and exit 2, never a crash. Usage: check_report.sh FTPROF SOURCE_DIR
@@ -12,7 +12,7 @@ fail=0
 report() { echo "check_report: $*"; fail=1; }
 cd "$dir" || exit 2
 
-for name in threads gil oncpu; do
+for name in threads gil oncpu names; do
 	"$ftprof" report "$name.raw" > "$tmp/$name.txt" 2> "$tmp/err" || report "$name.raw: exit $?: $(cat "$tmp/err")"
 	diff -u "$name.txt" "$tmp/$name.txt" || report "$name.raw: text differs from $name.txt"
 	"$ftprof" report --json "$name.raw" > "$tmp/$name.json" || report "$name.raw --json: exit $?"
@@ -26,7 +26,7 @@ for name in threads gil oncpu; do
 done
 
 # No byte of ESC or BEL from the file reaches the text report.
-for name in threads oncpu; do
+for name in threads oncpu names; do
 	if LC_ALL=C grep -q "$(printf '[\033\007]')" "$tmp/$name.txt"; then
 		report "$name.raw: a control character reached the text report"
 	fi
@@ -49,6 +49,7 @@ expect_error bad-empty.raw 1 "empty file"
 expect_error bad-tick.raw 5 "a tick line before any sample line"
 expect_error bad-kind.raw 6 "a malformed tick line"
 expect_error bad-cpustat.raw 5 "a malformed CPU times line"
+expect_error bad-names.raw 7 "a malformed tick line"
 expect_error no-such-file.raw "" "No such file or directory"
 
 "$ftprof" report > /dev/null 2>&1

@@ -857,6 +857,8 @@ static int build_oncpu(const struct analysis_result *res, const struct attach_st
 		r->samples = rc->samples;
 		r->share = rc->share;
 		r->address = rc->address;
+		if (rc->name)
+			ui_escape_buf(r->name, sizeof(r->name), rc->name, ascii);
 		if (rc->nlines && rc->lines[0].function && rc->lines[0].function[0]) {
 			where_text(rc->lines[0].function, rc->lines[0].file, rc->lines[0].line, ascii,
 			           r->where, sizeof(r->where));
@@ -1474,7 +1476,7 @@ static void refcount_panel(const struct attach_view *v, struct attach_ui *ui, st
 {
 	const int typew = scr->width >= 120 ? 32 : scr->width >= 100 ? 24 : 20;
 	struct out o = line(scr, y0, ATTACH_ATTR_COLUMNS);
-	field(&o, "TYPE", typew, false);
+	field(&o, "TYPE (OBJECT)", typew, false);
 	field(&o, "OBJECTS", 8, true);
 	field(&o, "SHARE%", 7, true);
 	field(&o, "TICKS", 7, true);
@@ -1491,8 +1493,10 @@ static void refcount_panel(const struct attach_view *v, struct attach_ui *ui, st
 		const struct attach_refcount_row *r = &v->refcount[idx];
 		bool sel = idx == ui->sel[ATTACH_REFCOUNT];
 		o = line(scr, y + i, sel ? ATTACH_ATTR_SELECTED : ATTACH_ATTR_NORMAL);
-		char num[48];
-		field(&o, r->type, typew, false);
+		char num[48], what[200];
+		/* the type, and the short name of its object seen most */
+		snprintf(what, sizeof(what), "%s%s%s", r->type, r->name[0] ? " " : "", r->name);
+		field(&o, what, typew, false);
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->objects);
 		field(&o, num, 8, true);
 		snprintf(num, sizeof(num), "%.1f", r->share * 100);
@@ -1502,9 +1506,11 @@ static void refcount_panel(const struct attach_view *v, struct attach_ui *ui, st
 		put(&o, "  ");
 		put(&o, r->where[0] ? r->where : "?");
 		if (sel)
-			snprintf(status, status_len, "%s: %llu objects, most seen 0x%llx; top line %s%s%s",
-			         r->type, (unsigned long long)r->objects, (unsigned long long)r->address,
-			         r->where[0] ? r->where : "?", r->file[0] ? " in " : "", r->file);
+			snprintf(status, status_len,
+			         "%s: %llu objects, most seen 0x%llx%s%s; top line %s%s%s", r->type,
+			         (unsigned long long)r->objects, (unsigned long long)r->address,
+			         r->name[0] ? " " : "", r->name, r->where[0] ? r->where : "?",
+			         r->file[0] ? " in " : "", r->file);
 	}
 }
 

@@ -144,6 +144,7 @@ struct attach_refcount_row {
 	uint64_t objects, samples;
 	double share;     /* of all on-CPU samples */
 	uint64_t address; /* the object seen most */
+	char name[128];   /* its short name, escaped; "": none */
 	char where[256];  /* the line most of its samples were at: "function file:line" */
 	char file[256];   /* that line's full path */
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Reads raw formats 2 and 3 back: the header, then each line split on tabs
+/* Reads raw formats 2 to 4 back: the header, then each line split on tabs
  * into its columns (format 3 adds the CPU, tick lines after each sample and
- * the machine's CPU times), strings unescaped, and the innermost Python frame taken
+ * the machine's CPU times; 4 the ticks' object names), strings unescaped, and the innermost Python frame taken
  * from the folded stack. The file is as hostile as the target it came from:
  * every column is checked, and a bad one stops the read with its line. */
 #include <errno.h>
@@ -128,10 +128,10 @@ static int read_header(const char *text, const char *path, struct raw_header *hd
 	if (sscanf(text, "# ftprof raw %d:%n", &format, &n) != 1 || n == 0)
 		return fail(err, path, 1, "not an ftprof raw recording (no '# ftprof raw N:' header)");
 	hdr->format = format;
-	if (format != 2 && format != 3)
+	if (format < 2 || format > 4)
 		return fail(
 		        err, path, 1,
-		        "raw format %d; ftprof reads raw formats 2 and 3 (record it again with this ftprof)",
+		        "raw format %d; ftprof reads raw formats 2 to 4 (record it again with this ftprof)",
 		        format);
 	const char *p = text + n;
 	while (*p) {
@@ -304,7 +304,7 @@ static int read_line(char *text, const char *path, int format, unsigned long lin
                      struct analysis_sample *s, char **stack, struct ftp_error *err)
 {
 	char *col[NCOLS + 1];
-	int n = 0, want = format == 3 ? NCOLS + 1 : NCOLS;
+	int n = 0, want = format >= 3 ? NCOLS + 1 : NCOLS;
 	for (char *p = text;; p++) {
 		col[n++] = p;
 		p = strchr(p, '\t');
@@ -319,7 +319,7 @@ static int read_line(char *text, const char *path, int format, unsigned long lin
 	memset(s, 0, sizeof(*s));
 	s->line = -1;
 	s->cpu = -1;
-	if (format == 3) { /* the cpu column, after oncpu */
+	if (format >= 3) { /* the cpu column, after oncpu */
 		uint64_t cpu;
 		if (strcmp(col[COL_ONCPU + 1], "-") != 0) {
 			if (!parse_u64(col[COL_ONCPU + 1], 10, &cpu) || cpu > 65535)
@@ -391,13 +391,15 @@ struct pending {
 	unsigned long lineno;
 	struct ftp_tick *ticks;
 	size_t nticks, ticks_cap;
-	char **types; /* the ticks' object types, copied */
+	char **types, **names; /* the ticks' object types and names, copied */
 };
 
 static void pending_clear(struct pending *pd)
 {
-	for (size_t i = 0; i < pd->nticks; i++)
+	for (size_t i = 0; i < pd->nticks; i++) {
 		free(pd->types[i]);
+		free(pd->names[i]);
+	}
 	pd->nticks = 0;
 	if (pd->text)
 		pd->text[0] = '\0';
@@ -409,6 +411,7 @@ static void pending_release(struct pending *pd)
 	free(pd->text);
 	free(pd->ticks);
 	free(pd->types);
+	free(pd->names);
 }
 
 static bool parse_cpu_kind(const char *s, enum ftp_cpu_kind *out)
@@ -421,22 +424,34 @@ static bool parse_cpu_kind(const char *s, enum ftp_cpu_kind *out)
 	return false;
 }
 
-/* "@ time tid cpu kind mode symbol inlined object object_type" */
-static int read_tick(char *text, const char *path, unsigned long lineno, struct pending *pd,
+/* A "-" column as NULL, else a copy of its text unescaped; false when out
+ * of memory. */
+static bool dup_column(char *col, char **out)
+{
+	*out = NULL;
+	if (strcmp(col, "-") == 0)
+		return true;
+	raw_unescape(col);
+	return (*out = strdup(col)) != NULL;
+}
+
+/* "@ time tid cpu kind mode symbol inlined object object_type [object_name]"
+ * (the name from format 4 on) */
+static int read_tick(char *text, const char *path, int format, unsigned long lineno, struct pending *pd,
                      struct ftp_error *err)
 {
-	char *col[10];
-	int n = 0;
+	char *col[11];
+	int n = 0, want = format >= 4 ? 11 : 10;
 	for (char *p = text;; p++) {
 		col[n++] = p;
 		p = strchr(p, '\t');
-		if (!p || n == 10)
+		if (!p || n == want)
 			break;
 		*p = '\0';
 	}
 	struct ftp_tick k = { 0 };
 	uint64_t cpu;
-	if (n != 10 || !parse_u64(col[1], 10, &k.time_ns) || !parse_u64(col[3], 10, &cpu) || cpu > 65535 ||
+	if (n != want || !parse_u64(col[1], 10, &k.time_ns) || !parse_u64(col[3], 10, &cpu) || cpu > 65535 ||
 	    !parse_cpu_kind(col[4], &k.kind) || (strcmp(col[5], "k") != 0 && strcmp(col[5], "u") != 0) ||
 	    (strcmp(col[8], "-") != 0 &&
 	     (strncmp(col[8], "0x", 2) != 0 || !parse_u64(col[8] + 2, 16, &k.object_addr))))
@@ -449,17 +464,20 @@ static int read_tick(char *text, const char *path, unsigned long lineno, struct 
 		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
 	size_t cap = pd->ticks_cap;
 	char **types = realloc(pd->types, cap * sizeof(*types));
-	if (!types)
+	if (types)
+		pd->types = types;
+	char **names = types ? realloc(pd->names, cap * sizeof(*names)) : NULL;
+	if (names)
+		pd->names = names;
+	char *type = NULL, *name = NULL;
+	if (!names || !dup_column(col[9], &type) || (want > 10 && !dup_column(col[10], &name))) {
+		free(type);
 		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
-	pd->types = types;
-	char *type = NULL;
-	if (strcmp(col[9], "-") != 0) {
-		raw_unescape(col[9]);
-		if (!(type = strdup(col[9])))
-			return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
 	}
 	pd->types[pd->nticks] = type;
+	pd->names[pd->nticks] = name;
 	k.object_type = type;
+	k.object_name = name;
 	pd->ticks[pd->nticks++] = k;
 	return 0;
 }
@@ -544,9 +562,9 @@ static int read_all(FILE *f, const char *path, struct raw_header *hdr, raw_sampl
 				           "not a raw recording's column line ('# round\\t...')");
 		} else if (text[0] == '#' || len == 0) {
 			continue;
-		} else if (hdr->format == 3 && text[0] == '@' && text[1] == '\t') {
-			ret = read_tick(text, path, lineno, &pd, err);
-		} else if (hdr->format == 3 && text[0] == '%' && text[1] == '\t') {
+		} else if (hdr->format >= 3 && text[0] == '@' && text[1] == '\t') {
+			ret = read_tick(text, path, hdr->format, lineno, &pd, err);
+		} else if (hdr->format >= 3 && text[0] == '%' && text[1] == '\t') {
 			ret = read_cpustat(text, path, lineno, hdr, err);
 		} else {
 			ret = flush(&pd, path, hdr, fn, stack_fn, arg, err);

@@ -35,7 +35,7 @@ void raw_header_release(struct raw_header *hdr);
 typedef int raw_sample_fn(const struct analysis_sample *s, void *arg);
 
 /* Reads f (named path in messages) to its end. Returns 0, or -FTP_E_CORRUPT
- * with err's message "PATH:LINE: what is wrong" (a header that is not raw 2 or 3,
+ * with err's message "PATH:LINE: what is wrong" (a header that is not raw 2 to 4,
  * a malformed line), -FTP_E_IO on a read error, or the callback's negative
  * -FTP_E_* (its name in err). hdr is filled as the header is read. */
 int raw_read(FILE *f, const char *path, struct raw_header *hdr, raw_sample_fn *fn, void *arg,

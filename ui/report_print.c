@@ -152,6 +152,10 @@ static void text_oncpu(FILE *f, const struct analysis_result *res)
 		        100.0 * rc->share, rc->samples, rc->objects, rc->objects == 1 ? "" : "s");
 		if (rc->address)
 			fprintf(f, ", most 0x%" PRIx64, rc->address);
+		if (rc->name) {
+			fputc(' ', f);
+			ui_put_escaped(f, rc->name);
+		}
 		fputc('\n', f);
 		text_lines(f, "at:", rc->lines, rc->nlines);
 	}
@@ -317,6 +321,11 @@ static void json_oncpu(FILE *f, const struct analysis_result *res)
 		json_num(f, rc->share);
 		fprintf(f, ", \"objects\": %" PRIu64 ", \"address\": ", rc->objects);
 		json_addr(f, rc->address);
+		fputs(", \"name\": ", f);
+		if (rc->name)
+			ui_put_json_str(f, rc->name);
+		else
+			fputs("null", f);
 		fputs(", \"lines\": ", f);
 		json_lines(f, rc->lines, rc->nlines);
 		fputc('}', f);

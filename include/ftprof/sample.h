@@ -139,6 +139,11 @@ struct ftp_tick {
 	 * not escaped; NULL when unreadable). */
 	uint64_t object_addr;
 	const char *object_type;
+	/* Its short name where one is cheap, not escaped: a type's name, a
+	 * str's text in quotes (cut at 40 characters with "..."), a code
+	 * object's or function's qualified name, a module's name; NULL for
+	 * other objects. */
+	const char *object_name;
 };
 
 /* One CPU's time as /proc/stat counts it: clock ticks (USER_HZ) spent busy

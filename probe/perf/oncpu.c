@@ -61,6 +61,25 @@ struct ip_entry {
 struct type_entry {
 	uint64_t addr; /* 0: free */
 	char *name;    /* NULL: unreadable */
+	enum probe_obj_kind kind;
+};
+
+/* The short names of refcount ticks' objects (objname.c), by address,
+ * direct-mapped, each read again in a new round: an object freed and
+ * another made at its address is named afresh. */
+#define OBJ_CACHE 256
+struct obj_entry {
+	uint64_t addr, type, round; /* addr 0: free */
+	const char *name;           /* in the pool; NULL: none */
+};
+
+/* The names ticks lend, interned: they live as long as the probe. */
+#define NAMES_MAX 65536
+struct name_pool {
+	char **v;
+	uint64_t *hash;
+	size_t n, cap;
+	struct ftp_hindex ix;
 };
 
 struct oncpu_thread {
@@ -97,6 +116,8 @@ struct probe_oncpu {
 	size_t ips_cap, ips_n;
 	struct type_entry *types;
 	size_t types_cap, types_n;
+	struct obj_entry *objs; /* OBJ_CACHE, NULL until the first named object */
+	struct name_pool names;
 };
 
 static void thread_close(struct oncpu_thread *t)
@@ -128,6 +149,12 @@ void probe_oncpu_release(struct ftp_probe *p)
 	for (size_t i = 0; i < o->types_cap; i++)
 		free(o->types[i].name);
 	free(o->types);
+	free(o->objs);
+	for (size_t i = 0; i < o->names.n; i++)
+		free(o->names.v[i]);
+	free(o->names.v);
+	free(o->names.hash);
+	ftp_hindex_release(&o->names.ix);
 	native_inlines_destroy(o->inl);
 	native_symbolizer_destroy(o->sz);
 	native_modules_destroy(o->mods);
@@ -523,7 +550,9 @@ static const struct ip_entry *ip_get(struct ftp_probe *p, struct probe_oncpu *o,
 
 /* ---- the object of a refcount tick ---------------------------------- */
 
-static const char *type_name(struct ftp_probe *p, struct probe_oncpu *o, uint64_t type)
+/* The type at type, read once (its name NULL when unreadable); NULL when
+ * out of memory or too many types were seen. */
+static const struct type_entry *type_get(struct ftp_probe *p, struct probe_oncpu *o, uint64_t type)
 {
 	if (2 * (o->types_n + 1) > o->types_cap) {
 		if (o->types_n >= 65536)
@@ -549,18 +578,70 @@ static const char *type_name(struct ftp_probe *p, struct probe_oncpu *o, uint64_
 		j = (j + 1) & (o->types_cap - 1);
 	struct type_entry *e = &o->types[j];
 	if (e->addr)
-		return e->name;
+		return e;
 	e->addr = type;
 	o->types_n++;
 	uint64_t name_ptr;
 	char buf[128];
-	if (probe_mem_u64(&p->mem, type + p->L.object.tp_name, &name_ptr) < 0 || !name_ptr ||
-	    probe_mem_read_direct(&p->mem, name_ptr, buf, sizeof(buf), NULL) < 0)
+	if (probe_mem_u64(&p->mem, type + p->L.object.tp_name, &name_ptr) == 0 && name_ptr &&
+	    probe_mem_read_direct(&p->mem, name_ptr, buf, sizeof(buf), NULL) == 0) {
+		buf[sizeof(buf) - 1] = 0;
+		if (buf[0])
+			e->name = strdup(buf);
+	}
+	const struct probe_reader r = probe_reader_get(p);
+	e->kind = probe_obj_kind(&r, type, e->name);
+	return e;
+}
+
+static uint64_t pool_hash_of(const void *ctx, size_t i)
+{
+	return ((const struct name_pool *)ctx)->hash[i];
+}
+
+static bool pool_same(const void *ctx, uint32_t i, const void *key)
+{
+	return !strcmp(((const struct name_pool *)ctx)->v[i], key);
+}
+
+/* name, interned; NULL when out of memory or the pool is full. */
+static const char *pool_intern(struct name_pool *np, const char *name)
+{
+	uint64_t h = ftp_hash_str(0, name);
+	long at = ftp_hindex_get(&np->ix, h, pool_same, np, name);
+	if (at >= 0)
+		return np->v[at];
+	if (np->n >= NAMES_MAX || ftp_hindex_reserve(&np->ix, np->n, 256, pool_hash_of, np) < 0)
 		return NULL;
-	buf[sizeof(buf) - 1] = 0;
-	if (!buf[0])
+	size_t cap = np->cap;
+	if (ftp_grow((void **)&np->v, &cap, np->n + 1, sizeof(*np->v), 256) < 0 ||
+	    ftp_grow((void **)&np->hash, &np->cap, np->n + 1, sizeof(*np->hash), 256) < 0)
 		return NULL;
-	e->name = strdup(buf);
+	char *copy = strdup(name);
+	if (!copy)
+		return NULL;
+	np->v[np->n] = copy;
+	np->hash[np->n] = h;
+	*ftp_hindex_find(&np->ix, h, pool_same, np, name) = (uint32_t)++np->n;
+	return copy;
+}
+
+/* The short name of obj, an instance of te, read once a round. */
+static const char *object_name(struct ftp_probe *p, struct probe_oncpu *o, uint64_t obj,
+                               const struct type_entry *te)
+{
+	if (te->kind == PROBE_OBJ_OTHER)
+		return NULL;
+	if (!o->objs && !(o->objs = calloc(OBJ_CACHE, sizeof(*o->objs))))
+		return NULL;
+	struct obj_entry *e = &o->objs[ftp_hash_addr(obj) & (OBJ_CACHE - 1)];
+	if (e->addr == obj && e->type == te->addr && e->round == p->round)
+		return e->name;
+	char buf[256];
+	const struct probe_reader r = probe_reader_get(p);
+	*e = (struct obj_entry){ .addr = obj, .type = te->addr, .round = p->round };
+	if (probe_obj_name(&r, obj, te->kind, buf, sizeof(buf)) == 0)
+		e->name = pool_intern(&o->names, buf);
 	return e->name;
 }
 
@@ -577,7 +658,11 @@ static void refcount_object(struct ftp_probe *p, struct probe_oncpu *o, const st
 	    (type & 7))
 		return;
 	t->object_addr = v;
-	t->object_type = type_name(p, o, type);
+	const struct type_entry *te = type_get(p, o, type);
+	if (te) {
+		t->object_type = te->name;
+		t->object_name = object_name(p, o, v, te);
+	}
 }
 
 /* ---- taking a thread's ticks ----------------------------------------- */

@@ -51,6 +51,27 @@ uint64_t probe_code_count(const struct code_cache *cache); /* NULL: 0 */
  * next round's prefetch. */
 void probe_code_prefetch(struct ftp_probe *p);
 
+/* ---- objname.c: short names of objects ---------------------------- */
+
+/* What naming an instance of a type takes. */
+enum probe_obj_kind {
+	PROBE_OBJ_OTHER,    /* known by its type alone */
+	PROBE_OBJ_TYPE,     /* a type: its tp_name */
+	PROBE_OBJ_STR,      /* an exact str: its text, quoted, cut at 40 characters */
+	PROBE_OBJ_CODE,     /* co_qualname (co_name before 3.11) */
+	PROBE_OBJ_FUNCTION, /* func_qualname */
+	PROBE_OBJ_MODULE,   /* md_name */
+};
+
+/* The kind of the type at type, whose tp_name the caller read (NULL:
+ * unreadable). Reads its tp_flags. */
+enum probe_obj_kind probe_obj_kind(const struct probe_reader *r, uint64_t type, const char *tp_name);
+/* The short name of obj, an instance of a type of that kind, into out as
+ * UTF-8 (not escaped, truncated to out_len, at least 8). Returns 0, or a
+ * negative FTP_E_* with out "" (FTP_E_UNSUPPORTED: a kind without names). */
+int probe_obj_name(const struct probe_reader *r, uint64_t obj, enum probe_obj_kind kind, char *out,
+                   size_t out_len);
+
 /* ---- names.c: threading names --------------------------------------- */
 
 struct probe_names; /* names.c's names and caches: p->names, NULL until the first refresh */

@@ -114,7 +114,7 @@ def raw(args):
     lines = text.split("\n")
     check(lines and lines[-1] == "", "the file does not end with a newline")
     lines = lines[:-1]
-    check(lines and lines[0].startswith("# ftprof raw 3: pid %d," % args.pid) and lines[0].endswith(" ns"),
+    check(lines and lines[0].startswith("# ftprof raw 4: pid %d," % args.pid) and lines[0].endswith(" ns"),
           "header %r" % lines[:1])
     files = {}
     labels = {}  # parsed once: a label recurs in most samples
@@ -126,7 +126,7 @@ def raw(args):
             continue
         if line.startswith("@\t"):  # a tick (decoded() checked its characters with the rest)
             cols = line.split("\t")
-            check(len(cols) == 10, "line %d: a tick of %d columns: %r" % (n, len(cols), line[:200]))
+            check(len(cols) == 11, "line %d: a tick of %d columns: %r" % (n, len(cols), line[:200]))
             continue
         if line.startswith("%\t"):
             continue

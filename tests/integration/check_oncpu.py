@@ -6,6 +6,7 @@
 # CPUs), 1 otherwise.
 #
 #   check_oncpu.py refcount FTPROF PYTHON   shared vs private objects (free-threaded)
+#   check_oncpu.py names FTPROF PYTHON      a shared str and closure, named (free-threaded)
 #   check_oncpu.py pinned FTPROF PYTHON     two spinners pinned to CPUs 0 and 1
 #   check_oncpu.py off FTPROF PYTHON        --no-oncpu: no ticks, no refcount
 import json
@@ -39,6 +40,7 @@ def start(python, script, *args):
         p.kill()
         sys.exit("%s did not start: %r" % (script, line))
     p.tids = [int(w) for w in line.split()[3:] if w.isdigit()]
+    p.said = dict(w.split("=", 1) for w in line.split() if "=" in w)
     return p
 
 
@@ -112,6 +114,38 @@ def check_refcount(ftprof, python, tmp):
     # readers: pinned's check compares it with the kernel's count)
     check(private["parallelism"]["oncpu"] and private["parallelism"]["oncpu"]["ticks"] > 0,
           "private: no on-CPU samples")
+
+
+def check_names(ftprof, python, tmp):
+    """The target names the object its readers share (its type and the short
+    name ftprof should give it): it must be the table's top object, named so,
+    at the target's line, in the text report too."""
+    if not free_threaded(python):
+        print("skip: reference-count contention is a free-threaded build's (no GIL)")
+        sys.exit(77)
+    hold = truth_line("refcount.py", "hold")
+    for mode in ("str", "closure"):
+        p = start(python, "refcount.py", mode, "2")
+        try:
+            rep, raw = record(ftprof, p.pid, 3, tmp, mode)
+        finally:
+            p.kill()
+            p.wait()
+        want_type, want_name = p.said.get("type"), p.said.get("name")
+        if not check(rep["refcount"], "%s: an empty refcount table" % mode):
+            continue
+        top = rep["refcount"][0]
+        check(top["type"] == want_type and top["name"] == want_name,
+              "%s: the top object is %r %r, not %r %r" % (mode, top["type"], top["name"], want_type, want_name))
+        check(top["objects"] == 1, "%s: %d %s objects, 1 expected" % (mode, top["objects"], top["type"]))
+        check(top["share"] >= 0.10, "%s: %.1f%% of on-CPU samples, under 10%%" % (mode, 100 * top["share"]))
+        lines = top["lines"]
+        check(lines and lines[0]["function"] == "holder" and lines[0]["file"].endswith("refcount.py") and
+              lines[0]["line"] in (hold, hold - 1),
+              "%s: the top line is %r, not holder at refcount.py:%d (or its loop's line)" % (mode, lines[:1], hold))
+        text = subprocess.run([ftprof, "report", raw], capture_output=True, text=True, timeout=120).stdout
+        check(("most %s %s" % (top["address"], want_name)) in text,
+              "%s: the text report does not name %s %s" % (mode, top["address"], want_name))
 
 
 def cpu_seconds(pid, tids):
@@ -197,7 +231,7 @@ def check_off(ftprof, python, tmp):
 def main():
     what, ftprof, python = sys.argv[1:4]
     with tempfile.TemporaryDirectory() as tmp:
-        {"refcount": check_refcount, "pinned": check_pinned, "off": check_off}[what](ftprof, python, tmp)
+        {"refcount": check_refcount, "names": check_names, "pinned": check_pinned, "off": check_off}[what](ftprof, python, tmp)
     for msg in problems:
         print("check_oncpu %s: %s" % (what, msg))
     return 1 if problems else 0

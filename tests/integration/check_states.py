@@ -94,14 +94,15 @@ def parse_int(text, base=10):
 
 
 def read_raw(text, truth):
-    """Samples of a raw 3 recording, and its header facts."""
+    """Samples of a raw 3 or 4 recording (their sample lines are the same),
+    and its header facts."""
     lines = text.split("\n")
     m = re.match(r"# ftprof raw (\d+): pid (\d+), Python (\S+)( free-threaded)?, ([\d.]+) Hz asked"
                  r"(?:, (\d+) cores)?", lines[0])
     if not m:
         raise ValueError("not an ftprof raw recording: first line %r" % lines[0][:120])
-    if m.group(1) != "3":
-        raise ValueError("raw format %s, expected 3: %r" % (m.group(1), lines[0]))
+    if m.group(1) not in ("3", "4"):
+        raise ValueError("raw format %s, expected 3 or 4: %r" % (m.group(1), lines[0]))
     if int(m.group(2)) != truth["pid"]:
         problem("raw header pid %s, the target is %d" % (m.group(2), truth["pid"]))
     if bool(m.group(4)) != truth["free_threaded"]:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* On-CPU samples end to end (check_oncpu.py does the work): reference-count
- * contention on a shared object against private ones (3.13t), two spinners
+ * contention on a shared object against private ones, and the short names of
+ * a shared str and closure (3.13t), two spinners
  * pinned to CPUs 0 and 1 (free-threaded: both cores busy with the target;
  * GIL: taking turns), and --no-oncpu. */
 #include <criterion/criterion.h>
@@ -33,6 +34,11 @@ static void run_check(const char *what, const char *interp)
 Test(oncpu, refcount_shared_against_private)
 {
 	run_check("refcount", "3.13t");
+}
+
+Test(oncpu, refcount_objects_named)
+{
+	run_check("names", "3.13t");
 }
 
 Test(oncpu, pinned_ft)

@@ -5,10 +5,16 @@
 # its shared count (ob_ref_shared) atomically and the cores fight over its
 # cache line. With "private" each thread reads an object it made itself,
 # whose count it owns (ob_ref_local): no contention. The object's type is
-# Payload. Prints "ready PID refcount MODE" once every reader runs, then runs
-# until killed (or SECONDS when given: "rate N" is then the loop's total
+# Payload. The modes "str" and "closure" share an object with a short name
+# instead, which each thread takes a reference to in a loop: a str made at
+# run time ('shared-key-PID') or a nested function (make.<locals>.inner; a
+# module-level function or class would not do: 3.13t makes those immortal
+# once a second thread starts, and nobody counts them); "ready" then ends with
+# "type=TYPE name=NAME", the object's type and the short name ftprof should
+# give it. Prints "ready PID refcount MODE ..." once every reader runs, then
+# runs until killed (or SECONDS when given: "rate N" is then the loop's total
 # iterations per second).
-#   python refcount.py shared|private [THREADS] [SECONDS]
+#   python refcount.py shared|private|str|closure [THREADS] [SECONDS]
 import os
 import sys
 import threading
@@ -31,24 +37,56 @@ def reader(obj_of, counts, i, stop):
     counts[i] = n
 
 
+def holder(obj_of, counts, i, stop):
+    obj = obj_of()
+    held = None
+    n = 0
+    started[i].set()
+    while not stop.is_set():
+        for _ in range(1000):
+            held = obj  # truth: hold
+        n += 1000
+    counts[i] = n + (held is None)
+
+
+def make():
+    def inner():
+        return None
+    return inner
+
+
+# mode: (the object, its type's name, the short name ftprof gives it)
+NAMED = {
+    "str": lambda: (lambda s: (s, "str", "'%s'" % s))("-".join(["shared", "key", str(os.getpid())])),
+    "closure": lambda: (make(), "function", "make.<locals>.inner"),
+}
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "shared"
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 0
-    shared = Payload()
-    obj_of = (lambda: shared) if mode == "shared" else Payload
+    said = ""
+    loop = reader
+    if mode in NAMED:
+        shared, type_name, name = NAMED[mode]()
+        said = " type=%s name=%s" % (type_name, name)
+        loop = holder
+    else:
+        shared = Payload()
+    obj_of = Payload if mode == "private" else (lambda: shared)
     global started
     started = [threading.Event() for _ in range(threads)]
     counts = [0] * threads
     stop = threading.Event()
-    ts = [threading.Thread(target=reader, args=(obj_of, counts, i, stop), name="reader-%d" % (i + 1),
+    ts = [threading.Thread(target=loop, args=(obj_of, counts, i, stop), name="reader-%d" % (i + 1),
                            daemon=True) for i in range(threads)]
     t0 = time.monotonic()
     for t in ts:
         t.start()
     for e in started:
         e.wait()
-    print("ready %d refcount %s" % (os.getpid(), mode), flush=True)
+    print("ready %d refcount %s%s" % (os.getpid(), mode, said), flush=True)
     if seconds:
         time.sleep(seconds)
         stop.set()

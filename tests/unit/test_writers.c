@@ -106,7 +106,8 @@ static const struct ftp_tick fx_tick_rc[] = {
 	  .object = "/usr/lib/libpython3.13t.so.1.0",
 	  .inlined = "Py_INCREF",
 	  .object_addr = 0x7f00ee00,
-	  .object_type = "Pay\tload;x" },
+	  .object_type = "Pay\tload;x",
+	  .object_name = "'a\tb;c'" },
 	{ .time_ns = 1009500000ull, .cpu = 0, .kind = FTP_CPU_KERNEL, .in_kernel = true },
 };
 

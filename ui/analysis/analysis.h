@@ -119,6 +119,7 @@ struct analysis_refcount {
 	uint64_t samples;            /* ticks in a refcount routine on objects of this type */
 	double share;                /* of all ticks */
 	uint64_t address;            /* the object of this type seen most */
+	const char *name;            /* its short name (a str's text, a function's, ...); NULL: none */
 	uint64_t objects;            /* distinct objects seen */
 	struct analysis_line *lines; /* by samples, most first */
 	size_t nlines;

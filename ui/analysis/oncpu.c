@@ -25,7 +25,7 @@ struct rc_line {
 
 /* Refcount ticks on one object. */
 struct rc_obj {
-	uint32_t type;
+	uint32_t type, name; /* strtab ids; name "": none */
 	uint64_t addr;
 	uint64_t samples;
 	uint64_t hash;
@@ -157,9 +157,14 @@ static int count_line(struct oncpu_counts *c, uint32_t type, const struct analys
 	return add_line(c, k, 1);
 }
 
-static int count_obj(struct oncpu_counts *c, uint32_t type, uint64_t addr, uint64_t samples)
+/* Counts samples on the object at addr of type type; name: its short
+ * name, "" for none (a name seen replaces the one before: the latest object
+ * at the address). */
+static int count_obj(struct oncpu_counts *c, uint32_t type, uint32_t name, uint64_t addr, uint64_t samples)
 {
-	struct rc_obj k = { .type = type, .addr = addr, .hash = ftp_hash_mix(ftp_hash_addr(addr), type) };
+	struct rc_obj k = {
+		.type = type, .name = name, .addr = addr, .hash = ftp_hash_mix(ftp_hash_addr(addr), type)
+	};
 	if (ftp_hindex_reserve(&c->obj_ix, c->nobjs, 64, obj_hash_of, c) < 0)
 		return -FTP_E_NOMEM;
 	uint32_t *slot = ftp_hindex_find(&c->obj_ix, k.hash, same_obj, c, &k);
@@ -170,6 +175,8 @@ static int count_obj(struct oncpu_counts *c, uint32_t type, uint64_t addr, uint6
 		*slot = (uint32_t)++c->nobjs;
 	}
 	c->objs[*slot - 1].samples += samples;
+	if (*strtab_str(&c->strs, name))
+		c->objs[*slot - 1].name = name;
 	return 0;
 }
 
@@ -197,11 +204,12 @@ int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s)
 		if (kind != FTP_CPU_REFCOUNT)
 			continue;
 		c->refcount_ticks++;
-		uint32_t type;
+		uint32_t type, name;
 		if (strtab_intern(&c->strs, k->object_type && *k->object_type ? k->object_type : "?", &type) <
 		            0 ||
+		    strtab_intern(&c->strs, k->object_name ? k->object_name : "", &name) < 0 ||
 		    count_line(c, type, s) < 0 ||
-		    (k->object_addr && count_obj(c, type, k->object_addr, 1) < 0))
+		    (k->object_addr && count_obj(c, type, name, k->object_addr, 1) < 0))
 			return -FTP_E_NOMEM;
 	}
 	return 0;
@@ -271,9 +279,10 @@ int oncpu_counts_merge(struct oncpu_counts *c, const struct oncpu_counts *src)
 			return -FTP_E_NOMEM;
 	}
 	for (size_t i = 0; i < src->nobjs; i++) {
-		uint32_t type;
+		uint32_t type, name;
 		if (restring(c, src, src->objs[i].type, &type) < 0 ||
-		    count_obj(c, type, src->objs[i].addr, src->objs[i].samples) < 0)
+		    restring(c, src, src->objs[i].name, &name) < 0 ||
+		    count_obj(c, type, name, src->objs[i].addr, src->objs[i].samples) < 0)
 			return -FTP_E_NOMEM;
 	}
 	return 0;
@@ -355,6 +364,8 @@ static int fill_refcount(const struct oncpu_counts *c, struct analysis_oncpu *ou
 			if (c->objs[i].samples > best) {
 				best = c->objs[i].samples;
 				r->address = c->objs[i].addr;
+				const char *name = strtab_str(&c->strs, c->objs[i].name);
+				r->name = *name ? name : NULL;
 			}
 		}
 		if (r->nlines > 1)

@@ -29,13 +29,13 @@ int raw_begin(struct writer_stream **out, const struct profile *pr, FILE *f)
 	*out = st;
 	struct profile_target tg;
 	profile_target(pr, &tg);
-	fprintf(f, "# ftprof raw 3: pid %d, Python %s%s, %g Hz asked, %d cores, tick %llu ns\n", (int)tg.pid,
+	fprintf(f, "# ftprof raw 4: pid %d, Python %s%s, %g Hz asked, %d cores, tick %llu ns\n", (int)tg.pid,
 	        tg.version, tg.free_threaded ? " free-threaded" : "", tg.rate, tg.cores,
 	        (unsigned long long)tg.tick_ns);
 	fputs("# "
 	      "round\ttime_ns\ttid\tstate\toncpu\tcpu\tgil\twait\twait_addr\twait_type\tholder\tholder_how\t"
 	      "thread\tstack (outermost first, ';'-separated)\n"
-	      "# @\ttime_ns\ttid\tcpu\tkind\tmode\tsymbol\tinlined\tobject\tobject_type\n"
+	      "# @\ttime_ns\ttid\tcpu\tkind\tmode\tsymbol\tinlined\tobject\tobject_type\tobject_name\n"
 	      "# %\ttime_ns\tbusy/total of cpu0\tof cpu1 ...\n",
 	      f);
 	return ferror(f) ? -1 : 0;
@@ -142,7 +142,7 @@ static void put_name(FILE *f, const char *name)
 		fputc('-', f);
 }
 
-/* "@ time tid cpu kind mode symbol inlined object object_type" */
+/* "@ time tid cpu kind mode symbol inlined object object_type object_name" */
 static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
 {
 	fprintf(f, "@\t%llu\t%d\t%d\t%s\t%s\t", (unsigned long long)k->time_ns, (int)tid, k->cpu,
@@ -155,6 +155,8 @@ static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
 	else
 		fputs("\t-\t", f);
 	put_name(f, k->object_type);
+	fputc('\t', f);
+	put_name(f, k->object_name);
 	fputc('\n', f);
 }
 
