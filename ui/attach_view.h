@@ -28,8 +28,10 @@
 #define ATTACH_HISTORY 10 /* seconds of state history per thread */
 #define ATTACH_WINDOW 10  /* seconds the figures cover (or since the reset) */
 
-/* A Python frame of a sample, strings lent for the call. code: the code
- * object's address, which keys the function (0: keyed by its strings). */
+/* A frame of a sample, strings lent for the call: a Python frame, or with
+ * --native a C function (function its symbol, file its library, line -1).
+ * code: the code object's address, which keys the function (0: keyed by
+ * its strings). */
 struct attach_frame {
 	uint64_t code;
 	const char *function, *file;

@@ -42,6 +42,9 @@ static const char usage[] =
         "  -i, --idle            the functions panel counts idle threads' samples too\n"
         "      --blocking        stop the target for each sample: exact stacks, slower target\n"
         "      --nonblocking     never stop the target (default); torn stacks are counted\n"
+        "      --native          native frames (C functions, by library) in the threads' and\n"
+        "                        functions' panels: from the on-CPU samples' stacks for\n"
+        "                        threads on a CPU, or for every thread with --blocking\n"
         "      --no-oncpu        no on-CPU samples (perf_event cpu-clock): no core bars, no\n"
         "                        refcount panel; CPU figures from the samples alone\n"
         "      --snapshot SECS   no screen: sample SECS seconds, print the four panels\n"
@@ -107,10 +110,21 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 	if (ftp_grow((void **)&at->frames, &at->frames_cap, s->nframes + 1, sizeof(*at->frames), 64) < 0)
 		return at->error = -FTP_E_NOMEM;
 	size_t n = 0;
+	long python = -1; /* the innermost Python frame: where a thread waits */
 	for (unsigned i = 0; i < s->nframes; i++) {
 		const struct ftp_frame *f = &s->frames[i];
-		if ((f->flags & FTP_FRAME_NATIVE) || !f->code)
+		if (f->flags & FTP_FRAME_NATIVE) {
+			/* --native: a C function, keyed by its name and library */
+			at->frames[n++] =
+			        (struct attach_frame){ .function = f->symbol ? f->symbol : "[unknown]",
+				                       .file = f->object ? f->object : "",
+				                       .line = -1 };
 			continue;
+		}
+		if (!f->code)
+			continue;
+		if (python < 0)
+			python = (long)n;
 		at->frames[n++] = (struct attach_frame){ .code = f->code->addr,
 			                                 .function = f->code->qualname[0] ? f->code->qualname
 			                                                                  : f->code->name,
@@ -118,6 +132,7 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 			                                 .line = f->line,
 			                                 .firstline = f->code->firstlineno };
 	}
+	const struct attach_frame *py = python >= 0 ? &at->frames[python] : NULL;
 	struct attach_sample as = {
 		.a = { .round = s->round,
 		       .time_ns = s->time_ns,
@@ -131,9 +146,9 @@ static int on_sample(const struct ftp_sample *s, void *arg)
 		       .wait_type = s->wait.type,
 		       .holder = s->wait.holder,
 		       .holder_how = s->wait.holder_how,
-		       .function = n ? at->frames[0].function : NULL,
-		       .file = n ? at->frames[0].file : NULL,
-		       .line = n ? at->frames[0].line : -1,
+		       .function = py ? py->function : NULL,
+		       .file = py ? py->file : NULL,
+		       .line = py ? py->line : -1,
 		       .cpu = s->cpu,
 		       .nticks = s->nticks,
 		       .ticks = s->ticks },
@@ -329,7 +344,7 @@ int cmd_attach(int argc, char **argv)
 	};
 	struct settings st = { .o = { .cmd = "attach",
 		                      .which = OPT_PID | OPT_COMMAND | OPT_RATE | OPT_BLOCKING | OPT_IDLE |
-		                               OPT_ONCPU,
+		                               OPT_ONCPU | OPT_NATIVE,
 		                      .rate = SAMPLER_DEFAULT_RATE } };
 	int code = options_parse(&st.o, argc, argv, "+r:ip:h", longopts, own_option, &st);
 	if (code)
@@ -365,6 +380,7 @@ int cmd_attach(int argc, char **argv)
 		.thread_names = true,
 		.task_state = true,
 		.task_events = true,
+		.native = st.o.native,
 		.oncpu_hz = st.o.no_oncpu ? 0 : (unsigned)st.o.rate,
 	};
 	int ret = sampler_open_target(&st.o, &opts, &child, &at.probe, &at.err);

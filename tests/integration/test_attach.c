@@ -439,6 +439,49 @@ Test(attach, pinned_cores, .timeout = 120)
 	test_target_stop(&t);
 }
 
+/* attach --native --snapshot: native_spin.py's hasher spends its time in
+ * OpenSSL's SHA256_Update under hashlib: the functions panel lists that C
+ * function with its library, below the Python function that called it, and
+ * the hasher's row is where its innermost frame is: in libcrypto. */
+static void native_frames(const char *name)
+{
+	const char *interp = test_interp_use(name);
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/native_spin.py"), NULL), 0,
+	             "native_spin.py did not start");
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	const char *argv[] = { FTPROF_BINARY, "attach", "--native", "--snapshot", "3", pid, NULL };
+	struct test_run r;
+	cr_assert_eq(test_run(&r, argv, 60), 0);
+	test_target_stop(&t);
+	cr_assert_eq(r.status, 0, "attach --native --snapshot exited %d:\n%s%s", r.status, r.out, r.err);
+	if (strstr(r.out, "on-CPU samples: off") || strstr(r.err, "perf_event")) {
+		test_run_free(&r);
+		cr_skip_test("--native without --blocking needs on-CPU samples (perf_event refused)");
+	}
+	char *sha = screen_line(r.out, "SHA256_Update"), *work = screen_line(r.out, " work ");
+	char *hasher = screen_line(r.out, "hasher");
+	cr_expect(sha && strstr(sha, "libcrypto"), "no SHA256_Update row with its library:\n%s", r.out);
+	cr_expect(work && strstr(work, "native_spin.py"), "no work row (the Python caller):\n%s", r.out);
+	cr_expect(hasher && strstr(hasher, "libcrypto"), "the hasher is not in libcrypto:\n%s", r.out);
+	cr_expect(!strstr(r.out, "\033"), "an escape character in the snapshot");
+	free(sha);
+	free(work);
+	free(hasher);
+	test_run_free(&r);
+}
+
+Test(attach, native_ft, .timeout = 120)
+{
+	native_frames("3.13t");
+}
+
+Test(attach, native_gil, .timeout = 120)
+{
+	native_frames("3.12");
+}
+
 /* The pid of the launched program, from the header "pid N (launched". */
 static pid_t launched_pid(const char *screen)
 {
