@@ -41,6 +41,7 @@ struct code_slot {
 struct code_cache {
 	struct code_slot *v; /* by when first seen */
 	size_t n, cap;
+	uint64_t held;           /* entries, replaced ones included (probe_code_count) */
 	struct ftp_hindex index; /* by addr */
 	/* Code objects checked in recent rounds, a ring: a function called on
 	 * and off (a loop's callee) is checked from the prefetch, not by a read
@@ -112,15 +113,19 @@ static int read_bytes(const struct probe_reader *r, uint64_t addr, uint8_t **out
 	return 0;
 }
 
-static void free_entry(struct code_entry *e)
+/* Frees e and the entries it replaced; returns how many. */
+static uint64_t free_entry(struct code_entry *e)
 {
+	uint64_t n = 0;
 	while (e) {
 		struct code_entry *next = e->retired;
 		free(e->linetable);
 		free(e->strings);
 		free(e);
 		e = next;
+		n++;
 	}
+	return n;
 }
 
 void probe_code_cache_destroy(struct code_cache *c)
@@ -138,11 +143,7 @@ static uint64_t slot_hash(const void *ctx, size_t idx);
 
 uint64_t probe_code_count(const struct code_cache *c)
 {
-	uint64_t n = 0;
-	for (size_t i = 0; c && i < c->n; i++)
-		for (const struct code_entry *e = c->v[i].e; e; e = e->retired)
-			n++;
-	return n;
+	return c ? c->held : 0;
 }
 
 void probe_code_trim(struct code_cache *c, uint64_t before)
@@ -153,11 +154,11 @@ void probe_code_trim(struct code_cache *c, uint64_t before)
 	for (size_t i = 0; i < c->n; i++) {
 		struct code_entry *e = c->v[i].e;
 		if (e->round < before) {
-			free_entry(e);
+			c->held -= free_entry(e);
 			continue;
 		}
 		if (e->retired && e->born < before) {
-			free_entry(e->retired);
+			c->held -= free_entry(e->retired);
 			e->retired = NULL;
 		}
 		e->recent = 0;
@@ -299,6 +300,7 @@ struct code_entry *probe_code_get(struct ftp_probe *p, uint64_t addr)
 	if (!e)
 		return NULL;
 	e->retired = old; /* its strings stay valid: they are lent until destroy */
+	c->held++;
 	if (old) {
 		c->v[*slot - 1].e = e;
 	} else {
