@@ -391,14 +391,18 @@ struct pending {
 	unsigned long lineno;
 	struct ftp_tick *ticks;
 	size_t nticks, ticks_cap;
-	char **types, **names; /* the ticks' object types and names, copied */
+	/* each tick's strings, copied: TICK_STRS a tick, NULL where "-" */
+	char **strs;
 };
+
+/* A tick's strings in struct pending. */
+enum { TS_SYMBOL, TS_TYPE, TS_NAME, TS_LIBRARY, TICK_STRS };
 
 static void pending_clear(struct pending *pd)
 {
 	for (size_t i = 0; i < pd->nticks; i++) {
-		free(pd->types[i]);
-		free(pd->names[i]);
+		for (int k = 0; k < TICK_STRS; k++)
+			free(pd->strs[i * TICK_STRS + k]);
 	}
 	pd->nticks = 0;
 	if (pd->text)
@@ -410,8 +414,7 @@ static void pending_release(struct pending *pd)
 	pending_clear(pd);
 	free(pd->text);
 	free(pd->ticks);
-	free(pd->types);
-	free(pd->names);
+	free(pd->strs);
 }
 
 static bool parse_cpu_kind(const char *s, enum ftp_cpu_kind *out)
@@ -435,13 +438,13 @@ static bool dup_column(char *col, char **out)
 	return (*out = strdup(col)) != NULL;
 }
 
-/* "@ time tid cpu kind mode symbol inlined object object_type [object_name]"
- * (the name from format 4 on) */
+/* "@ time tid cpu kind mode symbol inlined object object_type" and, from
+ * format 4 on, "object_name library" */
 static int read_tick(char *text, const char *path, int format, unsigned long lineno, struct pending *pd,
                      struct ftp_error *err)
 {
-	char *col[11];
-	int n = 0, want = format >= 4 ? 11 : 10;
+	char *col[12];
+	int n = 0, want = format >= 4 ? 12 : 10;
 	for (char *p = text;; p++) {
 		col[n++] = p;
 		p = strchr(p, '\t');
@@ -462,22 +465,25 @@ static int read_tick(char *text, const char *path, int format, unsigned long lin
 	k.in_kernel = col[5][0] == 'k';
 	if (ftp_grow((void **)&pd->ticks, &pd->ticks_cap, pd->nticks + 1, sizeof(*pd->ticks), 16) < 0)
 		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
-	size_t cap = pd->ticks_cap;
-	char **types = realloc(pd->types, cap * sizeof(*types));
-	if (types)
-		pd->types = types;
-	char **names = types ? realloc(pd->names, cap * sizeof(*names)) : NULL;
-	if (names)
-		pd->names = names;
-	char *type = NULL, *name = NULL;
-	if (!names || !dup_column(col[9], &type) || (want > 10 && !dup_column(col[10], &name))) {
-		free(type);
+	char **strs = realloc(pd->strs, pd->ticks_cap * TICK_STRS * sizeof(*strs));
+	if (!strs)
 		return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+	pd->strs = strs;
+	char **mine = pd->strs + pd->nticks * TICK_STRS;
+	int from[TICK_STRS] = { [TS_SYMBOL] = 6, [TS_TYPE] = 9, [TS_NAME] = 10, [TS_LIBRARY] = 11 };
+	for (int i = 0; i < TICK_STRS; i++) {
+		if (from[i] >= want) {
+			mine[i] = NULL;
+		} else if (!dup_column(col[from[i]], &mine[i])) {
+			for (int j = 0; j < i; j++)
+				free(mine[j]);
+			return ftp_error_set(err, FTP_E_NOMEM, 0, "%s:%lu", path, lineno);
+		}
 	}
-	pd->types[pd->nticks] = type;
-	pd->names[pd->nticks] = name;
-	k.object_type = type;
-	k.object_name = name;
+	k.symbol = mine[TS_SYMBOL];
+	k.object_type = mine[TS_TYPE];
+	k.object_name = mine[TS_NAME];
+	k.object = mine[TS_LIBRARY];
 	pd->ticks[pd->nticks++] = k;
 	return 0;
 }

@@ -29,8 +29,10 @@ struct raw_header {
 
 void raw_header_release(struct raw_header *hdr);
 
-/* Called for each sample (format 3: with its on-CPU ticks, whose kind, cpu,
- * time, object and object_type are read; symbols are not); its strings are lent for the call. Returns 0 to go
+/* Called for each sample (format 3 on: with its on-CPU ticks, whose kind,
+ * cpu, time, symbol, object address and object_type are read, and from
+ * format 4 on object_name and the library, as the tick's object: a file
+ * name, not a path; inlined is not); its strings are lent for the call. Returns 0 to go
  * on, or a negative value that raw_read returns. */
 typedef int raw_sample_fn(const struct analysis_sample *s, void *arg);
 

@@ -7,7 +7,8 @@
 #include "escape.h"
 #include "report.h"
 
-#define TEXT_LINES 5 /* waiting and holding lines shown per lock in text */
+#define TEXT_LINES 5   /* waiting and holding lines shown per lock in text */
+#define TEXT_CFUNCS 10 /* native functions of the on-CPU ticks shown in text */
 
 static const char *thread_name(const struct analysis_result *res, pid_t tid)
 {
@@ -141,7 +142,22 @@ static void text_oncpu(FILE *f, const struct analysis_result *res)
 		fprintf(f, ": %" PRIu64 " ticks on cpu ", t->ticks);
 		put_cpus(f, t->cpus);
 	}
-	fputs("\n\nReference-count contention (objects whose counts the threads updated)\n", f);
+	fputs("\n\nOn-CPU functions (the native function each tick interrupted, and its kind)\n", f);
+	for (size_t i = 0; i < o->ncfuncs && i < TEXT_CFUNCS; i++) {
+		const struct analysis_cfunc *c = &o->cfuncs[i];
+		fprintf(f, "  %5.1f%% %8" PRIu64 "  %-9s ", 100.0 * c->share, c->samples,
+		        ftp_cpu_kind_name(c->kind));
+		ui_put_escaped(f, c->symbol);
+		if (*c->library) {
+			fputs(" (", f);
+			ui_put_escaped(f, c->library);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+	if (o->ncfuncs > TEXT_CFUNCS)
+		fprintf(f, "  ... %zu more (--json lists them all)\n", o->ncfuncs - TEXT_CFUNCS);
+	fputs("\nReference-count contention (objects whose counts the threads updated)\n", f);
 	if (!o->nrefcount)
 		fputs("  none seen\n", f);
 	for (size_t i = 0; i < o->nrefcount; i++) {
@@ -282,13 +298,14 @@ static void json_lines(FILE *f, const struct analysis_line *l, size_t n)
 	fputc(']', f);
 }
 
-/* The end of "parallelism" (its on-CPU part), then "cores" and "refcount". */
+/* The end of "parallelism" (its on-CPU part), then "cores", "functions" and
+ * "refcount". */
 static void json_oncpu(FILE *f, const struct analysis_result *res)
 {
 	const struct analysis_oncpu *o = &res->oncpu;
 	fputs(", \"oncpu\": ", f);
 	if (!o->ticks) {
-		fputs("null},\n \"cores\": [],\n \"refcount\": []", f);
+		fputs("null},\n \"cores\": [],\n \"functions\": [],\n \"refcount\": []", f);
 		return;
 	}
 	fputs("{\"effective\": ", f);
@@ -311,6 +328,21 @@ static void json_oncpu(FILE *f, const struct analysis_result *res)
 		fputs(", \"target\": ", f);
 		json_num(f, c->target);
 		fprintf(f, ", \"ticks\": %" PRIu64 "}", c->ticks);
+	}
+	fputs("],\n \"functions\": [", f);
+	for (size_t i = 0; i < o->ncfuncs; i++) {
+		const struct analysis_cfunc *c = &o->cfuncs[i];
+		fprintf(f, "%s\n  {\"symbol\": ", i ? "," : "");
+		ui_put_json_str(f, c->symbol);
+		fputs(", \"library\": ", f);
+		if (*c->library)
+			ui_put_json_str(f, c->library);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"kind\": \"%s\", \"samples\": %" PRIu64 ", \"share\": ",
+		        ftp_cpu_kind_name(c->kind), c->samples);
+		json_num(f, c->share);
+		fputc('}', f);
 	}
 	fputs("],\n \"refcount\": [", f);
 	for (size_t i = 0; i < o->nrefcount; i++) {

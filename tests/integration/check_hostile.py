@@ -126,7 +126,7 @@ def raw(args):
             continue
         if line.startswith("@\t"):  # a tick (decoded() checked its characters with the rest)
             cols = line.split("\t")
-            check(len(cols) == 11, "line %d: a tick of %d columns: %r" % (n, len(cols), line[:200]))
+            check(len(cols) == 12, "line %d: a tick of %d columns: %r" % (n, len(cols), line[:200]))
             continue
         if line.startswith("%\t"):
             continue

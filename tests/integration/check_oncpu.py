@@ -214,6 +214,16 @@ def check_pinned(ftprof, python, tmp):
         check(oncpu["effective"] <= 1.2, "effective parallelism %.2f with a GIL" % oncpu["effective"])
     check(abs(sum(oncpu["kinds"].values()) - oncpu["effective"]) < 0.02,
           "the kinds add up to %.2f, not %.2f" % (sum(oncpu["kinds"].values()), oncpu["effective"]))
+    # The spinners run Python: the native functions their ticks interrupted
+    # are the interpreter's (libpython, or the executable of a static build)
+    funcs = rep["functions"]
+    check(sum(f["samples"] for f in funcs) == oncpu["ticks"],
+          "the functions' ticks add up to %d, not %d" % (sum(f["samples"] for f in funcs), oncpu["ticks"]))
+    exe = os.path.basename(os.path.realpath(python))
+    interp = sum(f["share"] for f in funcs if f["library"] and (f["library"].startswith("libpython") or
+                                                               f["library"] == exe))
+    check(interp >= 0.8, "%.0f%% of the ticks in the interpreter's functions, under 80%%: %r" %
+          (100 * interp, funcs[:5]))
 
 
 def check_off(ftprof, python, tmp):

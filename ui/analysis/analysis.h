@@ -113,6 +113,16 @@ struct analysis_core {
 	uint64_t ticks;
 };
 
+/* The native function on-CPU ticks interrupted, with the kind they were
+ * counted as: where the CPU time went below the Python stack. */
+struct analysis_cfunc {
+	const char *symbol;  /* "[unknown]" when the module exports no name, "[kernel]" in the kernel */
+	const char *library; /* the module's file name; "" unknown */
+	enum ftp_cpu_kind kind;
+	uint64_t samples; /* ticks */
+	double share;     /* of all ticks */
+};
+
 /* Objects of one type whose reference counts the threads updated. */
 struct analysis_refcount {
 	const char *type;            /* tp_name; "?" when the object could not be named */
@@ -136,6 +146,8 @@ struct analysis_oncpu {
 	size_t ncores;
 	struct analysis_refcount *refcount; /* by samples, most first */
 	size_t nrefcount;
+	struct analysis_cfunc *cfuncs; /* by samples, most first */
+	size_t ncfuncs;
 	uint64_t refcount_ticks; /* all ticks in refcount routines, named or not */
 };
 

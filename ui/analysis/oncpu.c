@@ -31,6 +31,14 @@ struct rc_obj {
 	uint64_t hash;
 };
 
+/* Ticks on one native function, counted as one kind. */
+struct oc_func {
+	uint32_t symbol, library; /* strtab ids */
+	enum ftp_cpu_kind kind;
+	uint64_t samples;
+	uint64_t hash;
+};
+
 struct oncpu_counts {
 	struct strtab strs;
 	uint64_t ticks, refcount_ticks;
@@ -48,6 +56,9 @@ struct oncpu_counts {
 	struct rc_obj *objs;
 	size_t nobjs, objs_cap;
 	struct ftp_hindex obj_ix;
+	struct oc_func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct ftp_hindex func_ix;
 };
 
 #define MAX_CPUS 4096 /* a CPU number above is not believed */
@@ -79,6 +90,17 @@ static bool same_obj(const void *ctx, uint32_t i, const void *key)
 	return o->type == k->type && o->addr == k->addr;
 }
 
+static uint64_t func_hash_of(const void *ctx, size_t i)
+{
+	return ((const struct oncpu_counts *)ctx)->funcs[i].hash;
+}
+
+static bool same_func(const void *ctx, uint32_t i, const void *key)
+{
+	const struct oc_func *f = &((const struct oncpu_counts *)ctx)->funcs[i], *k = key;
+	return f->symbol == k->symbol && f->library == k->library && f->kind == k->kind;
+}
+
 struct oncpu_counts *oncpu_counts_create(void)
 {
 	return calloc(1, sizeof(struct oncpu_counts));
@@ -98,6 +120,8 @@ void oncpu_counts_destroy(struct oncpu_counts *c)
 	ftp_hindex_release(&c->line_ix);
 	free(c->objs);
 	ftp_hindex_release(&c->obj_ix);
+	free(c->funcs);
+	ftp_hindex_release(&c->func_ix);
 	free(c);
 }
 
@@ -180,6 +204,35 @@ static int count_obj(struct oncpu_counts *c, uint32_t type, uint32_t name, uint6
 	return 0;
 }
 
+static int add_func(struct oncpu_counts *c, struct oc_func k, uint64_t samples)
+{
+	k.hash = ftp_hash_mix(ftp_hash_mix(ftp_hash_mix(0, k.symbol), k.library), (uint64_t)k.kind);
+	if (ftp_hindex_reserve(&c->func_ix, c->nfuncs, 64, func_hash_of, c) < 0)
+		return -FTP_E_NOMEM;
+	uint32_t *slot = ftp_hindex_find(&c->func_ix, k.hash, same_func, c, &k);
+	if (!*slot) {
+		if (ftp_grow((void **)&c->funcs, &c->funcs_cap, c->nfuncs + 1, sizeof(*c->funcs), 64) < 0)
+			return -FTP_E_NOMEM;
+		k.samples = 0;
+		c->funcs[c->nfuncs] = k;
+		*slot = (uint32_t)++c->nfuncs;
+	}
+	c->funcs[*slot - 1].samples += samples;
+	return 0;
+}
+
+/* A tick's native function: its symbol (or what stands for it) and the
+ * file name of its module. */
+static int count_func(struct oncpu_counts *c, const struct ftp_tick *k, enum ftp_cpu_kind kind)
+{
+	const char *symbol = k->symbol && *k->symbol ? k->symbol : k->in_kernel ? "[kernel]" : "[unknown]";
+	struct oc_func f = { .kind = kind };
+	if (strtab_intern(&c->strs, symbol, &f.symbol) < 0 ||
+	    strtab_intern(&c->strs, k->object ? ftp_base_name(k->object) : "", &f.library) < 0)
+		return -FTP_E_NOMEM;
+	return add_func(c, f, 1);
+}
+
 int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s)
 {
 	if (!s->nticks)
@@ -201,6 +254,8 @@ int oncpu_counts_add(struct oncpu_counts *c, const struct analysis_sample *s)
 				t->cpus |= 1ull << k->cpu;
 			t->last_cpu = k->cpu;
 		}
+		if (count_func(c, k, kind) < 0)
+			return -FTP_E_NOMEM;
 		if (kind != FTP_CPU_REFCOUNT)
 			continue;
 		c->refcount_ticks++;
@@ -278,6 +333,13 @@ int oncpu_counts_merge(struct oncpu_counts *c, const struct oncpu_counts *src)
 		    restring(c, src, l->file, &k.file) < 0 || add_line(c, k, l->samples) < 0)
 			return -FTP_E_NOMEM;
 	}
+	for (size_t i = 0; i < src->nfuncs; i++) {
+		const struct oc_func *f = &src->funcs[i];
+		struct oc_func k = { .kind = f->kind };
+		if (restring(c, src, f->symbol, &k.symbol) < 0 ||
+		    restring(c, src, f->library, &k.library) < 0 || add_func(c, k, f->samples) < 0)
+			return -FTP_E_NOMEM;
+	}
 	for (size_t i = 0; i < src->nobjs; i++) {
 		uint32_t type, name;
 		if (restring(c, src, src->objs[i].type, &type) < 0 ||
@@ -303,6 +365,7 @@ void oncpu_result_release(struct analysis_oncpu *out)
 	for (size_t i = 0; i < out->nrefcount; i++)
 		free(out->refcount[i].lines);
 	free(out->refcount);
+	free(out->cfuncs);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -376,6 +439,38 @@ static int fill_refcount(const struct oncpu_counts *c, struct analysis_oncpu *ou
 	return 0;
 }
 
+static int cmp_cfunc(const void *x, const void *y)
+{
+	const struct analysis_cfunc *l = x, *m = y;
+	if (l->samples != m->samples)
+		return l->samples > m->samples ? -1 : 1;
+	int d = strcmp(l->symbol, m->symbol);
+	if (!d)
+		d = strcmp(l->library, m->library);
+	return d ? d : (int)l->kind - (int)m->kind;
+}
+
+static int fill_cfuncs(const struct oncpu_counts *c, struct analysis_oncpu *out)
+{
+	if (!c->nfuncs)
+		return 0;
+	if (!(out->cfuncs = calloc(c->nfuncs, sizeof(*out->cfuncs))))
+		return -FTP_E_NOMEM;
+	for (size_t i = 0; i < c->nfuncs; i++) {
+		const struct oc_func *f = &c->funcs[i];
+		out->cfuncs[i] = (struct analysis_cfunc){
+			.symbol = strtab_str(&c->strs, f->symbol),
+			.library = strtab_str(&c->strs, f->library),
+			.kind = f->kind,
+			.samples = f->samples,
+			.share = c->ticks ? (double)f->samples / (double)c->ticks : 0,
+		};
+	}
+	out->ncfuncs = c->nfuncs;
+	qsort(out->cfuncs, out->ncfuncs, sizeof(*out->cfuncs), cmp_cfunc);
+	return 0;
+}
+
 int oncpu_counts_result(const struct oncpu_counts *c, double tick_s, double duration_s, long cores,
                         struct analysis_oncpu *out)
 {
@@ -414,7 +509,7 @@ int oncpu_counts_result(const struct oncpu_counts *c, double tick_s, double dura
 				          (double)(c->last[i].total - c->first[i].total);
 		}
 	}
-	if (fill_refcount(c, out) < 0)
+	if (fill_refcount(c, out) < 0 || fill_cfuncs(c, out) < 0)
 		goto nomem;
 	return 0;
 nomem:

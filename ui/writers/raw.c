@@ -35,7 +35,8 @@ int raw_begin(struct writer_stream **out, const struct profile *pr, FILE *f)
 	fputs("# "
 	      "round\ttime_ns\ttid\tstate\toncpu\tcpu\tgil\twait\twait_addr\twait_type\tholder\tholder_how\t"
 	      "thread\tstack (outermost first, ';'-separated)\n"
-	      "# @\ttime_ns\ttid\tcpu\tkind\tmode\tsymbol\tinlined\tobject\tobject_type\tobject_name\n"
+	      "# "
+	      "@\ttime_ns\ttid\tcpu\tkind\tmode\tsymbol\tinlined\tobject\tobject_type\tobject_name\tlibrary\n"
 	      "# %\ttime_ns\tbusy/total of cpu0\tof cpu1 ...\n",
 	      f);
 	return ferror(f) ? -1 : 0;
@@ -142,7 +143,7 @@ static void put_name(FILE *f, const char *name)
 		fputc('-', f);
 }
 
-/* "@ time tid cpu kind mode symbol inlined object object_type object_name" */
+/* "@ time tid cpu kind mode symbol inlined object object_type object_name library" */
 static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
 {
 	fprintf(f, "@\t%llu\t%d\t%d\t%s\t%s\t", (unsigned long long)k->time_ns, (int)tid, k->cpu,
@@ -157,6 +158,8 @@ static void put_tick(FILE *f, pid_t tid, const struct ftp_tick *k)
 	put_name(f, k->object_type);
 	fputc('\t', f);
 	put_name(f, k->object_name);
+	fputc('\t', f);
+	put_name(f, k->object ? ftp_base_name(k->object) : NULL);
 	fputc('\n', f);
 }
 
