@@ -247,6 +247,8 @@ static int sample_round(struct ftp_probe *p, ftp_sample_fn *fn, void *arg, struc
 	if (ret < 0)
 		return ret;
 	bool events = p->opts.task_state && p->opts.task_events;
+	if (events && !p->opts.blocking)
+		probe_sched_begin_round(p, ftp_now_ns());
 	if (events && p->opts.blocking)
 		probe_sched_freeze(p);
 	if (p->opts.blocking) {

@@ -47,6 +47,10 @@ struct probe_sched; /* sched.c's per-thread events */
  * first sight), or /proc where perf_event is refused. NULL when out of
  * memory. Lent until the round ends. */
 const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid);
+/* A round that does not stop the target begins at start_ns (CLOCK_MONOTONIC,
+ * taken as the sampler woke): the thread whose CPU the sampler took then is
+ * told running, not waiting for a CPU. */
+void probe_sched_begin_round(struct ftp_probe *p, uint64_t start_ns);
 /* Takes every known thread's state now, before a blocking round stops the
  * target (a stop is a context switch too). */
 void probe_sched_freeze(struct ftp_probe *p);

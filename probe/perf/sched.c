@@ -40,24 +40,28 @@ struct syscall_site {
 	long nr;
 };
 
-/* A runnable thread switched out this recently was displaced by the sampler
- * (a round's reads take well under this). */
-#define DISPLACED_NS 500000u
+/* Whether a thread that can run is on a CPU or waits for one is told as
+ * it was at one instant, this long before the round began: before the
+ * sampler woke and took a CPU from one of them (its wake-up takes
+ * microseconds), and the same instant for all the round's threads, so that
+ * no more of them are on CPUs than there are CPUs. Whether it runs at all
+ * (or is blocked) is its latest state, as its frames are. */
+#define INSTANT_LEAD_NS 100000u
 
 enum sched_state { SCHED_UNKNOWN, SCHED_ON_CPU, SCHED_PREEMPTED, SCHED_BLOCKED };
 
 struct sched_thread {
 	pid_t tid;
-	struct perf_ring ring; /* fd -1: no event (open failed): /proc every round */
-	int sys_fd;            /* its /proc syscall file, opened on its first block; -1 */
-	enum sched_state state;
+	struct perf_ring ring;     /* fd -1: no event (open failed): /proc every round */
+	int sys_fd;                /* its /proc syscall file, opened on its first block; -1 */
+	enum sched_state state;    /* after its last switch */
+	enum sched_state at;       /* at the round's instant (INSTANT_LEAD_NS) */
 	bool exact;                /* state is the ring's, not a guess from /proc */
 	bool syscall_read;         /* the blocked thread's system call is known */
 	struct block_regs pending; /* the sample of a switch out to come */
 	struct block_regs block;   /* where the thread blocked last */
 	struct task_info info;
-	uint64_t seen;       /* round it was last asked for */
-	uint64_t preempt_at; /* CLOCK_MONOTONIC of its last switch out while runnable */
+	uint64_t seen; /* round it was last asked for */
 };
 
 struct probe_sched {
@@ -69,6 +73,7 @@ struct probe_sched {
 	struct syscall_site sites[SITES];
 	unsigned site_victim; /* which way a new site takes when all are full */
 	bool frozen;          /* states taken before a blocking round stopped the target */
+	uint64_t instant;     /* CLOCK_MONOTONIC of INSTANT_LEAD_NS; UINT64_MAX outside a round */
 	/* The last blocking stop, CLOCK_MONOTONIC: the switches into it and
 	 * out of it are ftprof's, not the threads' own, and are skipped. */
 	uint64_t stop_from, stop_to;
@@ -128,9 +133,9 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 	probe_task_read(p->pid, &t->info);
 	if (t->info.state == 't')
 		t->info.state = 0; /* stopped by a tracer (ftprof's own stop): unknown */
-	t->state = t->info.state == 'R'                           ? SCHED_ON_CPU
-	           : t->info.state == 'S' || t->info.state == 'D' ? SCHED_BLOCKED
-	                                                          : SCHED_UNKNOWN;
+	t->state = t->at = t->info.state == 'R'                           ? SCHED_ON_CPU
+	                   : t->info.state == 'S' || t->info.state == 'D' ? SCHED_BLOCKED
+	                                                                  : SCHED_UNKNOWN;
 	t->syscall_read = true;
 	t->exact = false;
 }
@@ -188,11 +193,12 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 				t->state = SCHED_ON_CPU;
 			} else if (preempt) {
 				t->state = SCHED_PREEMPTED;
-				t->preempt_at = when;
 			} else {
 				t->state = SCHED_BLOCKED;
 				t->block = t->pending;
 			}
+			if (when <= s->instant)
+				t->at = t->state;
 			t->pending.valid = false;
 			t->syscall_read = false;
 		} else if (h.type == PERF_RECORD_LOST) {
@@ -201,7 +207,7 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 		tail += h.size;
 	}
 	if (lost) {
-		t->state = SCHED_UNKNOWN; /* reseeded from /proc below */
+		t->state = t->at = SCHED_UNKNOWN; /* reseeded from /proc below */
 		t->pending.valid = t->block.valid = false;
 		tail = head;
 		any = true;
@@ -296,17 +302,16 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		from_proc(p, t);
 		return;
 	}
+	t->at = t->state; /* where the last round's switches left it */
 	bool switched = drain(p->sched, t);
 	if (t->state == SCHED_UNKNOWN) {
 		from_proc(p, t);
 		return;
 	}
 	t->info.off_cpu = t->state != SCHED_ON_CPU;
-	/* Switched out while runnable just now: most likely by ftprof's own
-	 * sampler, woken on its CPU to read this round. It was running. */
-	uint64_t now = ftp_now_ns();
-	if (t->state == SCHED_PREEMPTED && t->preempt_at <= now && now - t->preempt_at < DISPLACED_NS)
-		t->info.off_cpu = false;
+	/* able to run now and at the instant: on a CPU or not as then */
+	if (t->state != SCHED_BLOCKED && (t->at == SCHED_ON_CPU || t->at == SCHED_PREEMPTED))
+		t->info.off_cpu = t->at != SCHED_ON_CPU;
 	t->info.still = t->exact && !switched && t->info.off_cpu;
 	t->exact = true;
 	t->info.state = t->state == SCHED_BLOCKED ? 'S' : 'R';
@@ -316,6 +321,21 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		blocked_in(p, t); /* blocked since the last look: in what? once per block */
 		t->syscall_read = true;
 	}
+}
+
+/* The probe_sched of p, made on first use; NULL when out of memory. */
+static struct probe_sched *get(struct ftp_probe *p)
+{
+	if (!p->sched && (p->sched = calloc(1, sizeof(*p->sched))))
+		p->sched->instant = UINT64_MAX;
+	return p->sched;
+}
+
+void probe_sched_begin_round(struct ftp_probe *p, uint64_t start_ns)
+{
+	struct probe_sched *s = get(p);
+	if (s)
+		s->instant = start_ns > INSTANT_LEAD_NS ? start_ns - INSTANT_LEAD_NS : 0;
 }
 
 void probe_sched_freeze(struct ftp_probe *p)
@@ -347,12 +367,9 @@ void probe_sched_stop_ends(struct ftp_probe *p)
 /* The state of tid now. Opens its event on first sight. */
 const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 {
-	struct probe_sched *s = p->sched;
-	if (!s) {
-		s = p->sched = calloc(1, sizeof(*s));
-		if (!s)
-			return NULL;
-	}
+	struct probe_sched *s = get(p);
+	if (!s)
+		return NULL;
 	struct sched_thread *t = find(s, tid);
 	if (!t) {
 		if (s->n == s->cap) {
@@ -394,6 +411,7 @@ void probe_sched_end_round(struct ftp_probe *p)
 	if (!s)
 		return;
 	s->frozen = false;
+	s->instant = UINT64_MAX; /* between rounds: the latest */
 	size_t kept = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->v[i].seen == p->round)

@@ -143,11 +143,9 @@ static void known_short(const char *workload, const char *interp)
 	static const struct {
 		const char *workload, *interp, *why;
 	} shorts[] = {
-		{ "oversub", "*", "5-20% of rounds count more threads on a CPU than cores" },
 		{ "gil_cpu", "*",
 		  "8-10% of rounds see 0 or 2 GIL holders running (the GIL moves mid-round)" },
 		{ "shared_list", "3.13t", "spinning on a critical section is partly reported running" },
-		{ "fighters", "3.14", "waiters briefly native at the with line, some without a holder" },
 	};
 	const char *strict = getenv("FTPROF_STRICT_STATES");
 	if (strict && strcmp(strict, "1") == 0)
