@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads raw formats 2 to 4 back: the header, then each line split on tabs
  * into its columns (format 3 adds the CPU, tick lines after each sample and
- * the machine's CPU times; 4 the ticks' object names), strings unescaped, and the innermost Python frame taken
+ * the machine's CPU times; 4 the ticks' object names and libraries), strings
+ * unescaped, and the innermost Python frame taken
  * from the folded stack. The file is as hostile as the target it came from:
  * every column is checked, and a bad one stops the read with its line. */
 #include <errno.h>

@@ -47,9 +47,10 @@ struct probe_sched; /* sched.c's per-thread events */
  * first sight), or /proc where perf_event is refused. NULL when out of
  * memory. Lent until the round ends. */
 const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid);
-/* A round that does not stop the target begins at start_ns (CLOCK_MONOTONIC,
- * taken as the sampler woke): the thread whose CPU the sampler took then is
- * told running, not waiting for a CPU. */
+/* A round that does not stop the target begins at start_ns (CLOCK_MONOTONIC):
+ * until it ends, whether a thread able to run is on a CPU or waits for one
+ * is told as at one instant just before (sched.c: INSTANT_LEAD_NS), the
+ * same for all the round's threads. */
 void probe_sched_begin_round(struct ftp_probe *p, uint64_t start_ns);
 /* Takes every known thread's state now, before a blocking round stops the
  * target (a stop is a context switch too). */
