@@ -116,6 +116,7 @@ void ftp_probe_trim(struct ftp_probe *p, uint64_t rounds)
 	p->stacks = NULL;
 	probe_waits_release(p);
 	probe_code_trim(p->codes, now - rounds);
+	probe_oncpu_trim(p);
 }
 
 void ftp_probe_stats(const struct ftp_probe *p, struct ftp_probe_stats *out)

@@ -140,9 +140,10 @@ struct ftp_probe_stats {
 void ftp_probe_stats(const struct ftp_probe *probe, struct ftp_probe_stats *out);
 
 /* Frees what the probe keeps of code objects it has not seen in its last
- * `rounds` rounds, and of code objects replaced before them, so that a
- * probe sampling a program that makes code without end (a long attach)
- * stays bounded. The ftp_code pointers of the samples of earlier rounds
+ * `rounds` rounds, and of code objects replaced before them, and the short
+ * names of refcount objects, so that a probe sampling a program that makes
+ * code and objects without end (a long attach) stays bounded. The ftp_code
+ * pointers and the ticks' object names of the samples of earlier rounds
  * become invalid: a caller that keeps them (record's profile) must not call
  * it. The stacks kept for threads that did not move are dropped too: the
  * next round reads every thread. */

@@ -142,7 +142,7 @@ struct ftp_tick {
 	/* Its short name where one is cheap, not escaped: a type's name, a
 	 * str's text in quotes (cut at 40 characters with "..."), a code
 	 * object's or function's qualified name, a module's name; NULL for
-	 * other objects. */
+	 * other objects. Lent until ftp_probe_trim. */
 	const char *object_name;
 };
 

@@ -137,6 +137,25 @@ static void forget_ips(struct probe_oncpu *o)
 	o->ips_cap = o->ips_n = 0;
 }
 
+/* Frees the refcount objects' names and the cache by address. */
+static void forget_names(struct probe_oncpu *o)
+{
+	free(o->objs);
+	o->objs = NULL;
+	for (size_t i = 0; i < o->names.n; i++)
+		free(o->names.v[i]);
+	free(o->names.v);
+	free(o->names.hash);
+	ftp_hindex_release(&o->names.ix);
+	memset(&o->names, 0, sizeof(o->names));
+}
+
+void probe_oncpu_trim(struct ftp_probe *p)
+{
+	if (p->oncpu)
+		forget_names(p->oncpu);
+}
+
 void probe_oncpu_release(struct ftp_probe *p)
 {
 	struct probe_oncpu *o = p->oncpu;
@@ -149,12 +168,7 @@ void probe_oncpu_release(struct ftp_probe *p)
 	for (size_t i = 0; i < o->types_cap; i++)
 		free(o->types[i].name);
 	free(o->types);
-	free(o->objs);
-	for (size_t i = 0; i < o->names.n; i++)
-		free(o->names.v[i]);
-	free(o->names.v);
-	free(o->names.hash);
-	ftp_hindex_release(&o->names.ix);
+	forget_names(o);
 	native_inlines_destroy(o->inl);
 	native_symbolizer_destroy(o->sz);
 	native_modules_destroy(o->mods);

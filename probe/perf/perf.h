@@ -75,6 +75,9 @@ void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s);
 /* Closes the events of threads the last two rounds did not see. */
 void probe_oncpu_end_round(struct ftp_probe *p);
 void probe_oncpu_release(struct ftp_probe *p);
+/* Frees the names of refcount objects lent by earlier ticks (ftp_probe_trim):
+ * a program that makes objects without end keeps them bounded. */
+void probe_oncpu_trim(struct ftp_probe *p);
 /* Native stacks without blocking: the registers and copied stack of tid's
  * last tick, when the latest take was tid's. A thread has used less than a
  * tick's period of CPU time since its last tick (else it would have another):

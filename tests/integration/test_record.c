@@ -70,7 +70,7 @@ static void temp_path(char *buf, size_t len, const char *ext)
 	snprintf(buf, len, "%s%s", tmpl, ext);
 }
 
-/* Columns of raw format 3 (docs/record-formats.md). */
+/* Columns of a raw (format 3 and 4) sample line (docs/record-formats.md). */
 enum { RAW_STATE = 3, RAW_THREAD = 12 };
 
 /* Column `col` of a raw sample line (tab-separated; a wait kind may hold a
