@@ -137,7 +137,8 @@ def check_names(ftprof, python, tmp):
         top = rep["refcount"][0]
         check(top["type"] == want_type and top["name"] == want_name,
               "%s: the top object is %r %r, not %r %r" % (mode, top["type"], top["name"], want_type, want_name))
-        check(top["objects"] == 1, "%s: %d %s objects, 1 expected" % (mode, top["objects"], top["type"]))
+        # (other objects of the type may show too: a bound method's function,
+        # Event.is_set, is counted as the readers check their stop event)
         check(top["share"] >= 0.10, "%s: %.1f%% of on-CPU samples, under 10%%" % (mode, 100 * top["share"]))
         lines = top["lines"]
         check(lines and lines[0]["function"] == "holder" and lines[0]["file"].endswith("refcount.py") and
