@@ -297,7 +297,7 @@ static struct sched_thread *find(struct probe_sched *s, pid_t tid)
  * its stack cannot have moved (info.still). */
 static void update(struct ftp_probe *p, struct sched_thread *t)
 {
-	t->info.still = t->info.off_cpu = false;
+	t->info.still = t->info.off_cpu = t->info.off_cpu_shown = false;
 	if (t->ring.fd < 0) {
 		from_proc(p, t);
 		return;
@@ -308,10 +308,10 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		from_proc(p, t);
 		return;
 	}
-	t->info.off_cpu = t->state != SCHED_ON_CPU;
-	/* able to run now and at the instant: on a CPU or not as then */
+	t->info.off_cpu = t->info.off_cpu_shown = t->state != SCHED_ON_CPU;
+	/* able to run now and at the instant: shown on a CPU or not as then */
 	if (t->state != SCHED_BLOCKED && (t->at == SCHED_ON_CPU || t->at == SCHED_PREEMPTED))
-		t->info.off_cpu = t->at != SCHED_ON_CPU;
+		t->info.off_cpu_shown = t->at != SCHED_ON_CPU;
 	t->info.still = t->exact && !switched && t->info.off_cpu;
 	t->exact = true;
 	t->info.state = t->state == SCHED_BLOCKED ? 'S' : 'R';

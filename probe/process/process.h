@@ -92,7 +92,11 @@ struct task_info {
 	long sys_nr;
 	uint64_t sys_arg0;
 	bool off_cpu; /* the context switches say it is off its CPU now */
-	bool still;   /* off_cpu at the last look too, with no switch since: it
+	/* Off its CPU as the round shows it: for a thread able to run, as at
+	 * the round's one instant (perf/sched.c), else off_cpu. States use
+	 * this; whether a stack read may have moved uses off_cpu. */
+	bool off_cpu_shown;
+	bool still; /* off_cpu at the last look too, with no switch since: it
 			 has not run, so its stack has not moved */
 };
 

@@ -675,7 +675,7 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 	if (t->state != 'R')
 		s->on_cpu = 0;
 	else if (rt->t.events)
-		s->on_cpu = !t->off_cpu;
+		s->on_cpu = !t->off_cpu_shown;
 
 	int ts = rt->t.ts_state;
 	/* A pause suspends every detached thread too; one already blocked in
