@@ -79,7 +79,10 @@ struct ftp_probe {
 	struct probe_mem mem;
 	struct ftp_elf *elf; /* the ELF holding _PyRuntime */
 	uint64_t bias;
-	uint64_t runtime;   /* &_PyRuntime */
+	uint64_t runtime; /* &_PyRuntime */
+	/* The C library's sched_yield, [start, end) in the target (free-threaded
+	 * builds, whose lock waiters yield as they spin); 0s when not found */
+	uint64_t yield_start, yield_end;
 	uint64_t code_type; /* &PyCode_Type */
 	uint64_t str_type;  /* &PyUnicode_Type */
 	uint64_t bytes_type;

@@ -158,7 +158,12 @@ struct native_inlines {
 	struct native_modules *mods;
 	struct inl_cu *cus;
 	size_t ncus, cus_cap;
+	size_t walked; /* ranges held by walked functions */
 };
+
+/* Walked ranges kept across a trim: beyond this, every function is walked
+ * again on its next use (a range is 48 bytes). */
+#define WALKED_KEEP 32768u
 
 struct native_inlines *native_inlines_create(struct native_modules *mods)
 {
@@ -268,7 +273,7 @@ static struct inl_cu *cu_get(struct native_inlines *x, Dwarf_Die *cu)
 
 /* The function whose range holds pc, walked. NULL when none or out of
  * memory. */
-static struct inl_func *func_at(struct inl_cu *c, Dwarf_Addr pc)
+static struct inl_func *func_at(struct native_inlines *x, struct inl_cu *c, Dwarf_Addr pc)
 {
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) { /* the first function starting above pc */
@@ -298,8 +303,25 @@ static struct inl_func *func_at(struct inl_cu *c, Dwarf_Addr pc)
 			return NULL;
 		}
 		f->walked = true;
+		x->walked += f->n;
 	}
 	return f;
+}
+
+void native_inlines_trim(struct native_inlines *x)
+{
+	if (!x || x->walked <= WALKED_KEEP)
+		return;
+	for (size_t i = 0; i < x->ncus; i++) {
+		for (size_t k = 0; k < x->cus[i].n; k++) {
+			struct inl_func *f = &x->cus[i].f[k];
+			free(f->r);
+			f->r = NULL;
+			f->n = 0;
+			f->walked = false;
+		}
+	}
+	x->walked = 0;
 }
 
 int native_inline_at(struct native_inlines *x, uint64_t addr, struct native_inline *out)
@@ -320,7 +342,7 @@ int native_inline_at(struct native_inlines *x, uint64_t addr, struct native_inli
 	out->has_dwarf = true;
 	Dwarf_Addr pc = addr - bias;
 	struct inl_cu *c = cu_get(x, cu);
-	struct inl_func *f = c ? func_at(c, pc) : NULL;
+	struct inl_func *f = c ? func_at(x, c, pc) : NULL;
 	if (!f)
 		return 0;
 	/* The concrete chain: the ranges holding pc, innermost (deepest) first,

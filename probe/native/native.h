@@ -98,6 +98,10 @@ struct native_inline {
 struct native_inlines; /* opaque */
 struct native_inlines *native_inlines_create(struct native_modules *mods);
 void native_inlines_destroy(struct native_inlines *x); /* NULL ok; before its modules */
+/* Forgets the functions walked so far when they hold more than a bound
+ * (they are walked again on use): what a long run keeps stays bounded. The
+ * names lent by native_inline_at stay valid (they are libdw's). NULL ok. */
+void native_inlines_trim(struct native_inlines *x);
 
 /* Fills out for addr. Returns 0, or -FTP_E_NOTFOUND when no module maps
  * addr (out then says nothing). */

@@ -150,10 +150,20 @@ static void forget_names(struct probe_oncpu *o)
 	memset(&o->names, 0, sizeof(o->names));
 }
 
+/* Instruction addresses named, kept across a trim: beyond this the names
+ * are made again as ticks come (a long run on code that keeps moving, or
+ * a program that keeps loading libraries, would otherwise fill the table). */
+#define IPS_KEEP 4096u
+
 void probe_oncpu_trim(struct ftp_probe *p)
 {
-	if (p->oncpu)
-		forget_names(p->oncpu);
+	struct probe_oncpu *o = p->oncpu;
+	if (!o)
+		return;
+	forget_names(o);
+	if (o->ips_n > IPS_KEEP)
+		forget_ips(o);
+	native_inlines_trim(o->inl);
 }
 
 void probe_oncpu_release(struct ftp_probe *p)
@@ -595,15 +605,10 @@ static const struct type_entry *type_get(struct ftp_probe *p, struct probe_oncpu
 		return e;
 	e->addr = type;
 	o->types_n++;
-	uint64_t name_ptr;
 	char buf[128];
-	if (probe_mem_u64(&p->mem, type + p->L.object.tp_name, &name_ptr) == 0 && name_ptr &&
-	    probe_mem_read_direct(&p->mem, name_ptr, buf, sizeof(buf), NULL) == 0) {
-		buf[sizeof(buf) - 1] = 0;
-		if (buf[0])
-			e->name = strdup(buf);
-	}
 	const struct probe_reader r = probe_reader_get(p);
+	if (probe_type_name(&r, type, buf, sizeof(buf)) == 0)
+		e->name = strdup(buf);
 	e->kind = probe_obj_kind(&r, type, e->name);
 	return e;
 }

@@ -76,7 +76,9 @@ void probe_oncpu_take(struct ftp_probe *p, struct ftp_sample *s);
 void probe_oncpu_end_round(struct ftp_probe *p);
 void probe_oncpu_release(struct ftp_probe *p);
 /* Frees the names of refcount objects lent by earlier ticks (ftp_probe_trim):
- * a program that makes objects without end keeps them bounded. */
+ * a program that makes objects without end keeps them bounded; and the
+ * instruction addresses named and the DWARF functions walked, once they pass
+ * a bound. */
 void probe_oncpu_trim(struct ftp_probe *p);
 /* Native stacks without blocking: the registers and copied stack of tid's
  * last tick, when the latest take was tid's. A thread has used less than a

@@ -17,20 +17,34 @@
 #include "perf/perf.h"
 #include "probe_int.h"
 
-#define RING_PAGES 1      /* data pages: 4 KiB, 256 switch records */
-#define RING_PAGES_REGS 2 /* with a 40-byte sample per switch out */
-#define SITES 256         /* system call sites remembered */
-#define SITE_WAYS 4       /* places a site may take, from its hash on */
+#define RING_PAGES 1 /* data pages: 4 KiB, 256 switch records */
+/* With a 48-byte sample per switch out: 32 KiB, some 270 switches in and
+ * out, as a spinning lock waiter makes in a few milliseconds (it yields its
+ * CPU between looks at its lock). Past RING_BIG_THREADS threads, or where
+ * locked memory runs short (perf_event_mlock_kb), the smaller ring: a
+ * thread that fills it loses its switches until the next round, which then
+ * reads its state from /proc. */
+#define RING_PAGES_REGS 8
+#define RING_PAGES_REGS_SHORT 2
+#define RING_BIG_THREADS 128
+#define SITES 256   /* system call sites remembered */
+#define SITE_WAYS 4 /* places a site may take, from its hash on */
 
 /* The user registers of a thread's last switch out (PERF_SAMPLE_REGS_USER,
  * in the order of their bits in enum perf_event_x86_regs). */
+#define REG_AX 0
 #define REG_SI 4
 #define REG_DI 5
+#define REG_SP 7
 #define REG_IP 8
-#define REGS_MASK ((1ull << REG_SI) | (1ull << REG_DI) | (1ull << REG_IP))
+#define REGS_MASK \
+	((1ull << REG_AX) | (1ull << REG_SI) | (1ull << REG_DI) | (1ull << REG_SP) | (1ull << REG_IP))
+/* AX at a switch inside a system call: the kernel keeps -ENOSYS there until
+ * the call returns */
+#define AX_IN_SYSCALL ((uint64_t)-ENOSYS)
 
 struct block_regs {
-	uint64_t si, di, ip;
+	uint64_t ax, si, di, sp, ip;
 	bool valid;
 };
 
@@ -60,6 +74,9 @@ struct sched_thread {
 	bool syscall_read;         /* the blocked thread's system call is known */
 	struct block_regs pending; /* the sample of a switch out to come */
 	struct block_regs block;   /* where the thread blocked last */
+	uint64_t in_ns;            /* its last switch in, while on a CPU; 0 */
+	uint64_t ran_ns;           /* CPU time since its last block, to in_ns; UINT64_MAX unknown */
+	bool yielded;              /* its last switch out was a yield */
 	struct task_info info;
 	uint64_t seen; /* round it was last asked for */
 };
@@ -77,6 +94,7 @@ struct probe_sched {
 	/* The last blocking stop, CLOCK_MONOTONIC: the switches into it and
 	 * out of it are ftprof's, not the threads' own, and are skipped. */
 	uint64_t stop_from, stop_to;
+	uint64_t yield_start, yield_end; /* sched_yield in the target */
 };
 
 static void close_thread(struct sched_thread *t)
@@ -103,7 +121,7 @@ void probe_sched_release(struct ftp_probe *p)
  * user registers: a context switch happens in the kernel, so the sample
  * needs kernel events counted, which perf_event_paranoid 2 refuses to users
  * without CAP_PERFMON. */
-static int open_event(pid_t tid, struct sched_thread *t, bool regs)
+static int open_event(pid_t tid, struct sched_thread *t, bool regs, bool big)
 {
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
@@ -124,7 +142,12 @@ static int open_event(pid_t tid, struct sched_thread *t, bool regs)
 		attr.sample_regs_user = REGS_MASK;
 		attr.exclude_kernel = 0;
 	}
-	return perf_ring_open(&t->ring, &attr, tid, -1, regs ? RING_PAGES_REGS : RING_PAGES);
+	if (!regs)
+		return perf_ring_open(&t->ring, &attr, tid, -1, RING_PAGES);
+	int e = big ? perf_ring_open(&t->ring, &attr, tid, -1, RING_PAGES_REGS) : -ENOMEM;
+	if (e == -EPERM || e == -ENOMEM)
+		e = perf_ring_open(&t->ring, &attr, tid, -1, RING_PAGES_REGS_SHORT);
+	return e;
 }
 
 /* What /proc says now: the seed of a new event, and the fallback. */
@@ -138,19 +161,22 @@ static void from_proc(struct ftp_probe *p, struct sched_thread *t)
 	                                                                  : SCHED_UNKNOWN;
 	t->syscall_read = true;
 	t->exact = false;
+	t->in_ns = 0;
+	t->ran_ns = UINT64_MAX; /* since a block not seen */
+	t->yielded = false;
 }
 
-/* A switch-out sample: the time, the registers' ABI, then SI, DI and IP. */
+/* A switch-out sample: the time, the registers' ABI, then AX, SI, DI, SP, IP. */
 static void take_sample(const struct perf_ring *ring, uint64_t at, uint16_t len, struct block_regs *r)
 {
-	uint64_t v[5];
+	uint64_t v[7];
 	r->valid = false;
 	if (len < sizeof(struct perf_event_header) + sizeof(v))
 		return;
 	perf_ring_copy(ring, at + sizeof(struct perf_event_header), v, sizeof(v));
 	if (v[1] != PERF_SAMPLE_REGS_ABI_64)
-		return; /* no user registers: not in a system call */
-	*r = (struct block_regs){ .si = v[2], .di = v[3], .ip = v[4], .valid = true };
+		return; /* no user registers: a kernel thread */
+	*r = (struct block_regs){ .ax = v[2], .si = v[3], .di = v[4], .sp = v[5], .ip = v[6], .valid = true };
 }
 
 /* Consumes the thread's new switch records; the last one is its state.
@@ -189,13 +215,23 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 			t->pending.valid = false;
 		} else if (h.type == PERF_RECORD_SWITCH) {
 			any = true;
+			if (out && t->in_ns && when >= t->in_ns && t->ran_ns != UINT64_MAX)
+				t->ran_ns += when - t->in_ns;
+			t->in_ns = out ? 0 : when;
+			*(out ? &t->info.out_ns : &t->info.in_ns) = when;
 			if (!out) {
 				t->state = SCHED_ON_CPU;
 			} else if (preempt) {
 				t->state = SCHED_PREEMPTED;
+				/* still able to run, switched out inside the
+				 * sched_yield system call: it gave its CPU away */
+				t->yielded = t->pending.valid && t->pending.ax == AX_IN_SYSCALL &&
+				             t->pending.ip >= s->yield_start && t->pending.ip < s->yield_end;
 			} else {
 				t->state = SCHED_BLOCKED;
 				t->block = t->pending;
+				t->ran_ns = 0;
+				t->yielded = false;
 			}
 			if (when <= s->instant)
 				t->at = t->state;
@@ -207,8 +243,8 @@ static bool drain(const struct probe_sched *s, struct sched_thread *t)
 		tail += h.size;
 	}
 	if (lost) {
-		t->state = t->at = SCHED_UNKNOWN; /* reseeded from /proc below */
-		t->pending.valid = t->block.valid = false;
+		t->state = t->at = SCHED_UNKNOWN;          /* reseeded from /proc below */
+		t->pending.valid = t->block.valid = false; /* the rest: from_proc, below */
 		tail = head;
 		any = true;
 	}
@@ -260,6 +296,7 @@ static void blocked_in(struct ftp_probe *p, struct sched_thread *t)
 		t->info.in_syscall = true;
 		t->info.sys_nr = site->nr;
 		t->info.sys_arg0 = r->di;
+		t->info.sys_sp = r->sp;
 		p->stats.syscall_sites++;
 		return;
 	}
@@ -280,6 +317,7 @@ static void blocked_in(struct ftp_probe *p, struct sched_thread *t)
 		return;
 	t->info.sys_nr = sc.nr;
 	t->info.sys_arg0 = sc.arg0;
+	t->info.sys_sp = sc.sp;
 	if (r->valid && r->ip && !sc.restarted && sc.pc == r->ip && sc.arg0 == r->di && sc.arg1 == r->si)
 		site_learn(s, r, sc.nr);
 }
@@ -314,6 +352,11 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 		t->info.off_cpu_shown = t->at != SCHED_ON_CPU;
 	t->info.still = t->exact && !switched && t->info.off_cpu;
 	t->exact = true;
+	t->info.block_arg0 = t->block.valid ? t->block.di : 0;
+	uint64_t now = ftp_now_ns(), on_for = t->in_ns && now > t->in_ns ? now - t->in_ns : 0;
+	t->info.ran_since_block_ns = t->ran_ns == UINT64_MAX ? UINT64_MAX : t->ran_ns + on_for;
+	t->info.yielded = t->yielded;
+	t->info.on_cpu_for_ns = on_for;
 	t->info.state = t->state == SCHED_BLOCKED ? 'S' : 'R';
 	if (t->state != SCHED_BLOCKED) {
 		t->info.in_syscall = false;
@@ -326,8 +369,11 @@ static void update(struct ftp_probe *p, struct sched_thread *t)
 /* The probe_sched of p, made on first use; NULL when out of memory. */
 static struct probe_sched *get(struct ftp_probe *p)
 {
-	if (!p->sched && (p->sched = calloc(1, sizeof(*p->sched))))
+	if (!p->sched && (p->sched = calloc(1, sizeof(*p->sched)))) {
 		p->sched->instant = UINT64_MAX;
+		p->sched->yield_start = p->yield_start;
+		p->sched->yield_end = p->yield_end;
+	}
 	return p->sched;
 }
 
@@ -386,11 +432,12 @@ const struct task_info *probe_sched_task(struct ftp_probe *p, pid_t tid)
 		t->ring.fd = t->sys_fd = -1;
 		t->info.tid = tid;
 		if (!s->unavailable) {
-			int e = s->regs >= 0 ? open_event(tid, t, true) : -EACCES;
+			bool big = s->n <= RING_BIG_THREADS;
+			int e = s->regs >= 0 ? open_event(tid, t, true, big) : -EACCES;
 			if (s->regs == 0)
 				s->regs = e == -EACCES || e == -EPERM || e == -EOPNOTSUPP ? -1 : 1;
 			if (s->regs < 0)
-				e = open_event(tid, t, false);
+				e = open_event(tid, t, false, big);
 			if (e == -EACCES || e == -EPERM || e == -ENOSYS || e == -ENOENT || e == -EOPNOTSUPP) {
 				s->unavailable = true;
 				s->open_errno = -e;

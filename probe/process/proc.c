@@ -236,6 +236,7 @@ bool probe_task_syscall_read(int fd, pid_t pid, pid_t tid, struct task_syscall *
 	}
 	out->arg0 = word[0];
 	out->arg1 = word[1];
+	out->sp = word[6];
 	out->pc = word[7];
 	if (v == SYS_restart_syscall) {
 		long was = restarted_as(pid, tid);
@@ -263,11 +264,15 @@ bool probe_task_read(pid_t pid, struct task_info *t)
 {
 	t->state = probe_task_state(pid, t->tid);
 	t->in_syscall = false;
+	t->block_arg0 = t->in_ns = t->out_ns = t->on_cpu_for_ns = 0;
+	t->yielded = false;
+	t->ran_since_block_ns = UINT64_MAX; /* the context switches' to tell */
 	struct task_syscall sc = { 0 };
 	if ((t->state == 'S' || t->state == 'D') && probe_task_syscall(pid, t->tid, &sc)) {
 		t->in_syscall = true;
 		t->sys_nr = sc.nr;
 		t->sys_arg0 = sc.arg0;
+		t->sys_sp = sc.sp;
 	}
 	return sc.running;
 }
@@ -320,6 +325,7 @@ int probe_task_list_read(struct probe_task_list *l, pid_t pid, bool states, stru
 		struct task_info *t = &l->v[i];
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
+		t->ran_since_block_ns = UINT64_MAX;
 		if (states && probe_task_read(pid, t))
 			t->state = 'R'; /* woken between the two reads */
 	}

@@ -68,6 +68,7 @@ char probe_task_state(pid_t pid, pid_t tid);
 struct task_syscall {
 	long nr;
 	uint64_t arg0, arg1;
+	uint64_t sp;    /* the user stack pointer at the call */
 	uint64_t pc;    /* the user instruction pointer: just after the call */
 	bool restarted; /* went on as restart_syscall: nr from wchan, no arguments */
 	bool running;   /* not blocked at all: on a CPU or waiting for one */
@@ -91,13 +92,28 @@ struct task_info {
 	bool in_syscall;
 	long sys_nr;
 	uint64_t sys_arg0;
-	bool off_cpu; /* the context switches say it is off its CPU now */
+	uint64_t sys_sp; /* its stack pointer at the call; 0 unknown */
+	bool off_cpu;    /* the context switches say it is off its CPU now */
 	/* Off its CPU as the round shows it: for a thread able to run, as at
 	 * the round's one instant (perf/sched.c), else off_cpu. States use
 	 * this; whether a stack read may have moved uses off_cpu. */
 	bool off_cpu_shown;
 	bool still; /* off_cpu at the last look too, with no switch since: it
 			 has not run, so its stack has not moved */
+	/* Where it blocked last (the context switches' registers): the first
+	 * argument of that system call (a futex's address), 0 unknown; and the
+	 * CPU time it has run since it woke from that block, UINT64_MAX
+	 * unknown. A thread woken from a wait runs the waiting code a moment
+	 * before it does anything else. */
+	uint64_t block_arg0;
+	uint64_t ran_since_block_ns;
+	/* Its last switch onto a CPU and off one, CLOCK_MONOTONIC; 0 unknown */
+	uint64_t in_ns, out_ns;
+	uint64_t on_cpu_for_ns; /* on a CPU now: since in_ns; else 0 */
+	/* Its last switch out left it able to run inside a system call: it
+	 * gave its CPU away (sched_yield), as a spinning lock waiter does
+	 * between looks at its lock. */
+	bool yielded;
 };
 
 /* The tasks of a process as one round found them, by tid. Zeroed is empty;

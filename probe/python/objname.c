@@ -44,8 +44,7 @@ static int str_field(const struct probe_reader *r, uint64_t obj, uint32_t off, c
 	return ret < 0 ? ret : probe_read_str(r, s, out, out_len);
 }
 
-/* A type's own name (tp_name, a C string). */
-static int type_name(const struct probe_reader *r, uint64_t type, char *out, size_t out_len)
+int probe_type_name(const struct probe_reader *r, uint64_t type, char *out, size_t out_len)
 {
 	uint64_t name;
 	int ret = probe_mem_u64(r->mem, type + r->L->object.tp_name, &name);
@@ -88,7 +87,7 @@ int probe_obj_name(const struct probe_reader *r, uint64_t obj, enum probe_obj_ki
 		return -FTP_E_INVAL;
 	switch (kind) {
 	case PROBE_OBJ_TYPE:
-		ret = type_name(r, obj, out, out_len);
+		ret = probe_type_name(r, obj, out, out_len);
 		break;
 	case PROBE_OBJ_STR:
 		ret = str_text(r, obj, out, out_len);

@@ -63,6 +63,10 @@ enum probe_obj_kind {
 	PROBE_OBJ_MODULE,   /* md_name */
 };
 
+/* The name of the type at type (tp_name, a C string: "list",
+ * "_thread.lock"), into out, cut to out_len - 1 bytes. Returns 0, or a
+ * negative FTP_E_* (FTP_E_TORN: no name, or an empty one). */
+int probe_type_name(const struct probe_reader *r, uint64_t type, char *out, size_t out_len);
 /* The kind of the type at type, whose tp_name the caller read (NULL:
  * unreadable). Reads its tp_flags. */
 enum probe_obj_kind probe_obj_kind(const struct probe_reader *r, uint64_t type, const char *tp_name);

@@ -223,6 +223,34 @@ static int validate(struct ftp_probe *p, struct ftp_error *err)
 	return ret;
 }
 
+/* Where the C library's sched_yield lies in the target: a free-threaded
+ * lock waiter calls it as it spins (docs/states.md). Not found: left 0. */
+static void find_yield(struct ftp_probe *p, const struct probe_maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct probe_map *m = &maps->v[i];
+		const char *base = m->path ? strrchr(m->path, '/') : NULL;
+		base = base ? base + 1 : m->path;
+		if (!base || m->offset != 0 ||
+		    (strncmp(base, "libc.so", 7) != 0 && strncmp(base, "libc-", 5) != 0 &&
+		     strncmp(base, "libc.musl", 9) != 0 && strncmp(base, "ld-musl", 7) != 0 &&
+		     strcmp(m->path, p->info.executable) != 0))
+			continue;
+		struct ftp_elf *elf;
+		if (open_elf(p, m->path, &elf, NULL) < 0)
+			continue;
+		uint64_t addr = 0, size = 0;
+		if (ftp_elf_symbol(elf, "sched_yield", &addr, &size) == 0 && addr && size) {
+			uint64_t bias = ftp_elf_is_dyn(elf) ? m->start - ftp_elf_base_vaddr(elf) : 0;
+			p->yield_start = addr + bias;
+			p->yield_end = addr + bias + size;
+		}
+		ftp_elf_destroy(elf);
+		if (p->yield_start)
+			return;
+	}
+}
+
 int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err)
 {
 	struct probe_maps maps;
@@ -230,10 +258,9 @@ int probe_runtime_find(struct ftp_probe *p, struct ftp_error *err)
 	if (ret < 0)
 		return ret;
 	ret = locate(p, &maps, err);
+	if (ret == 0 && (ret = find_layout(p, err)) == 0 && p->L.free_threaded)
+		find_yield(p, &maps);
 	probe_maps_release(&maps);
-	if (ret < 0)
-		return ret;
-	ret = find_layout(p, err);
 	if (ret < 0)
 		return ret;
 	p->info.version = p->L.version;

@@ -35,6 +35,7 @@ struct stack_entry {
 struct probe_stacks {
 	struct stack_entry *v; /* the threads of the last round, in its order */
 	size_t n, cap;
+	struct ftp_hindex index;         /* v by tid */
 	uint64_t ids;                    /* the last ftp_sample.stack_id given */
 	uint64_t list_interp, list_head; /* the last round's single interpreter
 					    and first thread state; 0: none */
@@ -51,6 +52,7 @@ void probe_stacks_destroy(struct probe_stacks *st)
 		free(st->v[i].ranges);
 	}
 	free(st->v);
+	ftp_hindex_release(&st->index);
 	free(st);
 }
 
@@ -63,6 +65,21 @@ static struct probe_stacks *get(struct ftp_probe *p)
 	return p->stacks;
 }
 
+static uint64_t tid_hash(pid_t tid)
+{
+	return ftp_hash_mix(0, (uint64_t)(uint32_t)tid);
+}
+
+static bool entry_same(const void *ctx, uint32_t i, const void *key)
+{
+	return ((const struct stack_entry *)ctx)[i].tid == *(const pid_t *)key;
+}
+
+static uint64_t entry_hash(const void *ctx, size_t i)
+{
+	return tid_hash(((const struct stack_entry *)ctx)[i].tid);
+}
+
 /* The entry of tid, looked for first at `hint` (threads come in the same
  * order round after round). */
 static struct stack_entry *find(const struct probe_stacks *st, pid_t tid, size_t hint)
@@ -71,10 +88,8 @@ static struct stack_entry *find(const struct probe_stacks *st, pid_t tid, size_t
 		return NULL;
 	if (hint < st->n && st->v[hint].tid == tid)
 		return &st->v[hint];
-	for (size_t i = 0; i < st->n; i++)
-		if (st->v[i].tid == tid)
-			return &st->v[i];
-	return NULL;
+	long i = ftp_hindex_get(&st->index, tid_hash(tid), entry_same, st->v, &tid);
+	return i < 0 ? NULL : &st->v[i];
 }
 
 bool probe_stacks_reuse(struct ftp_probe *p, uint64_t tstate, size_t hint, bool still, bool gil_still,
@@ -142,9 +157,13 @@ void probe_stacks_keep(struct ftp_probe *p, uint64_t tstate, size_t hint, struct
 			st->v = v;
 			st->cap = cap;
 		}
+		if (ftp_hindex_reserve(&st->index, st->n, 32, entry_hash, st->v) < 0)
+			return;
+		pid_t tid = s->tid;
+		*ftp_hindex_find(&st->index, tid_hash(tid), entry_same, st->v, &tid) = (uint32_t)st->n + 1;
 		e = &st->v[st->n++];
 		memset(e, 0, sizeof(*e));
-		e->tid = s->tid;
+		e->tid = tid;
 	}
 	e->seen = p->round;
 	e->sample = *s;
@@ -264,5 +283,12 @@ void probe_stacks_end_round(struct ftp_probe *p, bool full)
 			free(st->v[i].ranges);
 		}
 	}
+	if (kept == st->n)
+		return;
 	st->n = kept;
+	/* the entries moved: index them anew (the capacity is there) */
+	ftp_hindex_clear(&st->index);
+	for (size_t i = 0; i < st->n; i++)
+		*ftp_hindex_find(&st->index, entry_hash(st->v, i), entry_same, st->v, &st->v[i].tid) =
+		        (uint32_t)i + 1;
 }

@@ -15,6 +15,7 @@
  * sections, the GIL), else from the other threads' frames: the lock's bound
  * __exit__ on a frame's stack (inside `with lock:`), else the one thread
  * whose frames refer to the locked lock without waiting for it. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -54,8 +55,17 @@ struct spin_entry {
 	int line;
 	unsigned nframes;
 	struct ftp_wait wait;
+	uint64_t futex; /* the futex it was parked on */
+	/* where it parked, kept when it moves on (code is cleared) */
+	const struct ftp_code *parked_code;
+	int parked_line;
 	uint64_t round;
 };
+
+/* The locks threads were seen parked on lately (kind, address, type), the
+ * newest replacing the oldest: a thread seen spinning with one of them on
+ * its innermost frame spins on it. */
+#define RECENT_LOCKS 16
 
 struct round_thread {
 	struct probe_wait_thread t;
@@ -66,6 +76,11 @@ struct round_thread {
 	bool scanned;
 	uint64_t cs_mutex[CS_DEPTH * 2]; /* held critical sections' mutexes */
 	unsigned ncs;
+	/* Its innermost critical section has no mutex yet: it waits to lock
+	 * it (_PyCriticalSection_BeginSlow pushes the section, then locks).
+	 * Also when that section is suspended (inactive): the thread
+	 * detached while it waited (parked, or woken and not attached yet). */
+	bool cs_pending;
 };
 
 struct looked {
@@ -90,6 +105,8 @@ struct probe_waits {
 	struct spin_entry *spins;
 	size_t nspins, spins_cap;
 	struct ftp_hindex spin_index; /* tid -> spins[] */
+	struct ftp_wait recent[RECENT_LOCKS];
+	unsigned recent_next;
 };
 
 void probe_waits_release(struct ftp_probe *p)
@@ -150,12 +167,10 @@ static const struct type_entry *type_of(struct ftp_probe *p, uint64_t type)
 	struct type_entry *e = &w->types[ftp_hash_addr(type) & (TYPE_CACHE - 1)];
 	if (e->addr == type)
 		return e;
-	uint64_t name_ptr = 0;
-	char name[TP_NAME_LEN] = "";
-	if (probe_mem_u64(&p->mem, type + p->L.object.tp_name, &name_ptr) < 0 ||
-	    probe_mem_read(&p->mem, name_ptr, name, sizeof(name) - 1, NULL) < 0)
+	char name[TP_NAME_LEN];
+	const struct probe_reader r = probe_reader_get(p);
+	if (probe_type_name(&r, type, name, sizeof(name)) < 0)
 		return NULL;
-	name[sizeof(name) - 1] = 0;
 	e->addr = type;
 	memcpy(e->name, name, sizeof(e->name));
 	e->kind = !strcmp(name, "_thread.lock")    ? OBJ_LOCK
@@ -173,11 +188,17 @@ static const struct type_entry *object_type(struct ftp_probe *p, uint64_t obj)
 	return type_of(p, type);
 }
 
+/* Whether obj is of the type named name. */
+static bool has_type(struct ftp_probe *p, uint64_t obj, const char *name)
+{
+	const struct type_entry *te = object_type(p, obj);
+	return te && !strcmp(te->name, name);
+}
+
 /* A C function bound to an object (what `with` keeps of a lock's __exit__). */
 static bool is_bound_method(struct ftp_probe *p, uint64_t obj)
 {
-	const struct type_entry *te = object_type(p, obj);
-	return te && !strcmp(te->name, "builtin_function_or_method");
+	return has_type(p, obj, "builtin_function_or_method");
 }
 
 static struct round_thread *by_thread_id(struct probe_waits *w, uint64_t thread_id)
@@ -331,13 +352,23 @@ static bool lock_by_sem(struct ftp_probe *p, struct round_thread *rt, uint64_t f
 	return false;
 }
 
+/* How far above the stack pointer of its futex wait a parking-lot wait
+ * entry may lie: the frames of the semaphore wait and the park between. */
+#define WAIT_ENTRY_STACK 16384u
+
 /* What the futex a blocked thread sleeps on is. */
 static void name_futex(struct ftp_probe *p, struct round_thread *rt, uint64_t futex, struct ftp_wait *out)
 {
 	const struct ftp_layout *L = &p->L;
 	out->kind = FTP_WAIT_FUTEX;
 	out->address = futex;
-	if (L->threading.wait_entry_addr != FTP_OFF_NONE) {
+	/* a parking-lot wait entry lives in the frame of the function that
+	 * parks, a little above the stack pointer of the wait; any other futex
+	 * (glibc's own locks, a condition variable in the heap) is not one,
+	 * and the word before it is no parked address */
+	uint64_t sp = rt->t.has_task ? rt->t.task.sys_sp : 0;
+	bool on_stack = !sp || (futex > sp && futex - sp < WAIT_ENTRY_STACK);
+	if (L->threading.wait_entry_addr != FTP_OFF_NONE && on_stack) {
 		/* a parking-lot wait entry: the semaphore follows the address
 		 * parked on; glibc's sem_t keeps its futex word first */
 		uint64_t parked = 0;
@@ -487,10 +518,20 @@ static struct spin_entry *spin_find(struct probe_waits *w, pid_t tid)
 	return i < 0 ? NULL : &w->spins[i];
 }
 
-/* Remembers where a thread parked on a lock. */
+static void recent_note(struct probe_waits *w, const struct ftp_wait *wait)
+{
+	for (unsigned i = 0; i < RECENT_LOCKS; i++)
+		if (w->recent[i].kind == wait->kind && w->recent[i].address == wait->address)
+			return;
+	w->recent[w->recent_next++ % RECENT_LOCKS] =
+	        (struct ftp_wait){ .kind = wait->kind, .address = wait->address, .type = wait->type };
+}
+
+/* Remembers where a thread parked on a lock, and the lock. */
 static void spin_note(struct probe_waits *w, const struct round_thread *rt, const struct ftp_wait *wait,
                       uint64_t round)
 {
+	recent_note(w, wait);
 	const struct ftp_frame *f = pyframe(w, rt, 0);
 	if (!f || !rt->t.s.tid)
 		return;
@@ -505,10 +546,11 @@ static void spin_note(struct probe_waits *w, const struct round_thread *rt, cons
 		e = &w->spins[w->nspins++];
 		e->tid = tid;
 	}
-	e->code = f->code;
-	e->line = f->line;
+	e->code = e->parked_code = f->code;
+	e->line = e->parked_line = f->line;
 	e->nframes = rt->t.s.nframes;
 	e->wait = *wait;
+	e->futex = rt->t.has_task && rt->t.task.in_syscall ? rt->t.task.sys_arg0 : 0;
 	e->round = round;
 }
 
@@ -528,6 +570,22 @@ static const struct ftp_wait *spin_match(struct probe_waits *w, const struct rou
 	return &e->wait;
 }
 
+/* The lock a thread able to run, detached from the interpreter, still
+ * acquires: it woke from its park on that lock's futex and has run for less
+ * than WAKE_NS since, so it is still in the lock's code (attaching again,
+ * or looking at the lock and parking again). */
+#define WAKE_NS 100000u
+
+static const struct ftp_wait *woke_from_lock(struct probe_waits *w, const struct round_thread *rt)
+{
+	const struct task_info *t = &rt->t.task;
+	struct spin_entry *e = rt->t.s.tid ? spin_find(w, rt->t.s.tid) : NULL;
+	if (!e || !e->futex || !rt->t.has_task || t->block_arg0 != e->futex ||
+	    t->ran_since_block_ns >= WAKE_NS)
+		return NULL;
+	return &e->wait;
+}
+
 /* ---- holders -------------------------------------------------------------- */
 
 /* The mutexes of the critical sections rt holds (free-threaded). */
@@ -539,6 +597,8 @@ static void held_sections(struct ftp_probe *p, struct round_thread *rt)
 		size_t len = tagged & CS_TWO_MUTEXES ? 24 : 16;
 		if (probe_mem_read(&p->mem, cs, v, len, NULL) < 0)
 			return;
+		if (depth == 0)
+			rt->cs_pending = !v[1] || ((tagged & CS_TWO_MUTEXES) && !v[2]);
 		if (!(tagged & CS_INACTIVE)) {
 			if (v[1])
 				rt->cs_mutex[rt->ncs++] = v[1];
@@ -563,32 +623,46 @@ static bool waits_for(const struct round_thread *rt, uint64_t lock)
 	       rt->t.s.wait.address == lock;
 }
 
-/* Whether one of the n values of the scratch is a C method bound to lock:
- * their m_self read together. */
-static bool bound_to(struct ftp_probe *p, size_t n, uint64_t lock)
+/* Where among the n values of the scratch a C method bound to lock is (their
+ * m_self read together), -1 nowhere. */
+static long bound_at(struct ftp_probe *p, size_t n, uint64_t lock)
 {
 	struct probe_waits *w = p->waits;
 	const struct ftp_layout *L = &p->L;
 	if (ftp_grow((void **)&w->gather, &w->gather_cap, n * 9, sizeof(*w->gather), 1024) < 0)
-		return false;
+		return -1;
 	uint64_t *at = w->gather;
 	unsigned char *self = (unsigned char *)(w->gather + n);
 	bool *ok = (bool *)(w->gather + 2 * n);
 	for (size_t k = 0; k < n; k++)
 		at[k] = w->values[k] + L->threading.cfunc_self;
 	if (probe_mem_gather(&p->mem, at, n, 8, self, ok) < 0)
-		return false;
+		return -1;
 	for (size_t k = 0; k < n; k++)
 		if (ok[k] && probe_load_u64(self, (uint32_t)(k * 8)) == lock &&
 		    is_bound_method(p, w->values[k]))
-			return true;
-	return false;
+			return (long)k;
+	return -1;
+}
+
+/* Whether the two values after value k of the scratch (a lock's bound
+ * __exit__, or the lock) are None: the thread is in the call that ends its
+ * `with lock:` block, __exit__ with three Nones, pushed as [__exit__, None,
+ * None, None] up to 3.13 and as [__exit__, lock, None, None, None] from 3.14.
+ * It releases the lock or has released it (the thread it woke, on the
+ * releaser's CPU at once, often preempts it there): it holds it no more. */
+static bool exiting_with(struct ftp_probe *p, size_t n, long k)
+{
+	return k >= 0 && (size_t)k + 2 < n && has_type(p, p->waits->values[k + 1], "NoneType") &&
+	       has_type(p, p->waits->values[k + 2], "NoneType");
 }
 
 /* The holder of a Lock from the other threads' frames: the one with the
  * lock's bound __exit__ (inside `with lock:`; 3.14 and later keep the lock
  * itself there), else the only one that refers to it and does not wait for
- * it. Looked for once a round per lock. */
+ * it (of several: the one waiting for another lock, else the one with the
+ * lock the fewest times on its stack); a thread in the __exit__ call that
+ * ends its block is neither. Looked for once a round per lock. */
 static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter, struct ftp_wait *wait)
 {
 	struct probe_waits *w = p->waits;
@@ -601,21 +675,33 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 			return;
 		}
 	}
-	struct round_thread *with = NULL, *ref = NULL, *ref_waiting = NULL;
-	unsigned nwith = 0, nref = 0, nref_waiting = 0;
+	struct round_thread *with = NULL, *ref = NULL, *ref_waiting = NULL, *ref_fewest = NULL;
+	unsigned nwith = 0, nref = 0, nref_waiting = 0, nref_fewest = 0, fewest = UINT_MAX;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		struct round_thread *rt = &w->threads[i];
 		if (waits_for(rt, wait->address))
 			continue;
 		size_t n = values_of(p, rt, 0, SCAN_FRAMES);
-		bool refers = false;
-		for (size_t k = 0; k < n && !refers; k++)
-			refers = w->values[k] == wait->address;
-		if (refers && ++nref)
+		unsigned times = 0; /* the lock among its values */
+		bool exiting = false;
+		for (size_t k = 0; k < n; k++) {
+			if (w->values[k] == wait->address) {
+				times++;
+				exiting = exiting || exiting_with(p, n, (long)k);
+			}
+		}
+		long bound = bound_at(p, n, wait->address);
+		if (exiting || exiting_with(p, n, bound))
+			continue;
+		if (times && ++nref)
 			ref = rt;
-		if (refers && rt->t.s.state == FTP_STATE_LOCK && ++nref_waiting)
+		if (times && rt->t.s.state == FTP_STATE_LOCK && ++nref_waiting)
 			ref_waiting = rt; /* holding one lock, waiting for another */
-		if (bound_to(p, n, wait->address) && ++nwith)
+		if (times && times < fewest)
+			fewest = times, nref_fewest = 0;
+		if (times && times == fewest && ++nref_fewest)
+			ref_fewest = rt;
+		if (bound >= 0 && ++nwith)
 			with = rt;
 	}
 	if (nwith == 1)
@@ -624,7 +710,12 @@ static void holder_from_frames(struct ftp_probe *p, struct round_thread *waiter,
 		set_holder(wait, ref, FTP_HOLDER_REFERENCE);
 	else if (!nwith && nref_waiting == 1)
 		set_holder(wait, ref_waiting, FTP_HOLDER_REFERENCE);
-	else if (!nwith && !nref && bound_to(p, values_of(p, waiter, 0, SCAN_FRAMES), wait->address))
+	else if (!nwith && nref_fewest == 1)
+		/* the others enter the block, from 3.14 [__exit__, lock,
+		 * __enter__, lock] on their stacks: woken in the acquire, they
+		 * wait for the GIL or a CPU before they look at the lock again */
+		set_holder(wait, ref_fewest, FTP_HOLDER_REFERENCE);
+	else if (!nwith && !nref && bound_at(p, values_of(p, waiter, 0, SCAN_FRAMES), wait->address) >= 0)
 		set_holder(wait, waiter, FTP_HOLDER_WITH); /* `with lock:` around its own acquire */
 	if (ftp_grow((void **)&w->looked, &w->looked_cap, w->nlooked + 1, sizeof(*w->looked), 8) == 0)
 		w->looked[w->nlooked++] = (struct looked){ wait->address, wait->holder, wait->holder_how };
@@ -658,6 +749,61 @@ static void find_holder(struct ftp_probe *p, struct round_thread *waiter, struct
 }
 
 /* ---- the round ------------------------------------------------------------ */
+
+/* A free-threaded lock waiter spins before it parks: it looks at its lock
+ * and, finding it taken, yields its CPU (sched_yield), some 40 times. So a
+ * thread whose last switch out was such a yield, and which has been back on
+ * a CPU for less than this (or not yet), spins for a lock. */
+#define SPIN_NS 20000u
+
+static bool in_gil(const struct waits_round *r, uint64_t addr)
+{
+	return r->gil && addr >= r->gil && addr < r->gil + FTP_LAYOUT_GIL_SPAN;
+}
+
+/* s waits to take the GIL. */
+static void gil_wait(struct probe_waits *w, struct ftp_sample *s)
+{
+	const struct waits_round *r = &w->round;
+	s->state = FTP_STATE_GIL;
+	s->wait.kind = FTP_WAIT_GIL;
+	s->wait.address = r->gil;
+	if (r->gil_holder)
+		set_holder(&s->wait, by_tstate(w, r->gil_holder), FTP_HOLDER_OWNER);
+}
+
+/* A thread able to run, without the GIL, that woke from a wait on the GIL
+ * (its condition or mutex) and has run for less than this since: it is
+ * still in the interpreter's code that takes the GIL (or hands it over and
+ * waits to take it back), which runs for microseconds before the thread
+ * holds the GIL or waits again. Each GIL hand-over has two: the new holder
+ * before it takes the GIL, the old one woken by it. A thread that takes the
+ * GIL and drops it at once for C code is shown so for at most this long. */
+#define GIL_TAKING_NS 100000u
+
+static bool taking_gil(const struct waits_round *r, const struct task_info *t)
+{
+	return in_gil(r, t->block_arg0) && t->ran_since_block_ns < GIL_TAKING_NS;
+}
+
+/* A thread handing the GIL over wakes the thread that takes it, and the
+ * kernel often gives the woken thread the waker's CPU at once: the old
+ * holder is preempted in the interpreter's hand-over code, and once it runs
+ * again it waits for the GIL. So a preempted thread without the GIL that
+ * left its CPU within this long of the holder's arrival on one, the holder
+ * woken from a wait on the GIL, handed it over: it waits for the GIL, not
+ * for a CPU to run on. */
+#define GIL_HANDOVER_NS 50000u
+
+static bool handed_gil_over(struct probe_waits *w, const struct task_info *t)
+{
+	const struct round_thread *h = by_tstate(w, w->round.gil_holder);
+	if (!t->off_cpu || !t->out_ns || !h || !h->t.has_task || h->t.task.tid == t->tid)
+		return false;
+	const struct task_info *ht = &h->t.task;
+	return in_gil(&w->round, ht->block_arg0) && ht->in_ns + GIL_HANDOVER_NS >= t->out_ns &&
+	       ht->in_ns <= t->out_ns + GIL_HANDOVER_NS;
+}
 
 /* The state of rt before its holder is looked for. */
 static void classify(struct ftp_probe *p, struct round_thread *rt)
@@ -697,12 +843,22 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 	if (t->state == 'R') {
 		/* a spinning waiter still waits for its lock when another
 		 * thread took its CPU (on_cpu says which) */
+		bool detached = ts == TSTATE_DETACHED || ts == TSTATE_DETACHED_WAITING;
 		const struct ftp_wait *spin;
-		if (ft && (spin = spin_match(w, rt))) {
+		if (ft && ((spin = spin_match(w, rt)) || (detached && (spin = woke_from_lock(w, rt))))) {
 			s->state = FTP_STATE_LOCK;
 			s->wait = *spin;
 			s->wait.holder = 0;
 			s->wait.holder_how = FTP_HOLDER_NONE;
+			return;
+		}
+		if (ft && (rt->cs_pending || (t->yielded && t->on_cpu_for_ns < SPIN_NS))) {
+			/* the lock is found below, from its frames */
+			s->state = FTP_STATE_LOCK;
+			return;
+		}
+		if (!ft && s->holds_gil == 0 && (taking_gil(r, t) || handed_gil_over(w, t))) {
+			gil_wait(w, s);
 			return;
 		}
 		if (s->on_cpu == 0) {
@@ -710,7 +866,6 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 			return;
 		}
 		/* detached from the interpreter, or without the GIL: C code */
-		bool detached = ts == TSTATE_DETACHED || ts == TSTATE_DETACHED_WAITING;
 		s->state = detached || s->holds_gil == 0 ? FTP_STATE_NATIVE : FTP_STATE_RUNNING;
 		return;
 	}
@@ -727,12 +882,8 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 			s->state = FTP_STATE_IO;
 		return;
 	}
-	if (r->gil && t->sys_arg0 >= r->gil && t->sys_arg0 < r->gil + FTP_LAYOUT_GIL_SPAN) {
-		s->state = FTP_STATE_GIL;
-		s->wait.kind = FTP_WAIT_GIL;
-		s->wait.address = r->gil;
-		if (r->gil_holder)
-			set_holder(&s->wait, by_tstate(w, r->gil_holder), FTP_HOLDER_OWNER);
+	if (in_gil(r, t->sys_arg0)) {
+		gil_wait(w, s);
 		return;
 	}
 	if (library_wait(p, rt, &s->state, &s->wait))
@@ -748,6 +899,125 @@ static void classify(struct ftp_probe *p, struct round_thread *rt)
 		if (r->stw_requester)
 			set_holder(&s->wait, by_tstate(w, r->stw_requester), FTP_HOLDER_OWNER);
 	}
+}
+
+/* Types whose objects a frame holds but a critical section never locks:
+ * what it calls or runs (a C method's critical section is on its self or
+ * arguments), and the immutable values. */
+static bool unlocked_type(const char *name)
+{
+	static const char *const names[] = { "method_descriptor",
+		                             "builtin_function_or_method",
+		                             "function",
+		                             "method",
+		                             "wrapper_descriptor",
+		                             "method-wrapper",
+		                             "classmethod_descriptor",
+		                             "type",
+		                             "code",
+		                             "cell",
+		                             "frame",
+		                             "int",
+		                             "bool",
+		                             "float",
+		                             "complex",
+		                             "str",
+		                             "bytes",
+		                             "tuple",
+		                             "NoneType",
+		                             "ellipsis",
+		                             "range",
+		                             "slice" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* rt waits to lock a critical section (cs_pending) and nothing else named
+ * the object: the one object of its innermost frame that a critical section
+ * may lock (unlocked_type), if there is exactly one. */
+static void lockable_on(struct ftp_probe *p, struct round_thread *rt, size_t n)
+{
+	struct probe_waits *w = p->waits;
+	const struct ftp_layout *L = &p->L;
+	uint64_t found = 0;
+	for (size_t k = 0; k < n && L->threading.ob_mutex != FTP_OFF_NONE; k++) {
+		const struct type_entry *te = object_type(p, w->values[k]);
+		if (!te || unlocked_type(te->name) || w->values[k] == found)
+			continue;
+		if (found)
+			return; /* two: cannot tell */
+		found = w->values[k];
+	}
+	if (found)
+		name_mutex(p, found + L->threading.ob_mutex, &rt->t.s.wait);
+}
+
+/* What rt, seen spinning for a lock (it yields its CPU between looks),
+ * spins on, from the n values of its innermost frame (in w->values): an
+ * object whose critical section another thread of the round holds; else the
+ * lock it last parked on where it is now (the same innermost frame and
+ * line, though it may have left and come back since); else a lock another
+ * thread parked on lately; else a Lock or RLock that is locked; else an
+ * object whose own lock is taken or has threads parked on it; else, when it
+ * waits for a critical section, the one object it may be for. Left unknown
+ * when none is there. */
+static void spun_on(struct ftp_probe *p, struct round_thread *rt, size_t n)
+{
+	struct probe_waits *w = p->waits;
+	const struct ftp_layout *L = &p->L;
+	struct ftp_sample *s = &rt->t.s;
+	for (size_t i = 0; i < w->nthreads; i++) {
+		struct round_thread *o = &w->threads[i];
+		for (unsigned c = 0; o != rt && c < o->ncs && L->threading.ob_mutex != FTP_OFF_NONE; c++)
+			for (size_t k = 0; k < n; k++)
+				if (w->values[k] + L->threading.ob_mutex == o->cs_mutex[c]) {
+					name_mutex(p, o->cs_mutex[c], &s->wait);
+					set_holder(&s->wait, o, FTP_HOLDER_OWNER);
+					return;
+				}
+	}
+	const struct ftp_frame *f = pyframe(w, rt, 0);
+	const struct spin_entry *e = f && s->tid ? spin_find(w, s->tid) : NULL;
+	if (e && e->parked_code == f->code && e->parked_line == f->line) {
+		/* it parked at this place before: on that lock */
+		s->wait = e->wait;
+		s->wait.holder = 0;
+		s->wait.holder_how = FTP_HOLDER_NONE;
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		for (unsigned i = 0; i < RECENT_LOCKS; i++)
+			if (w->recent[i].kind && w->recent[i].address == w->values[k]) {
+				s->wait = w->recent[i];
+				return;
+			}
+	for (size_t k = 0; k < n; k++) {
+		const struct type_entry *te = object_type(p, w->values[k]);
+		uint32_t off = !te                     ? FTP_OFF_NONE
+		               : te->kind == OBJ_LOCK  ? L->threading.lock_mutex
+		               : te->kind == OBJ_RLOCK ? L->threading.rlock_mutex
+		                                       : FTP_OFF_NONE;
+		uint8_t bits = 0;
+		if (off != FTP_OFF_NONE && probe_mem_read(&p->mem, w->values[k] + off, &bits, 1, NULL) == 0 &&
+		    (bits & 1)) {
+			s->wait.kind = te->kind == OBJ_LOCK ? FTP_WAIT_LOCK : FTP_WAIT_RLOCK;
+			s->wait.address = w->values[k];
+			return;
+		}
+	}
+	/* an object whose own lock is taken or has threads parked on it */
+	for (size_t k = 0; k < n && L->threading.ob_mutex != FTP_OFF_NONE; k++) {
+		uint8_t bits = 0;
+		if (probe_mem_read(&p->mem, w->values[k] + L->threading.ob_mutex, &bits, 1, NULL) == 0 &&
+		    (bits & 3) && object_type(p, w->values[k])) {
+			name_mutex(p, w->values[k] + L->threading.ob_mutex, &s->wait);
+			return;
+		}
+	}
+	if (rt->cs_pending)
+		lockable_on(p, rt, n);
 }
 
 /* A free-threaded thread on a CPU whose innermost frame refers to a lock
@@ -773,6 +1043,11 @@ static void spinning(struct ftp_probe *p, struct round_thread *rt)
 			}
 		}
 	}
+	if (s->state == FTP_STATE_LOCK && !s->wait.kind) {
+		spun_on(p, rt, n);
+		if (s->wait.kind && !s->wait.holder)
+			find_holder(p, rt, &s->wait);
+	}
 }
 
 int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg)
@@ -793,13 +1068,15 @@ int probe_waits_report(struct ftp_probe *p, ftp_sample_fn *fn, void *arg)
 		struct ftp_sample *s = &rt->t.s;
 		if (s->state == FTP_STATE_LOCK && !s->wait.holder)
 			find_holder(p, rt, &s->wait);
-		if (s->state == FTP_STATE_LOCK && s->on_cpu == 0 && s->wait.kind != FTP_WAIT_FUTEX)
+		if (s->state == FTP_STATE_LOCK && s->on_cpu == 0 && s->wait.kind &&
+		    s->wait.kind != FTP_WAIT_FUTEX)
 			spin_note(w, rt, &s->wait, p->round);
 	}
 	if (p->L.free_threaded)
 		for (size_t i = 0; i < w->nthreads; i++)
 			if (w->threads[i].t.s.state == FTP_STATE_RUNNING ||
-			    w->threads[i].t.s.state == FTP_STATE_NATIVE)
+			    w->threads[i].t.s.state == FTP_STATE_NATIVE ||
+			    (w->threads[i].t.s.state == FTP_STATE_LOCK && !w->threads[i].t.s.wait.kind))
 				spinning(p, &w->threads[i]);
 	int ret = 0;
 	for (size_t i = 0; i < w->nthreads && !ret; i++) {
