@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,10 @@ int test_target_start(struct test_target *t, const char *interp, const char *scr
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* a test that fails an assertion (or times out) ends without
+		 * test_target_stop: the target goes with it rather than hold
+		 * ctest's output pipe open */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pipefd[1], 1);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
@@ -240,6 +245,7 @@ pid_t test_spawn_ftprof(const char *const args[], const char *out_path)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* as a target's */
 		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 2);
 		dup2(fd, 1);

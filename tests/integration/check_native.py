@@ -25,6 +25,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGETS = os.path.join(HERE, "..", "targets")
+sys.path.insert(0, TARGETS)
+import truthlib  # noqa: E402
 PY_FRAME = re.compile(r" \((.*):(-?\d+)\)$")
 problems = []
 
@@ -36,11 +38,10 @@ def check(cond, msg):
 
 
 def truth_line(script, mark):
-    with open(os.path.join(TARGETS, script), encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if re.search(r"# truth: %s\b" % mark, line):
-                return n
-    raise SystemExit("no '# truth: %s' in %s" % (mark, script))
+    found = truthlib.marks(os.path.join(TARGETS, script)).get(mark)
+    if not found:
+        raise SystemExit("no '# truth: %s' in %s" % (mark, script))
+    return found[0]
 
 
 def traced(pid):

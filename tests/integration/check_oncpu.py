@@ -11,7 +11,6 @@
 #   check_oncpu.py off FTPROF PYTHON        --no-oncpu: no ticks, no refcount
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGETS = os.path.join(HERE, "..", "targets")
+sys.path.insert(0, TARGETS)
+import truthlib  # noqa: E402
 problems = []
 
 
@@ -64,11 +65,10 @@ def free_threaded(python):
 
 
 def truth_line(script, mark):
-    with open(os.path.join(TARGETS, script), encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if re.search(r"# truth: %s\b" % mark, line):
-                return n
-    raise SystemExit("no '# truth: %s' in %s" % (mark, script))
+    found = truthlib.marks(os.path.join(TARGETS, script)).get(mark)
+    if not found:
+        raise SystemExit("no '# truth: %s' in %s" % (mark, script))
+    return found[0]
 
 
 def refcount_of(rep, type_name):

@@ -3,9 +3,12 @@
  * live tests/targets/fighters.py (four threads fighting over one Lock);
  * the screen is read with capture-pane and keys sent with send-keys. It
  * must show the header, the thread names and a `lock` thread waiting on
- * the Lock with its holder, switch panels, redraw after a resize, and on q
- * and on SIGTERM give the terminal back as it was (the pane's stty settings
- * before and after, the alternate screen left) with the target running. */
+ * the Lock with its holder, switch panels, redraw whole after resizes, and
+ * on q, SIGTERM and Ctrl-C give the terminal back as it was (the pane's
+ * stty settings before and after, the alternate screen left) with the
+ * target running, as a closed terminal leaves it. deadlock.py must show the
+ * deadlock banner, gil_cpu.py its hot function first; then the on-CPU
+ * panels, --native, and a launched program. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <sched.h>
@@ -110,12 +113,15 @@ static void make_dir(struct pane *p)
 
 /* Starts `ftprof attach ARGS` (args: shell words) in a new 100x30 tmux
  * session whose shell notes the terminal's settings before (dir/before) and
- * after (dir/after) and ftprof's exit code (dir/rc). make_dir first. */
+ * after (dir/after) and ftprof's exit code (dir/rc), and outlives a Ctrl-C
+ * sent to ftprof (the shell's trap is reset to the default in the programs
+ * it runs). make_dir first. */
 static void start_args(struct pane *p, const char *words)
 {
 	char cmd[4096];
 	snprintf(cmd, sizeof(cmd),
-	         "stty -g > %s/before; LANG=C.UTF-8 %s attach %s; echo $? > %s/rc.tmp; stty -g > %s/after; "
+	         "trap : INT; stty -g > %s/before; LANG=C.UTF-8 %s attach %s; echo $? > %s/rc.tmp; "
+	         "stty -g > %s/after; "
 	         "mv %s/rc.tmp %s/rc; echo ATTACH-ENDED; sleep 120",
 	         p->dir, FTPROF_BINARY, words, p->dir, p->dir, p->dir, p->dir);
 	const char *args[] = {
@@ -212,6 +218,94 @@ static pid_t ftprof_pid(const struct pane *p)
 	return pid;
 }
 
+/* Whether pid is gone within 5 s. */
+static bool gone(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	for (int i = 0; i < 50; i++) {
+		if (access(path, F_OK) != 0)
+			return true;
+		sleep_ms(100);
+	}
+	return false;
+}
+
+/* The screen's lines: how many hold s, and the row of the last one (-1). */
+static int count_lines(const char *screen, const char *s, int *row)
+{
+	int n = 0, y = 0;
+	*row = -1;
+	for (const char *l = screen; *l; y++) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		char *text = strndup(l, len);
+		if (text && strstr(text, s)) {
+			n++;
+			*row = y;
+		}
+		free(text);
+		if (!e)
+			break;
+		l = e + 1;
+	}
+	return n;
+}
+
+/* A screen of height rows drawn whole: one header, one tabs line, one
+ * threads table, and its status line (holding status) on the last row. */
+static void check_whole(const char *screen, int height, const char *status, const char *name)
+{
+	int row;
+	cr_expect_eq(count_lines(screen, "ftprof attach  pid", &row), 1, "%s: not one header:\n%s", name,
+	             screen);
+	cr_expect_eq(count_lines(screen, "2 Functions", &row), 1, "%s: not one tabs line:\n%s", name, screen);
+	cr_expect_eq(count_lines(screen, "WHERE / WAITING ON", &row), 1, "%s: not one table:\n%s", name,
+	             screen);
+	cr_expect_eq(count_lines(screen, status, &row), 1, "%s: not one status line:\n%s", name, screen);
+	cr_expect_eq(row, height - 1, "%s: the status line on row %d of %d:\n%s", name, row + 1, height,
+	             screen);
+}
+
+/* A new attach on pid in p, its screen showing want (what: which one). */
+static void reattach(struct pane *p, pid_t pid, const char *const *want, const char *what)
+{
+	bool found;
+	start(p, pid);
+	char *screen = wait_screen(p, want, 15000, &found);
+	cr_expect(found, "%s:\n%s", what, screen);
+	free(screen);
+}
+
+/* How attach in p ended (how): as it should, the target pid running on;
+ * then the pane goes. */
+static void ended_running(struct pane *p, pid_t pid, const char *how)
+{
+	check_ended(p, how);
+	check_running(pid, how);
+	stop(p);
+}
+
+/* Starts tests/targets/SCRIPT under the interpreter NAME (env as for
+ * test_target_start) and `ftprof attach` on it in a new pane. */
+static void watch(const char *name, const char *script, const char *const *env, struct test_target *t,
+                  struct pane *p)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "tests/targets/%s", script);
+	cr_assert_eq(test_target_start(t, test_interp_use(name), test_source_path(path), env), 0,
+	             "%s under %s did not start", script, name);
+	start(p, t->pid);
+}
+
+/* q ends attach as it should, the target running on; then both go. */
+static void quit_watching(struct pane *p, struct test_target *t)
+{
+	keys(p, "q");
+	ended_running(p, t->pid, "q");
+	test_target_stop(t);
+}
+
 ParameterizedTestParameters(attach, fighters)
 {
 	return TEST_INTERP_PARAMS(struct version_param, versions, name);
@@ -219,12 +313,9 @@ ParameterizedTestParameters(attach, fighters)
 
 ParameterizedTest(struct version_param *v, attach, fighters, .timeout = 240)
 {
-	const char *interp = test_interp_use(v->name);
 	struct test_target t;
-	cr_assert_eq(test_target_start(&t, interp, test_source_path("tests/targets/fighters.py"), NULL), 0,
-	             "fighters.py under %s did not start", v->name);
 	struct pane p;
-	start(&p, t.pid);
+	watch(v->name, "fighters.py", NULL, &t, &p);
 
 	char head[64];
 	snprintf(head, sizeof(head), "ftprof attach  pid %d", (int)t.pid);
@@ -265,20 +356,37 @@ ParameterizedTest(struct version_param *v, attach, fighters, .timeout = 240)
 	screen = wait_screen(&p, want, 5000, &found);
 	cr_expect(found, "%s: after a resize to 80x24:\n%s", v->name, screen);
 	free(screen);
+	/* and back to 100x30: redrawn whole, nothing left of the smaller
+	 * screen (the status line was on row 24, now it is on row 30) */
+	const char *grow[] = { "resize-window", "-t", "t", "-x", "100", "-y", "30", NULL };
+	cr_expect_eq(tmux(&p, grow, NULL), 0);
+	sleep_ms(1200);
+	screen = wait_screen(&p, want, 5000, &found);
+	cr_expect(found, "%s: after a resize to 100x30:\n%s", v->name, screen);
+	check_whole(screen, 30, "fighters.py  states:", v->name);
+	free(screen);
 
 	keys(&p, "q");
-	check_ended(&p, "q");
-	check_running(t.pid, "q");
-	stop(&p);
+	ended_running(&p, t.pid, "q");
 
 	/* SIGTERM: the same */
-	start(&p, t.pid);
-	screen = wait_screen(&p, want, 15000, &found);
-	cr_expect(found, "%s: second attach:\n%s", v->name, screen);
-	free(screen);
+	reattach(&p, t.pid, want, "second attach");
 	cr_assert_eq(kill(ftprof_pid(&p), SIGTERM), 0);
-	check_ended(&p, "SIGTERM");
-	check_running(t.pid, "SIGTERM");
+	ended_running(&p, t.pid, "SIGTERM");
+
+	/* Ctrl-C: the same */
+	reattach(&p, t.pid, want, "third attach");
+	keys(&p, "C-c");
+	ended_running(&p, t.pid, "Ctrl-C");
+
+	/* a closed terminal (the tmux server killed: SIGHUP): attach ends,
+	 * the target runs on */
+	reattach(&p, t.pid, want, "fourth attach");
+	pid_t viewer = ftprof_pid(&p);
+	const char *close_terminal[] = { "kill-server", NULL };
+	tmux(&p, close_terminal, NULL);
+	cr_expect(gone(viewer), "%s: ftprof attach %d outlived its terminal", v->name, (int)viewer);
+	check_running(t.pid, "a closed terminal");
 	stop(&p);
 
 	/* the target's exit: said, the figures kept until q */
@@ -372,11 +480,7 @@ Test(attach, refcount_panel, .timeout = 120)
 	cr_expect(found && row && strstr(row, where), "panel 4 has no Payload row at %s:\n%s", where, screen);
 	free(row);
 	free(screen);
-	keys(&p, "q");
-	check_ended(&p, "q");
-	check_running(t.pid, "q");
-	stop(&p);
-	test_target_stop(&t);
+	quit_watching(&p, &t);
 }
 
 /* The cells of the cores line "0[...]  N% 1[...]  N%": how many of cpu's
@@ -492,18 +596,6 @@ static pid_t launched_pid(const char *screen)
 	return atoi(at);
 }
 
-static bool gone(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	for (int i = 0; i < 50; i++) {
-		if (access(path, F_OK) != 0)
-			return true;
-		sleep_ms(100);
-	}
-	return false;
-}
-
 /* attach -- COMMAND: the program's output goes to --output-log, never to
  * the screen; q ends the program; a program that exits is said so. */
 Test(attach, launch, .timeout = 180)
@@ -555,4 +647,84 @@ Test(attach, launch, .timeout = 180)
 	keys(&p, "q");
 	check_ended(&p, "the program's exit, then q");
 	stop(&p);
+}
+
+/* deadlock.py (`with` blocks on 3.13t, bare acquire() on 3.12): the banner
+ * above the threads names both threads and the Lock each waits for, held
+ * by the other, the whole cycle on the screen; each row says so too. */
+ParameterizedTestParameters(attach, deadlock)
+{
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
+}
+
+ParameterizedTest(struct version_param *v, attach, deadlock, .timeout = 120)
+{
+	const char *env[] = { strcmp(v->name, "3.13t") == 0 ? "FTPROF_DEADLOCK=with"
+		                                            : "FTPROF_DEADLOCK=acquire",
+		              NULL };
+	struct test_target t;
+	struct pane p;
+	watch(v->name, "deadlock.py", env, &t, &p);
+	bool found;
+	const char *want[] = { "DEADLOCK: deadlock-", "held by the first", NULL };
+	char *screen = wait_screen(&p, want, 15000, &found);
+	cr_expect(found, "%s: no deadlock banner, or not all of it:\n%s", v->name, screen);
+	const char *banner = strstr(screen, "DEADLOCK:"), *table = strstr(screen, "WHERE / WAITING ON");
+	cr_expect(banner && table && banner < table, "%s: the banner is not above the threads:\n%s", v->name,
+	          screen);
+	/* the rows, under the table's heads (the name padded to its column) */
+	char *a = table ? screen_line(table, " deadlock-a  ") : NULL;
+	char *b = table ? screen_line(table, " deadlock-b  ") : NULL;
+	cr_expect(a && strstr(a, " lock ") && strstr(a, "Lock 0x") && strstr(a, "held by deadlock-b"),
+	          "%s: deadlock-a's row:\n%s", v->name, screen);
+	cr_expect(b && strstr(b, " lock ") && strstr(b, "Lock 0x") && strstr(b, "held by deadlock-a"),
+	          "%s: deadlock-b's row:\n%s", v->name, screen);
+	/* the banner, from "DEADLOCK:" to "held by the first", names both */
+	const char *end = banner ? strstr(banner, "held by the first") : NULL;
+	char *cycle = banner && end ? strndup(banner, (size_t)(end - banner)) : NULL;
+	cr_expect(cycle && strstr(cycle, "deadlock-a (") && strstr(cycle, "deadlock-b (") &&
+	                  strstr(cycle, "waits Lock 0x"),
+	          "%s: the banner does not name both threads and their locks:\n%s", v->name, screen);
+	free(cycle);
+	free(a);
+	free(b);
+	free(screen);
+	quit_watching(&p, &t);
+}
+
+/* gil_cpu.py: four CPU-bound threads, cpu-1 ... cpu-4, in spin(): their
+ * names in the threads panel, spin first in the functions panel with all
+ * of the samples as its own. */
+ParameterizedTestParameters(attach, hot_function)
+{
+	return TEST_INTERP_PARAMS(struct version_param, versions, name);
+}
+
+ParameterizedTest(struct version_param *v, attach, hot_function, .timeout = 120)
+{
+	struct test_target t;
+	struct pane p;
+	watch(v->name, "gil_cpu.py", NULL, &t, &p);
+	bool found;
+	const char *names[] = { "cpu-1", "cpu-2", "cpu-3", "cpu-4", "spin gil_cpu.py:", NULL };
+	char *screen = wait_screen(&p, names, 15000, &found);
+	cr_expect(found, "%s: the threads or where they are:\n%s", v->name, screen);
+	free(screen);
+	keys(&p, "2");
+	const char *funcs[] = { "FUNCTION", "spin", NULL };
+	screen = wait_screen(&p, funcs, 5000, &found);
+	cr_expect(found, "%s: functions panel:\n%s", v->name, screen);
+	/* the first row under the column heads */
+	const char *heads = strstr(screen, "FUNCTION");
+	const char *row = heads ? strchr(heads, '\n') : NULL;
+	char *first = row ? screen_line(row + 1, "") : NULL;
+	double own = 0, total = 0;
+	char func[64] = "";
+	cr_expect(first && sscanf(first, "%lf %lf %63s", &own, &total, func) == 3 &&
+	                  strcmp(func, "spin") == 0 && strstr(first, "gil_cpu.py:"),
+	          "%s: spin is not the first function:\n%s", v->name, screen);
+	cr_expect(own >= 95.0, "%s: spin's own share %.1f%%, not nearly all:\n%s", v->name, own, screen);
+	free(first);
+	free(screen);
+	quit_watching(&p, &t);
 }

@@ -134,29 +134,6 @@ static void record_and_check(struct run *run, const char *what)
 	unlink(run->truth);
 }
 
-/* Workloads on builds where ftprof is known to fall short of the 95% the
- * waits issue asks (issue 12's closing note: why). They are skipped, and
- * the skip is listed with its reason, unless FTPROF_STRICT_STATES=1 runs
- * them anyway; scripts/accuracy measures them always. */
-static void known_short(const char *workload, const char *interp)
-{
-	static const struct {
-		const char *workload, *interp, *why;
-	} shorts[] = {
-		{ "gil_cpu", "*",
-		  "8-10% of rounds see 0 or 2 GIL holders running (the GIL moves mid-round)" },
-		{ "shared_list", "3.13t", "spinning on a critical section is partly reported running" },
-	};
-	const char *strict = getenv("FTPROF_STRICT_STATES");
-	if (strict && strcmp(strict, "1") == 0)
-		return;
-	for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++)
-		if (strcmp(shorts[i].workload, workload) == 0 &&
-		    (strcmp(shorts[i].interp, "*") == 0 || strcmp(shorts[i].interp, interp) == 0))
-			cr_skip_test("known short of 95%% on %s: %s (FTPROF_STRICT_STATES=1 runs it)", interp,
-			             shorts[i].why);
-}
-
 #define WORKLOAD_PARAMS(workload)                                                \
 	ParameterizedTestParameters(states, workload)                            \
 	{                                                                        \
@@ -179,11 +156,22 @@ ParameterizedTest(struct version_param *v, states, one_of_each, .timeout = 120)
 WORKLOAD_PARAMS(fighters)
 ParameterizedTest(struct version_param *v, states, fighters, .timeout = 120)
 {
-	known_short("fighters", v->name);
 	struct run run;
 	const char *env[] = { "FTPROF_FIGHTERS=4", NULL };
 	start(&run, v->name, "fighters.py", env);
 	record_and_check(&run, "fighters.py 4");
+}
+
+/* 2b. The same fight with two processes spinning beside it: waiters are
+ * preempted while they spin and releasers in the __exit__ that wakes the
+ * next holder (which must not be taken for a second holder). */
+WORKLOAD_PARAMS(fighters_loaded)
+ParameterizedTest(struct version_param *v, states, fighters_loaded, .timeout = 120)
+{
+	struct run run;
+	const char *env[] = { "FTPROF_FIGHTERS=4", "FTPROF_FIGHTERS_LOAD=2", NULL };
+	start(&run, v->name, "fighters.py", env);
+	record_and_check(&run, "fighters.py 4 loaded");
 }
 
 /* 3. Four threads appending to one list: on 3.13t they wait on its critical
@@ -191,7 +179,6 @@ ParameterizedTest(struct version_param *v, states, fighters, .timeout = 120)
 WORKLOAD_PARAMS(shared_list)
 ParameterizedTest(struct version_param *v, states, shared_list, .timeout = 120)
 {
-	known_short("shared_list", v->name);
 	struct run run;
 	start(&run, v->name, "shared_list.py", NULL);
 	record_and_check(&run, "shared_list.py");
@@ -201,7 +188,6 @@ ParameterizedTest(struct version_param *v, states, shared_list, .timeout = 120)
 WORKLOAD_PARAMS(gil_cpu)
 ParameterizedTest(struct version_param *v, states, gil_cpu, .timeout = 120)
 {
-	known_short("gil_cpu", v->name);
 	struct run run;
 	start(&run, v->name, "gil_cpu.py", NULL);
 	record_and_check(&run, "gil_cpu.py");
@@ -222,7 +208,6 @@ ParameterizedTest(struct version_param *v, states, gc_stw, .timeout = 120)
 WORKLOAD_PARAMS(oversub)
 ParameterizedTest(struct version_param *v, states, oversub, .timeout = 120)
 {
-	known_short("oversub", v->name);
 	struct run run;
 	start(&run, v->name, "oversub.py", NULL);
 	record_and_check(&run, "oversub.py");

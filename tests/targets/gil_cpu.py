@@ -34,9 +34,13 @@ def main():
         truth.thread(t.name, t.native_id,
                      rule(["running", "runnable", "gil"], waits={"gil": {"kind": "GIL"}},
                           at_least={"gil": 0.5}))
-    truth.round_rule(names, ["running", "runnable"], 1, 1, "one thread holds the GIL")
+    # Exactly one holds the GIL, but not at every instant: at each hand-over
+    # (every 5 ms here) the GIL is free until the woken waiter, which needs a
+    # CPU first, takes it; a round read then rightly finds no holder
+    # (measured: 1-3% of rounds on this 2-core machine).
+    truth.round_rule(names, ["running", "runnable"], 1, 1, "one thread holds the GIL", share=0.9)
     truth.round_rule(names, ["running"], 1, 1, "and runs, most of the time", share=0.5)
-    truth.round_rule(names, ["gil"], THREADS - 1, THREADS - 1, "the others wait for it")
+    truth.round_rule(names, ["gil"], THREADS - 1, THREADS - 1, "the others wait for it", share=0.9)
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
     truth.ready()

@@ -10,10 +10,16 @@
 #   lock      lock.acquire() of the lock `holder` holds         lock: Lock at id(lock), held by holder
 #   queue     queue.get() on an empty queue                    wait: queue
 #   event     Event.wait() of an event never set               wait: Event
+#   c-mutex   pthread_mutex_lock (ctypes) of a mutex in the    lock: futex at the mutex
+#             heap the main thread holds; the word before it
+#             points at `lock`'s PyMutex, as a parking-lot
+#             wait entry's parked address would (a probe that
+#             takes any futex for one names `lock` here)
 #   MainThread  Thread.join() of `sleep`, which never ends     wait: join
 # `running` and `native` may also be `runnable`: they want a CPU, and on a
 # loaded machine one may be waiting for it. Prints "ready PID states
 # lock=0x..." and the truth.
+import ctypes
 import hashlib
 import os
 import queue
@@ -68,6 +74,19 @@ def event_waiter(event):
     event.wait()  # truth: event
 
 
+def c_mutex_waiter(libc, mutex):
+    libc.pthread_mutex_lock(mutex)  # truth: c-mutex
+
+
+def c_mutex():
+    """A locked pthread mutex in the heap, after a word that points at
+    lock's PyMutex (its first field, 3.13+). Returns (buffer, mutex address)."""
+    buf = ctypes.create_string_buffer(64)
+    base = (ctypes.addressof(buf) + 7) & ~7
+    ctypes.c_uint64.from_address(base).value = id(lock) + object.__basicsize__
+    return buf, base + 8
+
+
 def main():
     truth = Truth("states", __file__)
     if not truth.ft:
@@ -85,6 +104,10 @@ def main():
         "queue": start("queue", queue_waiter, queue.Queue()),
         "event": start("event", event_waiter, threading.Event()),
     }
+    libc = ctypes.CDLL(None)
+    mutex_buf, mutex = c_mutex()
+    libc.pthread_mutex_lock(ctypes.c_void_p(mutex))
+    t["c-mutex"] = start("c-mutex", c_mutex_waiter, libc, ctypes.c_void_p(mutex))
     held.wait()
     t["lock"] = start("lock", lock_waiter)
     time.sleep(0.3)  # every thread where it stays: the lock waiter parked
@@ -100,12 +123,16 @@ def main():
                  rule(["lock"], waits={"lock": {"kind": "Lock", "address": address(lock),
                                                 "holder": t["holder"].native_id,
                                                 "lines": truth.lines("lock")}}))
+    truth.thread("c-mutex", t["c-mutex"].native_id,
+                 rule(["lock"], waits={"lock": {"kind": "futex", "address": "0x%x" % mutex,
+                                                "lines": truth.lines("c-mutex")}}))
     truth.thread("queue", t["queue"].native_id, rule(["wait"], waits={"wait": {"kind": "queue"}}))
     truth.thread("event", t["event"].native_id, rule(["wait"], waits={"wait": {"kind": "Event"}}))
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
     truth.ready("lock=%s holder=%d" % (address(lock), t["holder"].native_id))
     t["sleep"].join()  # truth: join
+    del mutex_buf
     return 0
 
 

@@ -242,6 +242,29 @@ Test(attach_view, deadlock_and_reset)
 	cr_expect(strstr(v.deadlock, "b (22) waits Lock 0xb0"), "%s", v.deadlock);
 	cr_expect_eq(v.nlocks, 2);
 
+	/* 60 columns: the banner takes two lines, broken between words, and
+	 * all of it is on the screen */
+	struct attach_ui ui = { 0 };
+	struct attach_screen *scr = malloc(sizeof(*scr));
+	cr_assert(scr);
+	attach_render(&v, &ui, 60, 24, scr);
+	char joined[1024] = "";
+	int alerts = 0;
+	for (int y = 0; y < scr->height; y++) {
+		const char *t = scr->lines[y].text;
+		if (scr->lines[y].attr != ATTACH_ATTR_ALERT)
+			continue;
+		cr_expect_leq(strlen(t), 60, "line %d: %s", y, t);
+		while (*t == ' ')
+			t++;
+		if (alerts++)
+			strcat(joined, " ");
+		strncat(joined, t, sizeof(joined) - strlen(joined) - 1);
+	}
+	free(scr);
+	cr_expect_eq(alerts, 2);
+	cr_expect_str_eq(joined, v.deadlock);
+
 	/* resolved in the next round: the banner goes */
 	ths[1].state = FTP_STATE_RUNNING;
 	ths[1].kind = FTP_WAIT_NONE;
