@@ -624,7 +624,7 @@ static int build_threads(struct attach_model *m, const struct analysis_result *r
 }
 
 /* A function row's key while the window's seconds are merged. */
-struct fkey {
+struct attach_fkey {
 	uint64_t code;
 	int key_line;
 	uint64_t hash;
@@ -632,12 +632,12 @@ struct fkey {
 
 static uint64_t fkey_hash_of(const void *ctx, size_t idx)
 {
-	return ((const struct fkey *)ctx)[idx].hash;
+	return ((const struct attach_fkey *)ctx)[idx].hash;
 }
 
 static bool same_fkey(const void *ctx, uint32_t idx, const void *key)
 {
-	const struct fkey *f = &((const struct fkey *)ctx)[idx], *k = key;
+	const struct attach_fkey *f = &((const struct attach_fkey *)ctx)[idx], *k = key;
 	return f->code == k->code && f->key_line == k->key_line;
 }
 
@@ -646,13 +646,9 @@ static bool same_fkey(const void *ctx, uint32_t idx, const void *key)
 static int build_functions(const struct slot *const *slots, size_t nslots, bool ascii, enum attach_sort sort,
                            bool by_line, pid_t thread, struct attach_view *v)
 {
-	free(v->functions);
-	v->functions = NULL;
 	v->nfunctions = 0;
 	v->function_samples = 0;
-	struct fkey *keys = NULL;
-	size_t cap = 0, keys_cap = 0;
-	struct ftp_hindex ix = { 0 };
+	ftp_hindex_clear(&v->fkey_ix);
 	int ret = 0;
 	uint64_t samples = 0;
 	for (size_t k = 0; k < nslots && ret == 0; k++) {
@@ -670,22 +666,22 @@ static int build_functions(const struct slot *const *slots, size_t nslots, bool 
 			const struct func *f = &sl->funcs[i];
 			if (f->by_line != by_line || (thread && f->tid != thread))
 				continue;
-			struct fkey key = { .code = f->code, .key_line = f->key_line };
+			struct attach_fkey key = { .code = f->code, .key_line = f->key_line };
 			key.hash = ftp_hash_mix(ftp_hash_addr(key.code), (uint64_t)(int64_t)key.key_line);
-			if (ftp_hindex_reserve(&ix, v->nfunctions, 256, fkey_hash_of, keys) < 0) {
+			if (ftp_hindex_reserve(&v->fkey_ix, v->nfunctions, 256, fkey_hash_of, v->fkeys) < 0) {
 				ret = -FTP_E_NOMEM;
 				break;
 			}
-			uint32_t *slot = ftp_hindex_find(&ix, key.hash, same_fkey, keys, &key);
+			uint32_t *slot = ftp_hindex_find(&v->fkey_ix, key.hash, same_fkey, v->fkeys, &key);
 			if (!*slot) {
-				if (ftp_grow((void **)&keys, &keys_cap, v->nfunctions + 1, sizeof(*keys),
-				             256) < 0 ||
-				    ftp_grow((void **)&v->functions, &cap, v->nfunctions + 1,
+				if (ftp_grow((void **)&v->fkeys, &v->fkeys_cap, v->nfunctions + 1,
+				             sizeof(*v->fkeys), 256) < 0 ||
+				    ftp_grow((void **)&v->functions, &v->functions_cap, v->nfunctions + 1,
 				             sizeof(*v->functions), 256) < 0) {
 					ret = -FTP_E_NOMEM;
 					break;
 				}
-				keys[v->nfunctions] = key;
+				v->fkeys[v->nfunctions] = key;
 				struct attach_function_row *r = &v->functions[v->nfunctions];
 				memset(r, 0, sizeof(*r));
 				ui_escape_buf(r->function, sizeof(r->function),
@@ -700,8 +696,6 @@ static int build_functions(const struct slot *const *slots, size_t nslots, bool 
 			r->total += f->total;
 		}
 	}
-	free(keys);
-	ftp_hindex_release(&ix);
 	double total = samples ? (double)samples : 1.0;
 	for (size_t i = 0; i < v->nfunctions; i++) {
 		v->functions[i].own_share = (double)v->functions[i].own / total;
@@ -934,11 +928,15 @@ void attach_view_release(struct attach_view *v)
 {
 	free(v->threads);
 	free(v->functions);
+	free(v->fkeys);
+	ftp_hindex_release(&v->fkey_ix);
 	free(v->locks);
 	free(v->core_rows);
 	free(v->refcount);
 	v->threads = NULL;
 	v->functions = NULL;
+	v->fkeys = NULL;
+	v->functions_cap = v->fkeys_cap = 0;
 	v->locks = NULL;
 	v->core_rows = NULL;
 	v->refcount = NULL;
@@ -1064,19 +1062,25 @@ struct out {
 	int col, width;
 };
 
-static void put(struct out *o, const char *s)
+/* The first len bytes of s (up to a NUL), as many as fit. */
+static void put_len(struct out *o, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p && o->col < o->width) {
-		int len, w = cp_width(p, &len);
-		if (o->col + w > o->width)
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end && *p && o->col < o->width) {
+		int n, w = cp_width(p, &n);
+		if (o->col + w > o->width || p + n > end)
 			break;
-		memcpy(o->buf + o->len, p, (size_t)len);
-		o->len += (size_t)len;
+		memcpy(o->buf + o->len, p, (size_t)n);
+		o->len += (size_t)n;
 		o->col += w;
-		p += len;
+		p += n;
 	}
 	o->buf[o->len] = '\0';
+}
+
+static void put(struct out *o, const char *s)
+{
+	put_len(o, s, strlen(s));
 }
 
 /* s in a field of w columns: cut, or padded with spaces; right-aligned when
@@ -1114,6 +1118,44 @@ static struct out line(struct attach_screen *scr, int y, enum attach_attr attr)
 	l->attr = attr;
 	l->text[0] = '\0';
 	return (struct out){ .buf = l->text, .width = scr->width };
+}
+
+/* s on up to n lines from y, broken between words (the lines after the
+ * first indented two columns; the last cut where it must); returns the line
+ * after the last one written. */
+static int put_wrapped(struct attach_screen *scr, int y, enum attach_attr attr, const char *s, int n)
+{
+	const char *first = s;
+	for (; *s && n > 0; n--) {
+		struct out o = line(scr, y++, attr);
+		if (s != first)
+			put(&o, "  ");
+		/* whole words while they fit (at least one) */
+		const unsigned char *p = (const unsigned char *)s, *end = p;
+		int col = o.col;
+		while (*p && n > 1) {
+			int cols = 0;
+			const unsigned char *q = p;
+			while (*q == ' ')
+				q++, cols++;
+			while (*q && *q != ' ') {
+				int len;
+				cols += cp_width(q, &len);
+				q += len;
+			}
+			if (col + cols > o.width && end != (const unsigned char *)s)
+				break;
+			col += cols;
+			p = end = q;
+		}
+		if (n == 1)
+			end = p + strlen((const char *)p);
+		put_len(&o, s, (size_t)(end - (const unsigned char *)s));
+		s = (const char *)end;
+		while (*s == ' ')
+			s++;
+	}
+	return y;
 }
 
 static void bar(struct out *o, double value, double max, int w, bool ascii)
@@ -1549,10 +1591,8 @@ void attach_render(const struct attach_view *v, struct attach_ui *ui, int width,
 		return;
 	}
 	int y = header(v, ui, scr);
-	if (v->deadlock[0]) {
-		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
-		put(&o, v->deadlock);
-	}
+	if (v->deadlock[0])
+		y = put_wrapped(scr, y, ATTACH_ATTR_ALERT, v->deadlock, 3);
 	if (v->ended[0]) {
 		struct out o = line(scr, y++, ATTACH_ATTR_ALERT);
 		putf(&o, "%s: the figures are the last ones; q quits", v->ended);

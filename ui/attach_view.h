@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "analysis/analysis.h"
+#include "ftprof/util.h"
 
 #define ATTACH_HISTORY 10 /* seconds of state history per thread */
 #define ATTACH_WINDOW 10  /* seconds the figures cover (or since the reset) */
@@ -192,6 +193,12 @@ struct attach_view {
 	char thread_label[96];         /* "NAME (TID)" of that thread */
 	struct attach_lock_row *locks; /* by total wait, most first */
 	size_t nlocks;
+	/* Kept from one build to the next (a build 10 times a second that
+	 * freed and grew them anew would scatter the heap): */
+	size_t functions_cap;
+	struct attach_fkey *fkeys; /* the functions' keys */
+	size_t fkeys_cap;
+	struct ftp_hindex fkey_ix;
 };
 
 /* Builds *v (zeroed or built before: it is reused), the functions sorted
