@@ -137,6 +137,8 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 	unsigned depth = 0, seen = 0, power = 1, lam = 0;
 	uint64_t mark = 0;
 	uint64_t last_addr = 0; /* recursion runs one code object frame after frame */
+	/* 3.11+ mark where each eval call begins (<= 3.10: every frame) */
+	const bool knows_entries = L->frame.owner != FTP_OFF_NONE || L->frame.is_entry != FTP_OFF_NONE;
 	struct code_entry *last_code = NULL;
 	while (frame) {
 		if (frame == mark || ++seen > p->max_depth * 4u + 64) {
@@ -211,6 +213,17 @@ static void walk_frames(struct ftp_probe *p, uint64_t frame, struct ftp_sample *
 		} else {
 			int32_t lasti = probe_load_u32(fb, L->frame.instr);
 			offset = L->instr == FTP_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
+		}
+		if (depth && offset <= 0 && knows_entries &&
+		    !(p->frames[depth - 1].flags & FTP_FRAME_ENTRY)) {
+			/* A caller stands at its call. One before its first
+			 * instruction has not run: the frame read above it was
+			 * left by an earlier call, and the thread went on while
+			 * the stack was copied. Only C runs Python there (a
+			 * profile hook on the call event), in an eval call of
+			 * its own, which begins with an entry frame. */
+			s->flags |= FTP_SAMPLE_TORN;
+			break;
 		}
 		struct ftp_frame *f = &p->frames[depth++];
 		memset(f, 0, sizeof(*f));

@@ -379,6 +379,43 @@ ParameterizedTest(struct version_param *v, record, turns, .timeout = 120)
 
 static struct version_param still_versions[] = { { "3.13t" }, { "3.12" } };
 
+static struct version_param callers_versions[] = { { "3.13t" }, { "3.12" }, { "3.15" } };
+
+ParameterizedTestParameters(record, callers_started)
+{
+	return TEST_INTERP_PARAMS(struct version_param, callers_versions, name);
+}
+
+/* A frame that calls has run its first instruction: calls.py's threads call
+ * and return without end, so a snapshot often holds a frame just made under
+ * a callee left from the call before, a torn stack to read again
+ * (check_callers.py: no caller on its def line). Where a profile hook runs
+ * above a frame not started, the stack is real and kept. */
+ParameterizedTest(struct version_param *v, record, callers_started, .timeout = 120)
+{
+	const char *interp = test_interp_use(v->name);
+	char calls[4096], check[4096], pid[16], folded[64];
+	snprintf(calls, sizeof(calls), "%s", test_source_path("tests/targets/calls.py"));
+	snprintf(check, sizeof(check), "%s", test_source_path("tests/integration/check_callers.py"));
+	struct test_target t;
+	cr_assert_eq(test_target_start(&t, interp, calls, NULL), 0, "calls.py under %s did not start",
+	             interp);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	temp_path(folded, sizeof(folded), ".folded");
+	struct test_run r;
+	const char *args[] = { "record", "-r", "1k", "-d", "4", "--threads", "-o", folded, pid, NULL };
+	cr_assert_eq(test_run_ftprof(&r, args), 0);
+	cr_expect_eq(r.status, 0, "record exited %d: %s", r.status, r.err);
+	test_run_free(&r);
+	test_target_stop(&t);
+	const char *argv[] = { "/usr/bin/python3", check, folded, "--source", calls, NULL };
+	cr_assert_eq(test_run(&r, argv, 60), 0);
+	cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_log_info("%s", r.out);
+	test_run_free(&r);
+	unlink(folded);
+}
+
 ParameterizedTestParameters(record, still_threads)
 {
 	return TEST_INTERP_PARAMS(struct version_param, still_versions, name);
