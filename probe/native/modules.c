@@ -8,6 +8,7 @@
 
 #include "ftprof/util.h"
 #include "native/native.h"
+#include "process/process.h"
 
 struct mod_entry {
 	Dwfl_Module *mod;
@@ -121,6 +122,19 @@ static int prime_module(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	if (e->pub.elf && ftp_elf_index_functions(e->pub.elf) < 0)
 		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
+}
+
+void native_modules_drop_pages(struct native_modules *m)
+{
+	if (!m || !m->n)
+		return;
+	const char **paths = calloc(2 * m->n, sizeof(*paths));
+	if (!paths)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		dwfl_module_info(m->v[i].mod, NULL, NULL, NULL, NULL, NULL, &paths[2 * i], &paths[2 * i + 1]);
+	probe_file_pages_drop(paths, 2 * m->n);
+	free(paths);
 }
 
 int native_modules_create(struct native_modules **out, pid_t pid, struct ftp_error *err)

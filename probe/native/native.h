@@ -47,6 +47,10 @@ int native_modules_create(struct native_modules **out, pid_t pid, struct ftp_err
  * -FTP_E_NOMEM with err filled. */
 int native_modules_prime(struct native_modules *m, struct ftp_error *err);
 void native_modules_destroy(struct native_modules *m); /* NULL ok */
+/* Gives back the resident pages of the modules' files that libdwfl and the
+ * symbol tables mapped (probe_file_pages_drop): a long run holds the pages
+ * read since, not every page ever read. NULL ok. */
+void native_modules_drop_pages(struct native_modules *m);
 /* The module mapped at a run-time address, NULL if none. Lent until destroy. */
 const struct native_module *native_modules_find(struct native_modules *m, uint64_t addr);
 /* The Dwfl the modules are reported to, for an unwinder. Lent until destroy. */

@@ -164,6 +164,7 @@ void probe_oncpu_trim(struct ftp_probe *p)
 	if (o->ips_n > IPS_KEEP)
 		forget_ips(o);
 	native_inlines_trim(o->inl);
+	native_modules_drop_pages(o->mods);
 }
 
 void probe_oncpu_release(struct ftp_probe *p)
