@@ -3,8 +3,13 @@
  * unwinders use, and for each module the ELF file that symbols/ symbolizes
  * its addresses with. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "ftprof/util.h"
 #include "native/native.h"
@@ -35,10 +40,61 @@ static const Dwfl_Callbacks callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+/* The CRC-32 of a whole file, as .gnu_debuglink keeps it (zlib's); 0 when
+ * it cannot be read. */
+static GElf_Word file_crc32(int fd)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0, Z_NULL, 0);
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	return n < 0 ? 0 : (GElf_Word)crc;
+}
+
+/* The debug file a .gnu_debuglink names, where GDB and libdwfl look for it:
+ * beside the file, in .debug/ beside it, and under /usr/lib/debug by the
+ * file's directory; with the CRC the link gives, where it gives one. An open
+ * descriptor with its path in *found, or -1. */
+static int find_debuglink(const char *file_name, const char *link, GElf_Word crc, char **found)
+{
+	if (!file_name || !link || !*link || strchr(link, '/'))
+		return -1;
+	char dir[4096];
+	const char *slash = strrchr(file_name, '/');
+	size_t dlen = slash ? (size_t)(slash - file_name) : 0;
+	if (!slash || dlen >= sizeof(dir))
+		return -1;
+	memcpy(dir, file_name, dlen);
+	dir[dlen] = '\0';
+	struct stat self;
+	if (stat(file_name, &self) < 0)
+		return -1;
+	const char *const formats[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		char path[8192];
+		struct stat st;
+		if (snprintf(path, sizeof(path), formats[i], dir, link) >= (int)sizeof(path))
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* not the file itself, and the file the link was made for */
+		if (fstat(fd, &st) == 0 && (st.st_dev != self.st_dev || st.st_ino != self.st_ino) &&
+		    (!crc || file_crc32(fd) == crc) && lseek(fd, 0, SEEK_SET) == 0 && (*found = strdup(path)))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
 /* Separate debug files are looked for only while the modules are primed,
  * with the target running. Later the unwinder still asks, at the outermost
  * frame of every thread where .eh_frame ends, but then the target is
- * stopped: a download must not keep it so. */
+ * stopped: a download must not keep it so. By build ID under
+ * /usr/lib/debug, then by .gnu_debuglink; from a debuginfod server only
+ * where DEBUGINFOD_URLS names one (libdwfl's standard search, which loads
+ * the debuginfod client, with its HTTP and TLS libraries, even without). */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                           const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                           char **debuginfo_file_name)
@@ -46,8 +102,15 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	const struct native_modules *m = *userdata;
 	if (!m || m->primed)
 		return -1;
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-	                                    debuglink_crc, debuginfo_file_name);
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (urls && *urls)
+		return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+		                                    debuglink_crc, debuginfo_file_name);
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+	                                      debuglink_crc, debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	return find_debuglink(file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
 }
 
 int native_dwfl_fail(struct ftp_error *err, int r, const char *call, pid_t pid)

@@ -62,6 +62,20 @@ Test(native, blocking_ft)
 	run_check("blocking", "3.13t");
 }
 
+/* A static C function named from the debug file .gnu_debuglink names, and
+ * no debuginfod client loaded for it (check_debuglink.py). */
+Test(native, debuglink)
+{
+	const char *python = test_interp_use("3.13t");
+	const char *argv[] = { "/usr/bin/python3", test_source_path("tests/integration/check_debuglink.py"),
+		               FTPROF_BINARY, python, DEBUGLINK_LIB, NULL };
+	struct test_run r;
+	cr_assert_eq(test_run(&r, argv, 120), 0);
+	cr_expect_eq(r.status, 0, "check_debuglink:\n%s%s", r.out, r.err);
+	cr_log_info("%s", r.out);
+	test_run_free(&r);
+}
+
 /* perf_event refused: a clear error that names --blocking, which still works. */
 Test(native, perf_event_refused)
 {
