@@ -55,9 +55,9 @@ uint64_t probe_proc_exec_id(pid_t pid);
 /* The command line, arguments joined by spaces; "" when unreadable. */
 void probe_proc_cmdline(pid_t pid, char *buf, size_t len);
 /* Gives back the resident pages of this process's private mappings of the
- * files named (paths[i], NULL ok), where no page was written: they stay
- * mapped and read back from the page cache on use. Returns the bytes of the
- * mappings given back. */
+ * files named (paths[i], NULL ok), but the pages written (a private copy):
+ * they stay mapped and read back from the page cache on use. Returns the
+ * bytes given back. */
 size_t probe_file_pages_drop(const char *const *paths, size_t n);
 int probe_maps_read(struct probe_maps *maps, pid_t pid, struct ftp_error *err);
 void probe_maps_release(struct probe_maps *maps);
