@@ -76,6 +76,10 @@ void native_symbolizer_destroy(struct native_symbolizer *sz); /* NULL ok */
  * one). Returns an entry lent until the next call, whose strings live until
  * destroy; NULL only when memory runs out. */
 const struct native_sym *native_symbolize(struct native_symbolizer *sz, uint64_t addr);
+/* Forgets the addresses resolved so far when they pass a bound (a long run
+ * on code that keeps moving meets new ones without end); the strings stay,
+ * and so do the entries' strings lent before. NULL ok. */
+void native_symbolizer_trim(struct native_symbolizer *sz);
 
 /* ---- inline.c ------------------------------------------------------ */
 

@@ -138,6 +138,20 @@ struct native_symbolizer *native_symbolizer_create(struct native_modules *mods)
 	return sz;
 }
 
+/* Addresses kept across a trim: past this the cache starts again (each
+ * address is resolved again on its next use, from the symbol tables). */
+#define SYMS_KEEP 8192u
+
+void native_symbolizer_trim(struct native_symbolizer *sz)
+{
+	if (!sz || sz->nsyms <= SYMS_KEEP)
+		return;
+	free(sz->syms);
+	sz->syms = NULL;
+	sz->nsyms = sz->syms_cap = 0;
+	ftp_hindex_release(&sz->syms_ix);
+}
+
 void native_symbolizer_destroy(struct native_symbolizer *sz)
 {
 	if (!sz)

@@ -163,6 +163,7 @@ void probe_oncpu_trim(struct ftp_probe *p)
 	forget_names(o);
 	if (o->ips_n > IPS_KEEP)
 		forget_ips(o);
+	native_symbolizer_trim(o->sz);
 	native_inlines_trim(o->inl);
 	native_modules_drop_pages(o->mods);
 }

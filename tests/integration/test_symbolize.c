@@ -189,6 +189,17 @@ ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout
 	cr_expect(!s->symbol && !s->object, "Python %s: address 8 is %s in %s", v->name, s->symbol,
 	          s->object);
 
+	/* A trim past its bound forgets the addresses, not the names lent */
+	const char *lent = native_symbolize(sz, bias + known[0].addr)->symbol;
+	for (uint64_t i = 0; i < 10000; i++)
+		cr_assert(native_symbolize(sz, bias + known[0].addr + i), "Python %s: out of memory",
+		          v->name);
+	native_symbolizer_trim(sz);
+	cr_expect(lent && strcmp(lent, known[0].name) == 0, "Python %s: a name lent before the trim is %s",
+	          v->name, lent ? lent : "(null)");
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		check_live(sz, &known[i], bias, path, i == 0, v->name);
+
 	native_symbolizer_destroy(sz);
 	native_modules_destroy(mods);
 	ftp_elf_destroy(elf);
