@@ -163,7 +163,7 @@ struct native_inlines {
 
 /* Walked ranges kept across a trim: beyond this, every function is walked
  * again on its next use (a range is 48 bytes). */
-#define WALKED_KEEP 32768u
+#define WALKED_KEEP 16384u
 
 struct native_inlines *native_inlines_create(struct native_modules *mods)
 {

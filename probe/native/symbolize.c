@@ -140,7 +140,7 @@ struct native_symbolizer *native_symbolizer_create(struct native_modules *mods)
 
 /* Addresses kept across a trim: past this the cache starts again (each
  * address is resolved again on its next use, from the symbol tables). */
-#define SYMS_KEEP 8192u
+#define SYMS_KEEP 4096u
 
 void native_symbolizer_trim(struct native_symbolizer *sz)
 {
