@@ -68,7 +68,8 @@ Test(native, debuglink)
 {
 	const char *python = test_interp_use("3.13t");
 	const char *argv[] = { "/usr/bin/python3", test_source_path("tests/integration/check_debuglink.py"),
-		               FTPROF_BINARY, python, DEBUGLINK_LIB, NULL };
+		               FTPROF_BINARY,      python,
+		               DEBUGLINK_LIB,      NULL };
 	struct test_run r;
 	cr_assert_eq(test_run(&r, argv, 120), 0);
 	cr_expect_eq(r.status, 0, "check_debuglink:\n%s%s", r.out, r.err);
