@@ -4,7 +4,6 @@
  * comes back from the page cache. A long run then holds what its last
  * stretch read, not every page it ever touched. */
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -54,45 +53,21 @@ static size_t drop_unwritten(int pagemap, uint64_t start, uint64_t end, uint64_t
 
 size_t probe_file_pages_drop(const char *const *paths, size_t n)
 {
-	FILE *f = fopen("/proc/self/smaps", "re");
-	if (!f)
+	struct probe_maps maps;
+	if (probe_maps_read(&maps, getpid(), NULL) < 0)
 		return 0;
 	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	char *line = NULL;
-	size_t line_cap = 0, dropped = 0;
-	unsigned long long start = 0, end = 0, anon = 1;
-	bool candidate = false;
-	while (getline(&line, &line_cap, f) > 0) {
-		unsigned long long s, e, off;
-		char perms[5];
-		int name_at = 0;
-		if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &s, &e, perms, &off, &name_at) >= 4) {
-			char *name = line + (name_at ? (size_t)name_at : strlen(line));
-			name[strcspn(name, "\n")] = '\0';
-			start = s;
-			end = e;
-			anon = 1;
-			/* private and not code: a file read as data */
-			candidate = perms[3] == 'p' && perms[2] != 'x' && listed(name, paths, n);
-			continue;
-		}
-		if (sscanf(line, "Anonymous: %llu", &anon) == 1)
-			continue;
-		if (strncmp(line, "VmFlags:", 8) != 0) /* the entry's last line */
-			continue;
-		if (candidate && anon == 0) {
-			if (madvise((void *)(uintptr_t)start, end - start, MADV_DONTNEED) == 0)
-				dropped += end - start;
-		} else if (candidate && pagemap >= 0) {
-			/* libelf writes a section header it decompresses */
-			dropped += drop_unwritten(pagemap, start, end, page);
-		}
-		candidate = false;
+	size_t dropped = 0;
+	for (size_t i = 0; pagemap >= 0 && i < maps.n; i++) {
+		const struct probe_map *m = &maps.v[i];
+		/* private and not code: a file read as data. (libelf writes
+		 * the section header of a section it decompresses.) */
+		if (m->path && m->perms[3] == 'p' && m->perms[2] != 'x' && listed(m->path, paths, n))
+			dropped += drop_unwritten(pagemap, m->start, m->end, page);
 	}
 	if (pagemap >= 0)
 		close(pagemap);
-	free(line);
-	fclose(f);
+	probe_maps_release(&maps);
 	return dropped;
 }
