@@ -8,6 +8,7 @@
  * to a file, not to the screen, and gets SIGTERM on q. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,18 @@ static void trim(struct attach *at)
 	at->trim_ns = now;
 	double rounds = at->sampler->rate * (double)TRIM_NS / 1e9;
 	ftp_probe_trim(at->probe, rounds > 100 ? (uint64_t)rounds : 100);
+	malloc_trim(0); /* the heap's free pages, wherever they lie */
+}
+
+/* A watch runs for hours, and each window frees and makes again what it
+ * holds. glibc's malloc raises its threshold for mapping a block each time
+ * a mapped block is freed; large blocks then come from the heap and leave
+ * holes in it that a later, larger block cannot use. Fixed thresholds keep
+ * them mapped, given back to the system when freed. */
+static void malloc_for_hours(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 }
 
 static void build(struct attach *at)
@@ -374,6 +387,7 @@ int cmd_attach(int argc, char **argv)
 		at.child = &child;
 	}
 
+	malloc_for_hours();
 	sampler_catch_signals(); /* before curses, which then leaves them to us */
 	struct ftp_probe_opts opts = {
 		.blocking = st.o.blocking,

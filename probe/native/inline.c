@@ -144,6 +144,7 @@ struct inl_func {
 	struct inl_range *r; /* NULL until walked */
 	size_t n;
 	bool walked;
+	uint32_t used; /* the trim window it was last used in */
 };
 
 /* A compilation unit's functions, sorted by lo. */
@@ -158,12 +159,9 @@ struct native_inlines {
 	struct native_modules *mods;
 	struct inl_cu *cus;
 	size_t ncus, cus_cap;
-	size_t walked; /* ranges held by walked functions */
+	size_t walked;   /* ranges held by walked functions */
+	uint32_t window; /* trims so far */
 };
-
-/* Walked ranges kept across a trim: beyond this, every function is walked
- * again on its next use (a range is 48 bytes). */
-#define WALKED_KEEP 16384u
 
 struct native_inlines *native_inlines_create(struct native_modules *mods)
 {
@@ -291,6 +289,7 @@ static struct inl_func *func_at(struct native_inlines *x, struct inl_cu *c, Dwar
 		}
 	if (!f)
 		return NULL;
+	f->used = x->window;
 	if (!f->walked) {
 		Dwarf_Die die;
 		size_t cap = 0;
@@ -308,20 +307,32 @@ static struct inl_func *func_at(struct native_inlines *x, struct inl_cu *c, Dwar
 	return f;
 }
 
+size_t native_inlines_held(const struct native_inlines *x)
+{
+	return x ? x->walked : 0;
+}
+
+/* Those in use stay, so a program that keeps to its functions has them
+ * walked once and their DWARF left unread. */
 void native_inlines_trim(struct native_inlines *x)
 {
-	if (!x || x->walked <= WALKED_KEEP)
+	if (!x)
+		return;
+	uint32_t window = x->window++;
+	if (x->walked <= NATIVE_INLINES_KEEP)
 		return;
 	for (size_t i = 0; i < x->ncus; i++) {
 		for (size_t k = 0; k < x->cus[i].n; k++) {
 			struct inl_func *f = &x->cus[i].f[k];
+			if (!f->walked || f->used == window)
+				continue;
+			x->walked -= f->n;
 			free(f->r);
 			f->r = NULL;
 			f->n = 0;
 			f->walked = false;
 		}
 	}
-	x->walked = 0;
 }
 
 int native_inline_at(struct native_inlines *x, uint64_t addr, struct native_inline *out)

@@ -162,6 +162,30 @@ static struct ftp_elf *open_symbols(Dwfl_Module *mod, const char *name)
 	return elf;
 }
 
+/* Whether elf's dynamic symbols (defined or imported) name any of Python's
+ * C API; true when it has none to tell by. */
+static bool links_python(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = data ? data->d_size / sh.sh_entsize : 0;
+		for (size_t i = 1; i < n; i++) {
+			GElf_Sym sym;
+			const char *name = gelf_getsym(data, (int)i, &sym)
+			                           ? elf_strptr(elf, sh.sh_link, sym.st_name)
+			                           : NULL;
+			if (name && (strncmp(name, "Py", 2) == 0 || strncmp(name, "_Py", 3) == 0))
+				return true;
+		}
+		return false;
+	}
+	return true;
+}
+
 /* Loads a module's ELF, CFI and functions now, while the target runs, rather
  * than at its first frame, while the target is stopped. A module whose
  * symbols cannot be had has no ELF: its frames are addresses. */
@@ -178,8 +202,11 @@ static int prime_module(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	memset(e, 0, sizeof(*e));
 	e->mod = mod;
 	e->pub.name = name;
-	if (!dwfl_module_getelf(mod, &bias))
+	e->pub.python = true;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	if (!elf)
 		return DWARF_CB_OK;
+	e->pub.python = links_python(elf);
 	e->pub.bias = bias;
 	e->pub.elf = open_symbols(mod, name);
 	if (e->pub.elf && ftp_elf_index_functions(e->pub.elf) < 0)

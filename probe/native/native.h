@@ -30,6 +30,12 @@ struct native_module {
 	struct ftp_elf *elf; /* the file whose symbols name its functions (its
 	                        separate debug file when only that has .symtab);
 	                        NULL when none can be read */
+	/* Its dynamic symbols name Python's C API (Py*, _Py*), defined or
+	 * imported: the interpreter, a program linked with it, an extension.
+	 * Only such a module can update a Python object's reference count.
+	 * False for libc, libm and the like, and true when it has no dynamic
+	 * symbols to tell by. */
+	bool python;
 };
 
 /* Reports the modules mapped in pid, as /proc/PID/maps lists them now: a
@@ -106,10 +112,17 @@ struct native_inline {
 struct native_inlines; /* opaque */
 struct native_inlines *native_inlines_create(struct native_modules *mods);
 void native_inlines_destroy(struct native_inlines *x); /* NULL ok; before its modules */
-/* Forgets the functions walked so far when they hold more than a bound
- * (they are walked again on use): what a long run keeps stays bounded. The
- * names lent by native_inline_at stay valid (they are libdw's). NULL ok. */
+/* Called once a window: when the functions walked hold more than a bound,
+ * forgets those not used since the last call (they are walked again on
+ * use). What a long run keeps stays within the bound or one window's use.
+ * The names lent by native_inline_at stay valid (they are libdw's). NULL
+ * ok. */
 void native_inlines_trim(struct native_inlines *x);
+/* The bound: walked ranges kept across a trim whatever their use (a range
+ * is 48 bytes). */
+#define NATIVE_INLINES_KEEP 16384u
+/* The ranges the walked functions hold now. */
+size_t native_inlines_held(const struct native_inlines *x);
 
 /* Fills out for addr. Returns 0, or -FTP_E_NOTFOUND when no module maps
  * addr (out then says nothing). */

@@ -54,6 +54,7 @@ struct ip_entry {
 	/* In the interpreter's own module, which has no DWARF: its symbols are
 	 * the nearest exported function's, and cannot tell the evaluator. */
 	bool interp_stripped;
+	uint32_t used; /* the trim window it was last used in */
 };
 
 #define TYPES_MIN 256
@@ -114,6 +115,7 @@ struct probe_oncpu {
 	uint64_t mods_at; /* CLOCK_MONOTONIC of their last reading */
 	struct ip_entry *ips;
 	size_t ips_cap, ips_n;
+	uint32_t window; /* trims so far */
 	struct type_entry *types;
 	size_t types_cap, types_n;
 	struct obj_entry *objs; /* OBJ_CACHE, NULL until the first named object */
@@ -150,10 +152,14 @@ static void forget_names(struct probe_oncpu *o)
 	memset(&o->names, 0, sizeof(o->names));
 }
 
-/* Instruction addresses named, kept across a trim: beyond this the names
- * are made again as ticks come (a long run on code that keeps moving, or
- * a program that keeps loading libraries, would otherwise fill the table). */
+/* Instruction addresses named, kept across a trim whatever their use:
+ * beyond this, those no tick met since the last trim are forgotten, named
+ * again if they come back (a long run on code that keeps moving, or a
+ * program that keeps loading libraries, would otherwise fill the table).
+ * Those in use stay: a program that keeps to its code is named once. */
 #define IPS_KEEP 4096u
+
+static void keep_ips(struct probe_oncpu *o, uint32_t window);
 
 void probe_oncpu_trim(struct ftp_probe *p)
 {
@@ -161,8 +167,9 @@ void probe_oncpu_trim(struct ftp_probe *p)
 	if (!o)
 		return;
 	forget_names(o);
+	uint32_t window = o->window++;
 	if (o->ips_n > IPS_KEEP)
-		forget_ips(o);
+		keep_ips(o, window);
 	native_symbolizer_trim(o->sz);
 	native_inlines_trim(o->inl);
 	native_modules_drop_pages(o->mods);
@@ -462,6 +469,27 @@ static bool ips_grow(struct probe_oncpu *o)
 	return true;
 }
 
+/* Keeps the addresses used in the window `window` (see IPS_KEEP). */
+static void keep_ips(struct probe_oncpu *o, uint32_t window)
+{
+	struct ip_entry *old = o->ips;
+	size_t cap = o->ips_cap;
+	o->ips = NULL;
+	o->ips_cap = o->ips_n = 0;
+	for (size_t i = 0; i < cap; i++) {
+		if (!old[i].ip || old[i].used != window)
+			continue;
+		if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))
+			break; /* out of memory: the rest are named again */
+		size_t j = ip_hash(old[i].ip, o->ips_cap);
+		while (o->ips[j].ip)
+			j = (j + 1) & (o->ips_cap - 1);
+		o->ips[j] = old[i];
+		o->ips_n++;
+	}
+	free(old);
+}
+
 /* The modules, read again when an address falls outside them (a library
  * loaded since), at most once a second. */
 static bool modules_ready(struct ftp_probe *p, struct probe_oncpu *o, uint64_t ip)
@@ -512,6 +540,11 @@ static void name_ip(struct ftp_probe *p, struct probe_oncpu *o, struct ip_entry 
 	e->object = sym->object;
 	bool eval = sym->is_eval;
 	e->kind = eval ? FTP_CPU_PYTHON : sym->symbol ? kind_of_function(sym->symbol) : FTP_CPU_NATIVE;
+	/* Only a module linked with Python updates reference counts: the DWARF
+	 * of the rest (libc's debug file decompresses to 11 MB) is not read. */
+	const struct native_module *mod = native_modules_find(o->mods, e->ip);
+	if (mod && !mod->python)
+		return;
 	/* The tick's instruction is the next one to run: the one that held it
 	 * up is often the one before (skid), whose last byte is ip - 1. */
 	struct native_inline inl;
@@ -559,9 +592,11 @@ static const struct ip_entry *ip_get(struct ftp_probe *p, struct probe_oncpu *o,
 	while (o->ips[j].ip && o->ips[j].ip != ip)
 		j = (j + 1) & (o->ips_cap - 1);
 	struct ip_entry *e = &o->ips[j];
-	if (e->ip)
+	if (e->ip) {
+		e->used = o->window;
 		return e;
-	struct ip_entry fresh = { .ip = ip };
+	}
+	struct ip_entry fresh = { .ip = ip, .used = o->window };
 	name_ip(p, o, &fresh);
 	/* naming may have read the modules again, forgetting every entry */
 	if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))

@@ -98,8 +98,8 @@ static void check_live(struct native_symbolizer *sz, const struct known *k, uint
 	}
 }
 
-/* Start of the target's vDSO, 0 when it has none. */
-static uint64_t vdso_start(pid_t pid)
+/* Start of the first mapping of pid whose line holds `what`, 0 if none. */
+static uint64_t mapping_start(pid_t pid, const char *what)
 {
 	char maps[64], line[4096];
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
@@ -107,10 +107,30 @@ static uint64_t vdso_start(pid_t pid)
 	cr_assert(f, "cannot open %s", maps);
 	unsigned long long start = 0;
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "[vdso]") && sscanf(line, "%llx-", &start) == 1)
+		if (strstr(line, what) && sscanf(line, "%llx-", &start) == 1)
 			break;
 	fclose(f);
 	return start;
+}
+
+/* Only the modules linked with Python are taken to update its reference
+ * counts (the on-CPU engine reads no one else's DWARF): the interpreter's
+ * is, libc and the vDSO are not. */
+static void check_python(struct native_modules *mods, uint64_t interp, pid_t pid, const char *v)
+{
+	const struct native_module *m = native_modules_find(mods, interp);
+	cr_assert(m, "Python %s: no module at the evaluator", v);
+	cr_expect(m->python, "Python %s: %s is not taken as linked with Python", v, m->name);
+	const char *others[] = { "/libc.so.6", "[vdso]" };
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		uint64_t start = mapping_start(pid, others[i]);
+		if (!start && others[i][0] == '[')
+			continue; /* booted with vdso=0 */
+		cr_assert(start, "Python %s: no %s mapped", v, others[i]);
+		m = native_modules_find(mods, start);
+		cr_assert(m, "Python %s: no module at %s", v, others[i]);
+		cr_expect(!m->python, "Python %s: %s is taken as linked with Python", v, m->name);
+	}
 }
 
 /* The vDSO has no file: its symbols come from the image libdwfl reads out
@@ -123,7 +143,7 @@ static void check_vdso(struct native_modules *mods, struct native_symbolizer *sz
 #elif defined(__aarch64__)
 	static const char global[] = "__kernel_clock_gettime";
 #endif
-	uint64_t start = vdso_start(pid);
+	uint64_t start = mapping_start(pid, "[vdso]");
 	if (!start)
 		return; /* booted with vdso=0 */
 	const struct native_module *m = native_modules_find(mods, start);
@@ -137,6 +157,43 @@ static void check_vdso(struct native_modules *mods, struct native_symbolizer *sz
 	          v, s->symbol ? s->symbol : "(unknown)");
 	cr_expect(s->object && strncmp(s->object, "[vdso", 5) == 0, "Python %s: the vDSO is %s", v,
 	          s->object ? s->object : "(none)");
+}
+
+/* The inline ranges past their bound: a trim forgets the functions not used
+ * since the trim before, and keeps those in use, which answer as before.
+ * eval: the evaluator's run-time address; [text, text + len): the
+ * interpreter's code. */
+static void check_inline_trim(struct native_modules *mods, uint64_t eval, uint64_t text, uint64_t len,
+                              const char *v)
+{
+	struct native_inlines *x = native_inlines_create(mods);
+	cr_assert(x);
+	struct native_inline first, again;
+	cr_assert_eq(native_inline_at(x, eval, &first), 0, "Python %s: no module at the evaluator", v);
+	if (!first.has_dwarf) {
+		native_inlines_destroy(x); /* a stripped build: nothing is walked */
+		return;
+	}
+	size_t eval_held = native_inlines_held(x);
+	struct native_inline out;
+	for (uint64_t a = text; a < text + len; a += 64)
+		native_inline_at(x, a, &out);
+	size_t all = native_inlines_held(x);
+	cr_assert_gt(all, NATIVE_INLINES_KEEP, "Python %s: the interpreter's functions hold %zu ranges", v,
+	             all);
+	native_inlines_trim(x); /* every function was used */
+	cr_expect_eq(native_inlines_held(x), all, "Python %s: a trim of functions all in use left %zu of %zu",
+	             v, native_inlines_held(x), all);
+	cr_assert_eq(native_inline_at(x, eval, &again), 0);
+	native_inlines_trim(x); /* only the evaluator was */
+	cr_expect_eq(native_inlines_held(x), eval_held,
+	             "Python %s: a trim with the evaluator alone in use left %zu ranges, it holds %zu", v,
+	             native_inlines_held(x), eval_held);
+	cr_assert_eq(native_inline_at(x, eval, &again), 0);
+	cr_expect(again.inlined == first.inlined && again.refcount == first.refcount,
+	          "Python %s: the evaluator's address answers %s/%s after the trims, %s/%s before", v,
+	          again.inlined, again.refcount, first.inlined, first.refcount);
+	native_inlines_destroy(x);
 }
 
 /* The target, stopped after the test even when an assertion ends it. */
@@ -183,6 +240,11 @@ ParameterizedTest(struct version_param *v, symbolize, live_interpreter, .timeout
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		check_live(sz, &known[i], bias, path, i == 0, v->name);
 	check_vdso(mods, sz, t->pid, v->name);
+	check_python(mods, bias + known[0].addr, t->pid, v->name);
+	uint64_t text, text_len;
+	cr_assert_eq(ftp_elf_section(elf, ".text", &text, &text_len), 0, "Python %s: %s has no .text",
+	             v->name, path);
+	check_inline_trim(mods, bias + known[0].addr + known[0].size / 2, bias + text, text_len, v->name);
 	/* An address no module maps. */
 	const struct native_sym *s = native_symbolize(sz, 8);
 	cr_assert(s);
