@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # What `ftprof attach` keeps over a long watch: its resident memory (RSS,
 # and of it the anonymous part, the heap, and the file pages mapped) at
-# 10 s, 1, 2, 5, 10, 20 and 30 minutes (up to MINUTES) of watching
+# 10 s, 1, 2, 5, 10, 20, 30, 40, 50 and 60 minutes (up to MINUTES) of watching
 # bench/targets/churn.py, whose threads, code objects and names never stop
-# changing, in a 120x40 tmux pane.
+# changing, in a 120x40 tmux pane. Memory is read every second; each point
+# is the highest reading of the 10 s before it (a window of attach's),
+# since the file pages come and go within a window.
 #   bench/attach_memory.sh [PYTHON [MINUTES]]
 # Needs tmux, ftprof built (build/ui/ftprof or $FTPROF) and permission to
 # read the target (root). Prints one line per point.
@@ -28,14 +30,21 @@ for _ in $(seq 50); do
 done
 [[ -n $attach ]] || { echo "attach_memory: ftprof attach did not start" >&2; exit 1; }
 start=$(date +%s)
-kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$attach/status"; }
+points=" 10 60 120 300 600 1200 1800 2400 3000 3600 "
 printf '%-8s %10s %10s %10s %10s\n' after "RSS MB" "anon MB" "file MB" "CPU s"
-for at in 10 60 120 300 600 1200 1800; do
-	((at <= minutes * 60)) || break
-	sleep $((start + at - $(date +%s)))
+rss=() anon=() file=()
+for ((at = 1; at <= minutes * 60; at++)); do
+	sleep "$(awk -v t="$((start + at))" -v now="$(date +%s.%N)" 'BEGIN {d = t - now; print d > 0 ? d : 0}')"
 	[[ -d /proc/$attach ]] || { echo "attach_memory: ftprof attach ended early" >&2; exit 1; }
+	read -r r a f < <(awk '$1 == "VmRSS:" {r = $2} $1 == "RssAnon:" {a = $2} $1 == "RssFile:" {f = $2}
+		END {print r, a, f}' "/proc/$attach/status")
+	rss+=("$r") anon+=("$a") file+=("$f")
+	[[ $points == *" $at "* ]] || continue
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$attach/stat")
-	awk -v at="$at" -v rss="$(kib VmRSS)" -v anon="$(kib RssAnon)" -v file="$(kib RssFile)" -v cpu="$cpu" \
-		'BEGIN {printf "%-8s %10.1f %10.1f %10.1f %10.1f\n", (at < 60 ? at " s" : at / 60 " min"), rss / 1024, anon / 1024, file / 1024, cpu}'
+	n=${#rss[@]} from=$((n > 10 ? n - 10 : 0))
+	awk -v at="$at" -v cpu="$cpu" -v r="${rss[*]:from}" -v a="${anon[*]:from}" -v f="${file[*]:from}" '
+		function peak(list,   v, i, n, m) { n = split(list, v, " "); for (i = 1; i <= n; i++) if (v[i] + 0 > m) m = v[i] + 0; return m }
+		BEGIN {printf "%-8s %10.1f %10.1f %10.1f %10.1f\n", (at < 60 ? at " s" : at / 60 " min"), peak(r) / 1024, peak(a) / 1024, peak(f) / 1024, cpu}'
+	rss=("${rss[@]:from}") anon=("${anon[@]:from}") file=("${file[@]:from}")
 done
 tmux -L "$server" send-keys -t attach q
