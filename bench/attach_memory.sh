@@ -34,7 +34,7 @@ points=" 10 60 120 300 600 1200 1800 2400 3000 3600 "
 printf '%-8s %10s %10s %10s %10s\n' after "RSS MB" "anon MB" "file MB" "CPU s"
 rss=() anon=() file=()
 for ((at = 1; at <= minutes * 60; at++)); do
-	sleep "$(awk -v t="$((start + at))" -v now="$(date +%s.%N)" 'BEGIN {d = t - now; print d > 0 ? d : 0}')"
+	sleep "$(awk -v t="$((start + at))" -v now="$(date +%s.%N)" 'BEGIN {d = t - now; print (d > 0 ? d : 0)}')"
 	[[ -d /proc/$attach ]] || { echo "attach_memory: ftprof attach ended early" >&2; exit 1; }
 	read -r r a f < <(awk '$1 == "VmRSS:" {r = $2} $1 == "RssAnon:" {a = $2} $1 == "RssFile:" {f = $2}
 		END {print r, a, f}' "/proc/$attach/status")
