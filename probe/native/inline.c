@@ -264,7 +264,8 @@ static struct inl_cu *cu_get(struct native_inlines *x, Dwarf_Die *cu)
 		c->f[i] = (struct inl_func){ .lo = r[i].lo, .hi = r[i].hi, .die = r[i].die };
 	c->n = n;
 	free(r);
-	qsort(c->f, c->n, sizeof(*c->f), cmp_func);
+	if (c->n) /* a CU of data or assembly has no functions, and f is NULL */
+		qsort(c->f, c->n, sizeof(*c->f), cmp_func);
 	x->ncus++;
 	return c;
 }
