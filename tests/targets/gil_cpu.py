@@ -8,14 +8,15 @@
 # the truth.
 import sys
 import threading
-import time
 
 from truthlib import Truth, rule, start
 
 THREADS = 4
+go = threading.Event()
 
 
 def spin():
+    go.wait()
     n = 0
     while True:
         n += 1  # truth: spin
@@ -26,7 +27,6 @@ def main():
     if truth.ft:
         truth.not_applicable("no GIL in a free-threaded build")
     threads = [start("cpu-%d" % (i + 1), spin) for i in range(THREADS)]
-    time.sleep(0.2)
     names = [t.name for t in threads]
     for t in threads:
         # three of four wait for the GIL: a quarter would be fair shares, and
@@ -43,7 +43,7 @@ def main():
     truth.round_rule(names, ["gil"], THREADS - 1, THREADS - 1, "the others wait for it", share=0.9)
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
-    truth.ready()
+    truth.ready_once_joined(go)
     threads[0].join()  # truth: join
     return 0
 

@@ -9,18 +9,21 @@
 import hashlib
 import sys
 import threading
-import time
 
 from truthlib import Truth, rule, start
 
+go = threading.Event()
+
 
 def spin():
+    go.wait()
     n = 0
     while True:
         n += 1  # truth: spin
 
 
 def hash_loop(buf):
+    go.wait()
     while True:
         hashlib.sha256(buf).digest()  # truth: hash
 
@@ -37,7 +40,6 @@ def main():
         buf = bytes(32 << 20)
         threads = [start("busy-%d" % (i + 1), hash_loop, buf) for i in range(count)]
         oncpu = "native"
-    time.sleep(0.2)
     names = [t.name for t in threads]
     for t in threads:
         truth.thread(t.name, t.native_id, rule([oncpu, "runnable"]))
@@ -47,7 +49,7 @@ def main():
     truth.round_rule(names, [oncpu, "runnable"], count, count, "every thread is on a CPU or runnable")
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
-    truth.ready("threads=%d cores=%d" % (count, cores))
+    truth.ready_once_joined(go, "threads=%d cores=%d" % (count, cores))
     threads[0].join()  # truth: join
     return 0
 

@@ -10,14 +10,15 @@
 import os
 import sys
 import threading
-import time
 
 from truthlib import Truth, address, rule, start
 
 shared = []
+go = threading.Event()
 
 
 def append():
+    go.wait()
     while True:
         shared.append(1)  # truth: append
         if len(shared) > 100000:
@@ -28,7 +29,6 @@ def main():
     truth = Truth("shared_list", __file__)
     count = int(os.environ.get("FTPROF_APPENDERS", sys.argv[1] if len(sys.argv) > 1 else "4"))
     threads = [start("append-%d" % (i + 1), append) for i in range(count)]
-    time.sleep(0.2)
     cs = truth.lines("append") + truth.lines("clear")
     for t in threads:
         if truth.ft:
@@ -43,7 +43,7 @@ def main():
                               at_least={"gil": 0.5}))
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
-    truth.ready("list=%s" % address(shared))
+    truth.ready_once_joined(go, "list=%s" % address(shared))
     threads[0].join()  # truth: join
     return 0
 

@@ -21,6 +21,7 @@ import re
 import sys
 import sysconfig
 import threading
+import time
 
 TRUTH_FORMAT = 1
 
@@ -129,6 +130,41 @@ class Truth:
         print("ready %d %s%s" % (os.getpid(), self.doc["workload"], " " + shown if shown else ""),
               flush=True)
         print("truth " + text, flush=True)
+
+    def ready_once_joined(self, go, shown=""):
+        """For a main thread whose truth is a join, called just before it
+        joins for good: a helper thread waits until the main thread is
+        blocked in that join, then sets go (the event the workers wait on
+        before they compete for the GIL and the CPUs), lets them run 0.2 s,
+        and prints the ready line. Printed before the join, with the workers
+        already holding the GIL, the main thread's first samples would be
+        its wait for the GIL on its way to the join (measured: 30 of 500
+        on 3.15)."""
+        main = threading.current_thread()
+        tid = threading.get_native_id()
+
+        def settle():
+            while not joined(main.ident, tid):
+                time.sleep(0.05)
+            go.set()
+            time.sleep(0.2)
+            self.ready(shown)
+
+        start("ready", settle)
+
+
+def joined(ident, tid):
+    """Whether thread ident (native id tid) sleeps in a join. With no other
+    thread after the GIL, a thread in join's Python code that sleeps is
+    blocked in the join, not waiting for the GIL."""
+    frame = sys._current_frames().get(ident)
+    if frame is None or frame.f_code.co_name not in ("join", "_wait_for_tstate_lock"):
+        return False
+    try:
+        with open("/proc/self/task/%d/stat" % tid, encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "S"
+    except OSError:
+        return False
 
 
 def address(obj):
