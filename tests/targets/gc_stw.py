@@ -27,17 +27,24 @@ BATCH = 20
 START = 0.3  # seconds from the collector's start to its first collection
 
 
+go = threading.Event()
+
+
 def collector():
     # The main thread must be in Thread.join before the first collection:
     # on 3.13t, collections called back to back keep the world stopped but
     # for microseconds, and a thread that wakes up then may wait minutes to
-    # run again (measured: 334 s before main printed ready).
+    # run again (measured: 334 s before main printed ready). So the ready
+    # line comes as go is set, once the main thread is in the join, and the
+    # first collection START seconds after.
+    go.wait()
     time.sleep(START)
     while True:
         collections.deque(map(gc.collect, itertools.repeat(2, BATCH)), maxlen=0)  # truth: collect
 
 
 def spin():
+    go.wait()
     n = 0
     while True:
         n += 1  # truth: spin
@@ -48,7 +55,6 @@ def main():
     gc.disable()
     heap = [[] for _ in range(OBJECTS)]
     others = [start("python-%d" % (i + 1), spin) for i in range(2)]
-    time.sleep(0.2)
     coll = start("collector", collector)
     collect = truth.lines("collect")
     # a collector the machine gives no CPU for a while is `runnable`
@@ -62,7 +68,7 @@ def main():
         truth.thread(t.name, t.native_id, stopped)
     truth.thread("MainThread", threading.get_native_id(),
                  rule(["wait"], waits={"wait": {"kind": "join", "lines": truth.lines("join")}}))
-    truth.ready("objects=%d" % len(heap))
+    truth.ready_once_joined(go, "objects=%d" % len(heap), settle=0)
     coll.join()  # truth: join
     return 0
 
