@@ -700,6 +700,17 @@ ParameterizedTestParameters(attach, hot_function)
 	return TEST_INTERP_PARAMS(struct version_param, versions, name);
 }
 
+/* The samples the functions panel counts ("functions by own, N samples"),
+ * 0 if none shown. */
+static int samples_shown(const char *screen)
+{
+	const char *s = screen ? strstr(screen, "functions by ") : NULL;
+	int n = 0;
+	if (s && (s = strchr(s, ',')))
+		sscanf(s + 1, "%d", &n);
+	return n;
+}
+
 ParameterizedTest(struct version_param *v, attach, hot_function, .timeout = 120)
 {
 	struct test_target t;
@@ -713,6 +724,13 @@ ParameterizedTest(struct version_param *v, attach, hot_function, .timeout = 120)
 	keys(&p, "2");
 	const char *funcs[] = { "FUNCTION", "spin", NULL };
 	screen = wait_screen(&p, funcs, 5000, &found);
+	/* A share needs samples: a second's worth. The first rounds can catch
+	 * the target's helper that prints its ready line. */
+	for (int i = 0; i < 50 && found && samples_shown(screen) < 100; i++) {
+		free(screen);
+		usleep(100000);
+		screen = wait_screen(&p, funcs, 5000, &found);
+	}
 	cr_expect(found, "%s: functions panel:\n%s", v->name, screen);
 	/* the first row under the column heads */
 	const char *heads = strstr(screen, "FUNCTION");
