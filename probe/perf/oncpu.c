@@ -449,20 +449,25 @@ static size_t ip_hash(uint64_t ip, size_t cap)
 	return (size_t)((ip * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
 }
 
+/* Places e, whose address is not in v, in the free slot its probe meets. */
+static struct ip_entry *ips_put(struct ip_entry *v, size_t cap, const struct ip_entry *e)
+{
+	size_t j = ip_hash(e->ip, cap);
+	while (v[j].ip)
+		j = (j + 1) & (cap - 1);
+	v[j] = *e;
+	return &v[j];
+}
+
 static bool ips_grow(struct probe_oncpu *o)
 {
 	size_t cap = o->ips_cap ? o->ips_cap * 2 : IPS_MIN;
 	struct ip_entry *v = calloc(cap, sizeof(*v));
 	if (!v)
 		return false;
-	for (size_t i = 0; i < o->ips_cap; i++) {
-		if (!o->ips[i].ip)
-			continue;
-		size_t j = ip_hash(o->ips[i].ip, cap);
-		while (v[j].ip)
-			j = (j + 1) & (cap - 1);
-		v[j] = o->ips[i];
-	}
+	for (size_t i = 0; i < o->ips_cap; i++)
+		if (o->ips[i].ip)
+			ips_put(v, cap, &o->ips[i]);
 	free(o->ips);
 	o->ips = v;
 	o->ips_cap = cap;
@@ -481,10 +486,7 @@ static void keep_ips(struct probe_oncpu *o, uint32_t window)
 			continue;
 		if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))
 			break; /* out of memory: the rest are named again */
-		size_t j = ip_hash(old[i].ip, o->ips_cap);
-		while (o->ips[j].ip)
-			j = (j + 1) & (o->ips_cap - 1);
-		o->ips[j] = old[i];
+		ips_put(o->ips, o->ips_cap, &old[i]);
 		o->ips_n++;
 	}
 	free(old);
@@ -601,12 +603,8 @@ static const struct ip_entry *ip_get(struct ftp_probe *p, struct probe_oncpu *o,
 	/* naming may have read the modules again, forgetting every entry */
 	if (2 * (o->ips_n + 1) > o->ips_cap && !ips_grow(o))
 		return NULL;
-	j = ip_hash(ip, o->ips_cap);
-	while (o->ips[j].ip)
-		j = (j + 1) & (o->ips_cap - 1);
-	o->ips[j] = fresh;
 	o->ips_n++;
-	return &o->ips[j];
+	return ips_put(o->ips, o->ips_cap, &fresh);
 }
 
 /* ---- the object of a refcount tick ---------------------------------- */
